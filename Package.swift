@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// MARK: - Settings shared by every target
+
+let swiftSettings: [SwiftSetting] = [
+    // SE-0335: spell existential types `any P`.
+    .enableUpcomingFeature("ExistentialAny"),
+    // SE-0444: a file sees only the modules it imports itself.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    // SE-0409: imports are internal unless declared public.
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+// MARK: - Dependencies
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+
+let package = Package(
+    name: "plughost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plughost", targets: ["plughost"]),
+        .library(name: "PluginRuntime", targets: ["PluginRuntime"]),
+        .library(name: "PluginSDK", targets: ["PluginSDK"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: SDK: the C header and the thin Swift layer plugin authors use
+        .target(
+            name: "CPluginABI",
+            path: "PluginSDK",
+            exclude: ["Swift", "plugin.mk"],
+            sources: ["c"],
+            publicHeadersPath: "include"
+        ),
+        .target(
+            name: "PluginSDK",
+            dependencies: ["CPluginABI"],
+            path: "PluginSDK/Swift",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Runtime and host
+        .systemLibrary(
+            name: "CFFI",
+            pkgConfig: "libffi",
+            providers: [.apt(["libffi-dev"])]
+        ),
+        .target(
+            name: "PluginRuntime",
+            dependencies: ["CPluginABI", logging, tomlKit],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plughost",
+            dependencies: ["PluginRuntime", argumentParser, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests (they build real plugins from Tests/Fixtures)
+        .testTarget(
+            name: "PluginRuntimeTests",
+            dependencies: ["PluginRuntime", "CPluginABI"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "plughostTests",
+            dependencies: ["plughost"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,13 @@
+/* Compile-time checks of the layouts the host relies on (x86_64/aarch64 LP64). */
+#include "plughost/plugin.h"
+
+_Static_assert(offsetof(ph_plugin_t, abi_major) == 0, "descriptor starts with the ABI major");
+_Static_assert(offsetof(ph_plugin_t, abi_minor) == 4, "then the ABI minor");
+_Static_assert(offsetof(ph_plugin_t, struct_size) == 8, "then its size");
+_Static_assert(PH_PLUGIN_SIZE_1_0 == 96, "1.0 descriptor size is frozen");
+_Static_assert(PH_HOST_SIZE_1_0 == 144, "1.0 host API size is frozen");
+_Static_assert(sizeof(ph_event_t) == 40, "1.0 event size is frozen");
+_Static_assert(sizeof(ph_message_t) == 16, "message buffer layout is frozen");
+
+/** Exists so the C target has a symbol; the host links it into nothing else. */
+const unsigned ph_sdk_abi_major = PH_ABI_MAJOR;

@@ -1,0 +1,3 @@
+/* libffi as a Swift module; the typed-endpoint invoker calls through it. */
+#pragma once
+#include <ffi.h>
