@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "CPluginABI",
             path: "PluginSDK",
-            exclude: ["Swift", "plugin.mk"],
+            exclude: ["Swift", "plugin.mk", "README.md"],
             sources: ["c"],
             publicHeadersPath: "include"
         ),

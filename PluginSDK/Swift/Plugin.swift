@@ -1,0 +1,77 @@
+/// What a plugin written in Swift implements. Export it with ``exportPlugin(_:hostABIMajor:)``:
+///
+/// ```swift
+/// final class Greeter: Plugin {
+///     static let info = PluginInfo(id: "com.example.greeter", version: "1.0.0")
+///     init(host: PluginHost) throws { host.subscribe(to: "app.hello") { host.log(.info, "got \($0.text)") } }
+/// }
+///
+/// @_cdecl("greeter_entry")
+/// public func greeterEntry(_ major: UInt32, _ minor: UInt32) -> UnsafeRawPointer? {
+///     exportPlugin(Greeter.self, hostABIMajor: major)
+/// }
+/// ```
+///
+/// The host calls, exactly once each and in order: ``validate(config:)``,
+/// ``init(host:)``, ``start()``, ``stop()``, then releases the instance.
+/// No Swift type crosses into the host: the SDK turns all of this into the
+/// C ABI of `plughost/plugin.h`.
+public protocol Plugin: AnyObject {
+    /// The plugin's id, version and thread-safety.
+    static var info: PluginInfo { get }
+
+    /// Checks the plugin's config before anything starts; throw to refuse it,
+    /// naming the key. The default refuses any key (the plugin takes no config).
+    static func validate(config: PluginConfig) throws
+
+    /// Creates the instance: subscribe to events and provide services here.
+    init(host: PluginHost) throws
+
+    /// Runs after every plugin was created; services of others can be looked up. Default: nothing.
+    func start() throws
+
+    /// Runs once at shutdown, after a successful start. Default: nothing.
+    func stop() throws
+}
+
+extension Plugin {
+    /// Refuses any config key.
+    public static func validate(config: PluginConfig) throws {
+        if let key = config.keys.first { throw PluginFailure("plugin takes no config, found key '\(key)'") }
+    }
+
+    /// Does nothing.
+    public func start() throws {}
+
+    /// Does nothing.
+    public func stop() throws {}
+}
+
+/// Static facts about a plugin, copied into its C descriptor.
+public struct PluginInfo: Sendable {
+    /// Stable identifier, e.g. `com.example.greeter`.
+    public var id: String
+    /// Version string, e.g. `1.0.0`.
+    public var version: String
+    /// One line for `plughost list`.
+    public var description: String
+    /// Whether every call may happen concurrently; if false the host serialises them.
+    public var isThreadSafe: Bool
+
+    /// Creates the info.
+    public init(id: String, version: String, description: String = "", isThreadSafe: Bool = false) {
+        self.id = id
+        self.version = version
+        self.description = description
+        self.isThreadSafe = isThreadSafe
+    }
+}
+
+/// An error with a message for the host's log. Any other error thrown by a
+/// plugin is reported by its description.
+public struct PluginFailure: Error, CustomStringConvertible {
+    /// The message.
+    public var description: String
+    /// Creates a failure with `message`.
+    public init(_ message: String) { self.description = message }
+}

@@ -1,0 +1,57 @@
+import TOMLKit
+
+/// Reads a TOML file into a ``ConfigValue`` table.
+enum TOMLDocument {
+    /// Why a TOML text could not be read: the parser's message with its line.
+    struct ParseFailure: Error, CustomStringConvertible {
+        /// The parser's message, with line and column.
+        let description: String
+    }
+
+    /// Parses `text` into its top-level table.
+    static func parse(_ text: String) throws(ParseFailure) -> [String: ConfigValue] {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ParseFailure(description: "\(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
+        } catch {
+            throw ParseFailure(description: "\(error)")
+        }
+        return convert(table)
+    }
+
+    /// Reads and parses the file at `path`.
+    static func load(path: String) throws(ParseFailure) -> [String: ConfigValue] {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(path)
+        } catch {
+            throw ParseFailure(description: "cannot read: \(error)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ParseFailure(description: "not UTF-8 text")
+        }
+        return try parse(text)
+    }
+
+    private static func convert(_ table: TOMLTable) -> [String: ConfigValue] {
+        var entries: [String: ConfigValue] = [:]
+        for key in table.keys {
+            if let value = table[key] { entries[key] = convert(value) }
+        }
+        return entries
+    }
+
+    private static func convert(_ value: any TOMLValueConvertible) -> ConfigValue {
+        switch value.type {
+        case .table: return .table(convert(value.table!))
+        case .array: return .array(value.array!.map { convert($0) })
+        case .string: return .string(value.string!)
+        case .int: return .integer(Int64(value.int!))
+        case .double: return .double(value.double!)
+        case .bool: return .bool(value.bool!)
+        case .date, .time, .dateTime: return .string(value.tomlValue.debugDescription)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// A problem with one plugin or one input file: what went wrong, where, and for which alias.
+///
+/// Every refusal the runtime makes (a manifest that does not parse, a library
+/// with the wrong ABI, a config rejected by the plugin, a failing `create`) is a
+/// `PluginError`. Its ``description`` is one line that names the file, the alias
+/// and the reason, ready for a log or for `plughost check`.
+public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of problem, open for new cases without breaking users.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case invalidManifest = "invalid manifest"
+            case invalidHostConfig = "invalid host config"
+            case libraryNotFound = "library not found"
+            case libraryOutsidePluginsFolder = "library outside plugins folder"
+            case notASharedLibrary = "not a shared library"
+            case loadFailed = "load failed"
+            case entryNotFound = "entry symbol not found"
+            case entryReturnedNull = "entry returned no descriptor"
+            case abiMismatch = "ABI mismatch"
+            case invalidDescriptor = "invalid descriptor"
+            case configRejected = "config rejected"
+            case duplicateAlias = "duplicate alias"
+            case aliasNotFound = "alias not found"
+            case createFailed = "create failed"
+            case startFailed = "start failed"
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// A manifest is not valid TOML or lacks a required key.
+        public static let invalidManifest = Code(.invalidManifest)
+        /// The host config file is not valid TOML or has an unknown or mistyped key.
+        public static let invalidHostConfig = Code(.invalidHostConfig)
+        /// The library a manifest names does not exist.
+        public static let libraryNotFound = Code(.libraryNotFound)
+        /// The library path escapes the plugins folder (`..`, absolute path, symlink out).
+        public static let libraryOutsidePluginsFolder = Code(.libraryOutsidePluginsFolder)
+        /// The file is empty, not ELF, or not a shared object for this machine.
+        public static let notASharedLibrary = Code(.notASharedLibrary)
+        /// `dlopen` refused the library.
+        public static let loadFailed = Code(.loadFailed)
+        /// The library does not export the entry symbol the manifest names.
+        public static let entryNotFound = Code(.entryNotFound)
+        /// The entry function returned NULL.
+        public static let entryReturnedNull = Code(.entryReturnedNull)
+        /// The plugin was built against an ABI version this host does not speak.
+        public static let abiMismatch = Code(.abiMismatch)
+        /// The descriptor lacks a required function or field, or is too small.
+        public static let invalidDescriptor = Code(.invalidDescriptor)
+        /// The plugin's `parse_config` (or the host, for a plugin without one) refused its config.
+        public static let configRejected = Code(.configRejected)
+        /// Two manifests declare the same alias.
+        public static let duplicateAlias = Code(.duplicateAlias)
+        /// The host config enables an alias that no manifest declares.
+        public static let aliasNotFound = Code(.aliasNotFound)
+        /// The plugin's `create` failed.
+        public static let createFailed = Code(.createFailed)
+        /// The plugin's `start` failed.
+        public static let startFailed = Code(.startFailed)
+
+        /// A short name of the code, e.g. `ABI mismatch`.
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of problem.
+    public var code: Code
+    /// The file the problem is in or about (manifest, library or config), as given.
+    public var file: String
+    /// The plugin alias concerned, if the problem belongs to one.
+    public var alias: String?
+    /// What went wrong, in words for the operator.
+    public var reason: String
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: The kind of problem.
+    ///   - file: The file concerned.
+    ///   - alias: The alias concerned, if any.
+    ///   - reason: What went wrong.
+    public init(_ code: Code, file: String, alias: String? = nil, reason: String) {
+        self.code = code
+        self.file = file
+        self.alias = alias
+        self.reason = reason
+    }
+
+    /// One line: `file: alias 'x': code: reason`.
+    public var description: String {
+        var line = file + ": "
+        if let alias { line += "alias '\(alias)': " }
+        return line + "\(code): \(reason)"
+    }
+}

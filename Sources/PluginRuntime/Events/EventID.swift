@@ -1,0 +1,30 @@
+import CPluginABI
+
+/// The id of an event: built-in ids are fixed by the ABI; custom ones are
+/// handed out by ``EventNames`` and stay the same for the life of the process.
+public struct EventID: Hashable, Sendable, CustomStringConvertible {
+    /// The numeric id as it crosses the ABI.
+    public let rawValue: UInt32
+
+    /// Wraps a raw id.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// The host is about to start plugins.
+    public static let preStart = EventID(rawValue: UInt32(PH_EVENT_PRE_START))
+    /// Every plugin has started.
+    public static let postStart = EventID(rawValue: UInt32(PH_EVENT_POST_START))
+    /// The host is about to stop plugins.
+    public static let preShutdown = EventID(rawValue: UInt32(PH_EVENT_PRE_SHUTDOWN))
+    /// Every plugin has stopped.
+    public static let postShutdown = EventID(rawValue: UInt32(PH_EVENT_POST_SHUTDOWN))
+    /// A plugin started; payload is its alias.
+    public static let pluginLoaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_LOADED))
+    /// A plugin is about to stop; payload is its alias.
+    public static let pluginUnloaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_UNLOADED))
+
+    /// Whether this is a custom (plugin-defined) event.
+    public var isCustom: Bool { rawValue >= UInt32(PH_EVENT_FIRST_CUSTOM) }
+
+    /// The event's registered name, or `#id`.
+    public var description: String { EventNames.shared.name(of: self) ?? "#\(rawValue)" }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPluginABI
+import Logging
+import Synchronization
+
+/// The C functions behind `ph_host_t`. Each finds its ``PluginContext``
+/// through `host_data` and never lets a Swift error or type cross back.
+enum HostAPI {
+    /// The host's version string (static C memory).
+    // nonisolated(unsafe): written once at first use, immutable C memory afterwards.
+    nonisolated(unsafe) static let version: UnsafePointer<CChar> = UnsafePointer(strdup("0.1.0")!)
+
+    /// A `ph_host_t` with every function filled in; `host_data` is set by the caller.
+    static func table(cAlias: UnsafePointer<CChar>, config: UnsafePointer<ph_config_t>) -> ph_host_t {
+        ph_host_t(
+            abi_major: PH_ABI_MAJOR,
+            abi_minor: PH_ABI_MINOR,
+            struct_size: UInt32(MemoryLayout<ph_host_t>.size),
+            reserved: 0,
+            host_data: nil,
+            alias: cAlias,
+            host_version: version,
+            config: config,
+            log: { host, level, message in
+                guard let host, let message else { return }
+                let context = PluginContext.from(host)
+                context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))")
+            },
+            event_id: { host, name in
+                guard host != nil, let name else { return ph_event_id_t(PH_EVENT_NONE) }
+                return EventNames.shared.id(for: String(cString: name))?.rawValue ?? ph_event_id_t(PH_EVENT_NONE)
+            },
+            subscribe: { host, id, priority, callback, userData in
+                guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
+                let context = PluginContext.from(host)
+                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
+                builder.events.add(id, priority: priority, pluginOrder: context.order, subscriber: .init(
+                    callback: callback, userData: userData, lock: context.lock?.mutex))
+                return PH_OK
+            },
+            subscribe_check: { host, id, priority, callback, userData in
+                guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
+                let context = PluginContext.from(host)
+                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
+                builder.events.add(id, priority: priority, pluginOrder: context.order, check: .init(
+                    callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
+                return PH_OK
+            },
+            publish: { host, id, payload, length in
+                guard let host, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
+                let context = PluginContext.from(host)
+                guard let generation = context.generation else { return PH_ERR_STATE }
+                generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
+                return PH_OK
+            },
+            check: { host, id, payload, length, reason in
+                guard let host, id != PH_EVENT_NONE else { return PH_ABSTAIN }
+                let context = PluginContext.from(host)
+                guard let generation = context.generation else { return PH_ABSTAIN }
+                return MessageBuffer.with(forwardingTo: reason) { message in
+                    generation.events.check(id, source: context.cAlias,
+                                            payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
+                }
+            },
+            provide_service: { host, id, service in
+                guard let host, let id, let service else { return PH_ERR_INVALID }
+                let context = PluginContext.from(host)
+                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                let name = String(cString: id)
+                if let owner = builder.provide(name, pointer: service, order: context.order, alias: context.alias) {
+                    context.logger.warning("service '\(name)' is already provided by '\(owner)' (earlier in config order); this one is ignored")
+                    return PH_ERR_STATE
+                }
+                return PH_OK
+            },
+            get_service: { host, id in
+                guard let host, let id else { return nil }
+                return PluginContext.from(host).generation?.services[String(cString: id)]
+            },
+            cache_set: { host, key, keyLength, value, valueLength, ttl in
+                guard let host, key != nil || keyLength == 0, value != nil || valueLength == 0 else { return PH_ERR_INVALID }
+                PluginContext.from(host).cache.set(
+                    HostAPI.bytes(key, keyLength), HostAPI.bytes(value, valueLength),
+                    ttl: ttl == 0 ? nil : .milliseconds(Int64(clamping: ttl)))
+                return PH_OK
+            },
+            cache_get: { host, key, keyLength, buffer, capacity, length in
+                guard let host, key != nil || keyLength == 0 else { return PH_ERR_INVALID }
+                guard let value = PluginContext.from(host).cache.get(HostAPI.bytes(key, keyLength)) else { return PH_ERR_NOT_FOUND }
+                length?.pointee = value.count
+                guard value.count <= capacity else { return PH_ERR_TOO_SMALL }
+                if let buffer { value.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+                return PH_OK
+            },
+            cache_invalidate: { host, prefix, length in
+                guard let host, prefix != nil || length == 0 else { return PH_ERR_INVALID }
+                PluginContext.from(host).cache.invalidate(prefix: HostAPI.bytes(prefix, length))
+                return PH_OK
+            },
+            get_extension: { host, id in
+                guard host != nil, id != nil else { return nil }
+                return nil  // No host extension in ABI 1.0 yet; the HTTP adapter adds "plughost.http/1".
+            }
+        )
+    }
+
+    static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    static func logLevel(_ level: ph_log_level_t) -> Logger.Level {
+        switch level {
+        case PH_LOG_TRACE: .trace
+        case PH_LOG_DEBUG: .debug
+        case PH_LOG_INFO: .info
+        case PH_LOG_WARNING: .warning
+        default: .error
+        }
+    }
+}

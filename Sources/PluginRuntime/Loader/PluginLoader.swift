@@ -1,0 +1,57 @@
+import CPluginABI
+
+/// Opens a plugin library and negotiates its ABI, touching nothing of the
+/// plugin but its entry function until the descriptor's version is known good.
+enum PluginLoader {
+    /// The ABI this host speaks, "MAJOR.MINOR".
+    static let hostABI = "\(PH_ABI_MAJOR).\(PH_ABI_MINOR)"
+
+    /// Loads `entry`: ELF check, `dlopen`, entry lookup, ABI check, required members.
+    /// On failure a C library is closed again; a Swift one stays mapped.
+    static func load(_ entry: EntryPoint) throws(PluginError) -> LoadedPlugin {
+        let library = try PluginLibrary.open(path: entry.libraryPath, alias: entry.alias)
+        do {
+            let descriptor = try negotiate(library: library, entry: entry)
+            return LoadedPlugin(entry: entry, library: library, descriptor: descriptor)
+        } catch {
+            library.close()
+            throw error
+        }
+    }
+
+    private static func negotiate(library: PluginLibrary, entry: EntryPoint) throws(PluginError) -> UnsafePointer<ph_plugin_t> {
+        func fail(_ code: PluginError.Code, _ reason: String) -> PluginError {
+            PluginError(code, file: entry.libraryPath, alias: entry.alias, reason: reason)
+        }
+        guard let address = library.symbol(entry.symbol) else {
+            throw fail(.entryNotFound, "library exports no symbol '\(entry.symbol)' (is it a plugin, and is the entry PH_EXPORT?)")
+        }
+        let entryFunction = unsafeBitCast(address, to: ph_entry_fn.self)
+        guard let descriptor = entryFunction(PH_ABI_MAJOR, PH_ABI_MINOR) else {
+            throw fail(.entryReturnedNull, "entry '\(entry.symbol)' returned NULL for host ABI \(hostABI)")
+        }
+        // The major comes first in every version of the descriptor: read it alone.
+        let major = UnsafeRawPointer(descriptor).load(as: UInt32.self)
+        guard major == PH_ABI_MAJOR else {
+            throw fail(.abiMismatch, "expected ABI \(PH_ABI_MAJOR).x, found \(major).x (rebuild the plugin against this host's PluginSDK)")
+        }
+        let minor = descriptor.pointee.abi_minor
+        guard minor <= PH_ABI_MINOR else {
+            throw fail(.abiMismatch, "plugin needs ABI \(major).\(minor), host speaks \(hostABI) (upgrade the host)")
+        }
+        let size = Int(descriptor.pointee.struct_size)
+        guard size >= MemoryLayout<ph_plugin_t>.offset(of: \ph_plugin_t.get_extension)! + MemoryLayout<UnsafeRawPointer>.size else {
+            throw fail(.invalidDescriptor, "descriptor size \(size) is smaller than an ABI \(major).0 descriptor")
+        }
+        let d = descriptor.pointee
+        var missing: [String] = []
+        if d.id == nil { missing.append("id") }
+        if d.version == nil { missing.append("version") }
+        if d.create == nil { missing.append("create") }
+        if d.destroy == nil { missing.append("destroy") }
+        guard missing.isEmpty else {
+            throw fail(.invalidDescriptor, "descriptor lacks required member(s): \(missing.joined(separator: ", "))")
+        }
+        return descriptor
+    }
+}

@@ -1,0 +1,29 @@
+import CPluginABI
+
+/// A host-owned `ph_message_t` for one call into a plugin.
+enum MessageBuffer {
+    /// Bytes a plugin may write, including the NUL.
+    static let capacity = 1024
+
+    /// Calls `body` with a fresh, zeroed message buffer; returns its result and the text written.
+    static func with<T>(_ body: (UnsafeMutablePointer<ph_message_t>) -> T) -> (T, String) {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { storage in
+            storage.initialize(repeating: 0)
+            var message = ph_message_t(data: storage.baseAddress, capacity: capacity)
+            let result = body(&message)
+            storage[capacity - 1] = 0
+            return (result, String(cString: storage.baseAddress!))
+        }
+    }
+
+    /// Calls `body` with a fresh buffer, copying what it wrote into `caller` (when non-nil).
+    static func with<T>(forwardingTo caller: UnsafeMutablePointer<ph_message_t>?, _ body: (UnsafeMutablePointer<ph_message_t>) -> T) -> T {
+        let (result, text) = with(body)
+        if let caller, let data = caller.pointee.data, caller.pointee.capacity > 0, !text.isEmpty {
+            let bytes = Array(text.utf8.prefix(caller.pointee.capacity - 1))
+            for (index, byte) in bytes.enumerated() { data[index] = CChar(bitPattern: byte) }
+            data[bytes.count] = 0
+        }
+        return result
+    }
+}
