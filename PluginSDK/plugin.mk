@@ -1,0 +1,41 @@
+# Rules for building plughost plugins; include this file from a plugin's Makefile.
+#
+#   include path/to/PluginSDK/plugin.mk
+#   libaudit.so: audit.c $(PH_SDK_HEADER)
+#   	$(PH_BUILD_C_PLUGIN)
+#   libgreeter.so: Greeter.swift $(PH_SWIFT_SDK)
+#   	$(PH_BUILD_SWIFT_PLUGIN)
+#
+# Each plugin is written to a temporary name and renamed into place, so a
+# running host never sees a half-written library (never `cp` over a loaded .so).
+
+PH_SDK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+PH_SDK_INCLUDE := $(PH_SDK_DIR)/include
+PH_SDK_HEADER := $(PH_SDK_INCLUDE)/plughost/plugin.h
+
+CC ?= cc
+SWIFTC ?= swiftc
+PLUGIN_CFLAGS ?= -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration
+PLUGIN_SWIFTFLAGS ?= -O -g
+
+# The Swift SDK is compiled once into a static archive that each Swift plugin links.
+PH_SWIFT_SDK_DIR ?= $(PH_SDK_DIR)/../.build/plugin-sdk
+PH_SWIFT_SDK := $(PH_SWIFT_SDK_DIR)/libPluginSDK.a
+PH_SWIFT_SDK_SOURCES := $(wildcard $(PH_SDK_DIR)/Swift/*.swift)
+
+$(PH_SWIFT_SDK): $(PH_SWIFT_SDK_SOURCES) $(PH_SDK_HEADER)
+	@mkdir -p $(PH_SWIFT_SDK_DIR)
+	$(SWIFTC) -parse-as-library -swift-version 6 -module-name PluginSDK $(PLUGIN_SWIFTFLAGS) \
+	  -I $(PH_SDK_INCLUDE) -emit-module -emit-module-path $(PH_SWIFT_SDK_DIR)/PluginSDK.swiftmodule \
+	  -emit-library -static -o $@.tmp $(PH_SWIFT_SDK_SOURCES)
+	@mv $@.tmp $@
+
+# Compile the C sources among the prerequisites into the target .so.
+PH_BUILD_C_PLUGIN = @mkdir -p $(@D) && $(CC) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA_CFLAGS) -I $(PH_SDK_INCLUDE) \
+	-o $@.tmp $(filter %.c,$^) && mv $@.tmp $@ && echo "  built $@"
+
+# Compile the Swift sources among the prerequisites into the target .so.
+PH_BUILD_SWIFT_PLUGIN = @mkdir -p $(@D) && $(SWIFTC) -emit-library -parse-as-library -swift-version 6 \
+	-module-name $(basename $(notdir $(patsubst lib%,%,$(notdir $@)))) $(PLUGIN_SWIFTFLAGS) $(PLUGIN_EXTRA_SWIFTFLAGS) \
+	-I $(PH_SWIFT_SDK_DIR) -I $(PH_SDK_INCLUDE) -L $(PH_SWIFT_SDK_DIR) -lPluginSDK \
+	-o $@.tmp $(filter %.swift,$^) && mv $@.tmp $@ && echo "  built $@"

@@ -35,7 +35,7 @@ public struct PluginStatus: Sendable {
         self.alias = entry.alias
         self.namespace = entry.namespace
         self.file = entry.manifestPath
-        self.library = entry.library
+        self.library = entry.libraryPath
         self.version = version ?? entry.packageVersion
         self.abi = abi
         self.state = state

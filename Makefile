@@ -1,0 +1,30 @@
+# plughost — build, run and test.
+#   make          build the host and the example plugins
+#   make run      build everything and serve the examples (Ctrl-C to stop)
+#   make test     build the test fixtures and run the whole test suite
+#   make plugins  build the example plugins into plugins/ (next to their manifests)
+#   make bench    performance figures against their baselines (release build)
+
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+
+all: build plugins
+
+build:
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+plugins:
+	$(MAKE) -C plugins
+
+run: build plugins
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) plughost serve --plugins plugins --config plughost.toml
+
+test: plugins
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
+
+clean:
+	$(MAKE) -C plugins clean
+	rm -rf .build
+
+.PHONY: all build plugins run test clean

@@ -1,0 +1,41 @@
+import ArgumentParser
+import PluginRuntime
+
+/// `plughost check PATH…`: validate without serving.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate plugins (a .so, a manifest or a folder) without serving.",
+        discussion: "Exits 0 when everything is valid, 1 otherwise, with one line per problem naming file, alias and reason.")
+
+    @Argument(help: "Libraries (.so), manifests (.toml) or plugin folders.")
+    var paths: [String]
+
+    @Option(name: .long, help: "A host config whose [plugin.ALIAS] tables are validated too.")
+    var config: String?
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("name at least one .so, manifest or folder") }
+    }
+
+    func run() throws {
+        var config = HostConfig()
+        if let path = self.config {
+            do { config = try HostConfig.load(path: path) } catch { throw ValidationError(error.description) }
+        }
+        var failed = 0
+        for path in paths {
+            for status in PluginChecker.check(path: path, config: config) {
+                if let error = status.error {
+                    failed += 1
+                    print("FAIL \(error)")
+                } else if status.state == .loaded {
+                    print("ok   \(status.library ?? status.file): alias '\(status.alias ?? "-")' \(status.version ?? "") (ABI \(status.abi ?? "?"))")
+                }
+            }
+        }
+        if failed > 0 {
+            print("\(failed) problem(s)")
+            throw ExitCode(1)
+        }
+    }
+}

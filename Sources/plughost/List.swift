@@ -1,0 +1,15 @@
+import ArgumentParser
+import PluginRuntime
+
+/// `plughost list`: every alias found, with its state.
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every plugin alias found, with namespace, library, version, ABI and state (loaded, failed, disabled).")
+
+    @OptionGroup var options: HostOptions
+
+    func run() throws {
+        let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: try options.hostConfig())
+        print(StatusTable.render(statuses))
+    }
+}
