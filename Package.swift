@@ -68,15 +68,20 @@ let package = Package(
         ),
 
         // MARK: Tests (they build real plugins from Tests/Fixtures)
+        .target(
+            name: "PluginTestSupport",
+            dependencies: ["PluginRuntime"],
+            path: "Tests/PluginTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PluginRuntimeTests",
-            dependencies: ["PluginRuntime", "CPluginABI"],
-            exclude: ["Fixtures"],
+            dependencies: ["PluginRuntime", "PluginTestSupport", "CPluginABI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "plughostTests",
-            dependencies: ["plughost"],
+            dependencies: ["plughost", "PluginTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -7,22 +7,16 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: "The plugins folder.")
     var plugins: String = "plugins"
 
-    /// The host config file; `plughost.toml` is used when present.
-    @Option(name: .long, help: "The host config (TOML). Default: plughost.toml if it exists.")
+    /// The host config file; without one, every alias of the default namespace loads, in name order.
+    @Option(name: .long, help: "The host config (TOML). Without it every alias of 'plughost.plugins' loads, in name order.")
     var config: String?
 
-    /// Reads the host config, or the default one.
+    /// Reads the host config, or the built-in default.
     func hostConfig() throws -> HostConfig {
-        if let config {
-            guard FileSystem.exists(config) else { throw ValidationError("\(config): host config not found") }
-            return try loadConfig(config)
-        }
-        return FileSystem.exists("plughost.toml") ? try loadConfig("plughost.toml") : HostConfig()
-    }
-
-    private func loadConfig(_ path: String) throws -> HostConfig {
+        guard let config else { return HostConfig() }
+        guard FileSystem.exists(config) else { throw ValidationError("\(config): host config not found") }
         do {
-            return try HostConfig.load(path: path)
+            return try HostConfig.load(path: config)
         } catch {
             throw ValidationError(error.description)
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPluginABI
+public import CPluginABI
 
 /// A plugin's config table as the C ABI sees it: a `ph_config_t` whose
 /// strings all live as long as this object.
@@ -112,4 +112,9 @@ public final class PluginConfiguration: @unchecked Sendable {
             leaves[prefix] = value
         }
     }
+}
+
+extension PluginConfiguration {
+    /// The `ph_config_t` view, valid as long as this object (for embedders that call plugins themselves).
+    public var cView: UnsafeMutablePointer<ph_config_t> { raw }
 }

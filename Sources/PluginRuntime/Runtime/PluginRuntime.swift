@@ -129,13 +129,12 @@ public final class PluginRuntime: Sendable {
             do {
                 try instance.start()
             } catch {
+                // Leave the failed plugin out of dispatch and services at once, so
+                // plugins started after it no longer see it; it is destroyed at shutdown.
                 failedOrders.insert(instance.context.order)
                 problems.append(error)
+                generations.append(freeze(builder, instances: instances, excluding: failedOrders, number: generations.count + 1))
             }
-        }
-        if !failedOrders.isEmpty {
-            // Leave the failed plugins out of dispatch; they are destroyed at shutdown.
-            generations.append(freeze(builder, instances: instances, excluding: failedOrders, number: 2))
         }
         let generation = generations.last!
         for instance in instances {

@@ -1,0 +1,56 @@
+import Foundation
+import PluginRuntime
+import PluginTestSupport
+import Testing
+
+@Suite("Swift plugins through the PluginSDK layer")
+struct SwiftPluginTests {
+    @Test("a Swift plugin loads, gets events and checks, uses the cache, and stays mapped after shutdown")
+    func swiftPlugin() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("libswift_recorder.so")
+        folder.manifest("swift.toml", [("sw", "libswift_recorder.so:swift_recorder_entry")])
+        folder.addRecorder("c")
+        let runtime = try folder.start(folder.config(["sw", "c"], extra: ["sw": ["deny": .string("eve")]]))
+        let generation = try #require(runtime.generation)
+        #expect(runtime.statuses.of("sw")?.version == "3.0.0")
+        generation.publish(EventNames.shared.id(for: "test.ping")!, text: "one")
+        generation.publish(EventNames.shared.id(for: "test.ping")!, text: "two")
+        let verdict = "eve".utf8CString.withUnsafeBytes {
+            generation.check(EventNames.shared.id(for: "test.check")!, payload: UnsafeRawBufferPointer(rebasing: $0.dropLast()))
+        }
+        #expect(verdict == .deny(by: "sw", reason: "swift denies eve"))
+        runtime.shutdown()
+
+        let events = folder.events().filter { $0.hasPrefix("sw ") }
+        #expect(events == [
+            "sw create", "sw start", "sw cache v", "sw plughost.post-start",
+            "sw test.ping one #1", "sw test.ping two #2", "sw check eve", "sw stop", "sw destroy",
+        ])
+        // The Swift image is never unloaded; the C one is.
+        #expect(dlopen(folder.path + "/libswift_recorder.so", RTLD_NOW | RTLD_NOLOAD) != nil)
+        #expect(dlopen(folder.path + "/librecorder.so", RTLD_NOW | RTLD_NOLOAD) == nil)
+    }
+
+    @Test("a Swift plugin's validate refuses an unknown key, naming it")
+    func swiftConfigRejected() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("libswift_recorder.so")
+        folder.manifest("swift.toml", [("sw", "libswift_recorder.so:swift_recorder_entry")])
+        let runtime = try folder.start(folder.config(["sw"], extra: ["sw": ["colour": .string("red")]]))
+        defer { runtime.shutdown() }
+        let error = try #require(runtime.statuses.of("sw")?.error)
+        #expect(error.code == .configRejected)
+        #expect(error.reason.contains("unknown key 'colour'"))
+    }
+
+    @Test("a Swift plugin that throws in init fails create with its message")
+    func swiftCreateFails() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("libswift_recorder.so")
+        folder.manifest("swift.toml", [("sw", "libswift_recorder.so:swift_recorder_entry")])
+        let runtime = try folder.start(folder.config(["sw"], extra: ["sw": ["fail": .string("create")]]))
+        defer { runtime.shutdown() }
+        #expect(runtime.statuses.of("sw")?.error?.reason == "asked to fail in create")
+    }
+}
