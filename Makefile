@@ -28,3 +28,10 @@ clean:
 	rm -rf .build
 
 .PHONY: all build plugins run test clean
+
+bench: plugins
+	$(MAKE) -s -C Tests/Fixtures OUT=$(CURDIR)/.build/fixtures
+	$(SWIFT) build -c release --product plughost-bench
+	$(SWIFT) run -c release --skip-build plughost-bench .build/fixtures plugins plughost.toml BENCHMARKS.md
+
+.PHONY: bench

@@ -67,6 +67,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (`make bench`, release build)
+        .target(
+            name: "CMallocCounter",
+            path: "Benchmarks/CMallocCounter"
+        ),
+        .executableTarget(
+            name: "plughost-bench",
+            dependencies: ["PluginRuntime", "CPluginABI", "CMallocCounter", logging],
+            path: "Benchmarks/plughost-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests (they build real plugins from Tests/Fixtures)
         .target(
             name: "PluginTestSupport",

@@ -1,0 +1,42 @@
+// plughost-bench: performance figures against their baselines, in one run.
+// Usage: plughost-bench FIXTURES_DIR EXAMPLES_DIR EXAMPLES_CONFIG [OUTPUT.md]
+import Foundation
+import Logging
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4 else {
+    FileHandle.standardError.write(Data("usage: plughost-bench FIXTURES_DIR EXAMPLES_DIR EXAMPLES_CONFIG [OUTPUT.md]\n".utf8))
+    exit(2)
+}
+let fixtures = arguments[1]
+let smoke = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_SMOKE"] != nil
+var logger = Logger(label: "plughost-bench")
+logger.logLevel = .error
+
+var figures: [Figure] = []
+for subscribers in smoke ? [10] : [1, 10, 100] {
+    figures += try EventDispatchBench.run(fixtures: fixtures, subscribers: subscribers, logger: logger)
+}
+figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
+figures.append(try StartupBench.examples(directory: arguments[2], config: arguments[3], logger: logger))
+
+let table = Report.table(figures)
+print(table)
+if arguments.count >= 5 {
+    var uname = utsname()
+    _ = Glibc.uname(&uname)
+    let machine = withUnsafeBytes(of: uname.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let release = withUnsafeBytes(of: uname.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let memory = ProcessInfo.processInfo.physicalMemory / 1_073_741_824
+    let text = """
+        # plughost benchmarks
+
+        Written by `make bench` (release build). Machine: \(machine), \(cores) cores, \(memory) GiB, Linux \(release).
+        Each figure is the median of several runs; baselines were measured in the same run.
+
+        \(table)
+
+        """
+    try text.write(toFile: arguments[4], atomically: true, encoding: .utf8)
+}
