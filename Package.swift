@@ -58,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", logging, tomlKit],
+            dependencies: ["CPluginABI", "CFFI", logging, tomlKit],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -23,6 +23,9 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             case aliasNotFound = "alias not found"
             case createFailed = "create failed"
             case startFailed = "start failed"
+            case registrationRefused = "registration refused"
+            case endpointConflict = "endpoint conflict"
+            case wrapperFailed = "wrapper failed"
         }
 
         private let value: Value
@@ -58,6 +61,12 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let createFailed = Code(.createFailed)
         /// The plugin's `start` failed.
         public static let startFailed = Code(.startFailed)
+        /// The host refused an endpoint or wrapper the plugin registered (the plugin still loads).
+        public static let registrationRefused = Code(.registrationRefused)
+        /// Another plugin earlier in config order registered the same method and path.
+        public static let endpointConflict = Code(.endpointConflict)
+        /// A wrapper's `prepare` failed for an endpoint, which is then disabled.
+        public static let wrapperFailed = Code(.wrapperFailed)
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }

@@ -22,6 +22,11 @@ public struct EventID: Hashable, Sendable, CustomStringConvertible {
     /// A plugin is about to stop; payload is its alias.
     public static let pluginUnloaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_UNLOADED))
 
+    /// An HTTP request arrived; payload is "METHOD PATH".
+    public static let requestReceived = EventID(rawValue: UInt32(PH_EVENT_REQUEST_RECEIVED))
+    /// An HTTP response was produced; payload is "STATUS MICROSECONDS METHOD PATH".
+    public static let responseSent = EventID(rawValue: UInt32(PH_EVENT_RESPONSE_SENT))
+
     /// Whether this is a custom (plugin-defined) event.
     public var isCustom: Bool { rawValue >= UInt32(PH_EVENT_FIRST_CUSTOM) }
 

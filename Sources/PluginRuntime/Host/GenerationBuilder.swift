@@ -7,9 +7,27 @@ final class GenerationBuilder {
     let events = EventTableBuilder()
     /// Services by id, with the config order of their provider.
     private(set) var services: [String: (pointer: UnsafeRawPointer, order: Int, alias: String)] = [:]
+    /// Endpoints registered through the HTTP extension, in registration order.
+    var endpoints: [EndpointRegistration] = []
+    /// Wrappers registered through the HTTP extension, in registration order.
+    var wrappers: [WrapperRegistration] = []
+    /// Registrations refused while plugins ran `create` (the plugin itself still loads).
+    var warnings: [PluginError] = []
+    /// Whether plugins get the HTTP extension.
+    let servesHTTP: Bool
+    private var sequence = 0
     let logger: Logger
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, servesHTTP: Bool) {
+        self.logger = logger
+        self.servesHTTP = servesHTTP
+    }
+
+    /// The next registration sequence number.
+    func nextSequence() -> Int {
+        sequence += 1
+        return sequence
+    }
 
     /// Registers `pointer` under `id` unless another plugin provided it first.
     /// - Returns: The alias that already provides `id`, or nil when registered.

@@ -102,8 +102,11 @@ enum HostAPI {
                 return PH_OK
             },
             get_extension: { host, id in
-                guard host != nil, id != nil else { return nil }
-                return nil  // No host extension in ABI 1.0 yet; the HTTP adapter adds "plughost.http/1".
+                guard let host, let id else { return nil }
+                if strcmp(id, PH_EXT_HTTP) == 0 && PluginContext.from(host).servesHTTP {
+                    return UnsafeRawPointer(HTTPExtension.table)
+                }
+                return nil
             }
         )
     }

@@ -14,6 +14,10 @@ final class PluginContext: @unchecked Sendable {
 
     /// The alias, e.g. `audit`.
     let alias: String
+    /// The plugin's library, for messages.
+    let libraryPath: String
+    /// Whether the host offers the HTTP extension to this plugin.
+    let servesHTTP: Bool
     /// The alias as a C string, valid as long as the context.
     let cAlias: UnsafeMutablePointer<CChar>
     /// Position in the host config's order (priority).
@@ -35,8 +39,11 @@ final class PluginContext: @unchecked Sendable {
     /// The generation this instance serves in (unretained; the runtime keeps it alive longer than this context).
     private let generationPointer = Atomic<UnsafeRawPointer?>(nil)
 
-    init(alias: String, order: Int, configuration: PluginConfiguration, threadSafe: Bool, cacheLimit: Int, logger: Logger) {
+    init(alias: String, libraryPath: String, order: Int, configuration: PluginConfiguration, threadSafe: Bool,
+         servesHTTP: Bool, cacheLimit: Int, logger: Logger) {
         self.alias = alias
+        self.libraryPath = libraryPath
+        self.servesHTTP = servesHTTP
         self.cAlias = strdup(alias)!
         self.order = order
         self.configuration = configuration

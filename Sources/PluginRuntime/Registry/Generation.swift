@@ -14,13 +14,16 @@ public final class Generation: @unchecked Sendable {
     public let events: EventTable
     /// Services by id.
     let services: [String: UnsafeRawPointer]
+    /// The HTTP endpoints and their wrapper chains.
+    public let endpoints: EndpointTable
     /// Instances in config order.
     let instances: [PluginInstance]
 
-    init(number: Int, events: EventTable, services: [String: UnsafeRawPointer], instances: [PluginInstance]) {
+    init(number: Int, events: EventTable, services: [String: UnsafeRawPointer], endpoints: EndpointTable, instances: [PluginInstance]) {
         self.number = number
         self.events = events
         self.services = services
+        self.endpoints = endpoints
         self.instances = instances
     }
 
@@ -38,6 +41,22 @@ public final class Generation: @unchecked Sendable {
     public func publish(_ id: EventID, text: String) {
         var text = text
         text.withUTF8 { publish(id, payload: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Serves one HTTP request through its endpoint chain, firing the
+    /// request-received and response-sent events when anyone listens.
+    public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
+        let listensToRequests = events.subscriberCount(of: .requestReceived) > 0
+        let listensToResponses = events.subscriberCount(of: .responseSent) > 0
+        if listensToRequests { publish(.requestReceived, text: "\(request.method) \(request.path)") }
+        let start = listensToResponses ? ContinuousClock.now : nil
+        let response = endpoints.handle(request)
+        if let start {
+            let micros = (ContinuousClock.now - start).components
+            let elapsed = micros.seconds * 1_000_000 + micros.attoseconds / 1_000_000_000_000
+            publish(.responseSent, text: "\(response.status) \(elapsed) \(request.method) \(request.path)")
+        }
+        return response
     }
 
     /// Runs the check subscribers of `id` from the host.

@@ -32,8 +32,9 @@ final class PluginInstance: @unchecked Sendable {
     ) throws(PluginError) -> PluginInstance {
         let loaded = prepared.loaded
         let context = PluginContext(
-            alias: loaded.entry.alias, order: order, configuration: prepared.configuration,
-            threadSafe: loaded.isThreadSafe, cacheLimit: cacheLimit, logger: logger)
+            alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath, order: order,
+            configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, servesHTTP: builder.servesHTTP,
+            cacheLimit: cacheLimit, logger: logger)
         context.builder = builder
         context.creating.store(true, ordering: .releasing)
         defer {

@@ -38,13 +38,18 @@ public final class PluginRuntime: Sendable {
     public let pluginsDirectory: String
     /// The host config in force.
     public let config: HostConfig
+    /// Whether plugins are offered the HTTP extension (`plughost.http/1`).
+    public let servesHTTP: Bool
     private let logger: Logger
     private let state = Mutex(State())
 
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
-    public init(pluginsDirectory: String, config: HostConfig = HostConfig(), logger: Logger = Logger(label: "plughost")) {
+    /// - Parameter servesHTTP: Offer plugins the HTTP extension; set by an HTTP adapter that serves ``Generation/handle(_:)``.
+    public init(pluginsDirectory: String, config: HostConfig = HostConfig(), servesHTTP: Bool = false,
+                logger: Logger = Logger(label: "plughost")) {
         self.pluginsDirectory = pluginsDirectory
         self.config = config
+        self.servesHTTP = servesHTTP
         self.logger = logger
     }
 
@@ -108,7 +113,7 @@ public final class PluginRuntime: Sendable {
             throw StartFailure(problems: problems)
         }
 
-        let builder = GenerationBuilder(logger: logger)
+        let builder = GenerationBuilder(logger: logger, servesHTTP: servesHTTP)
         var instances: [PluginInstance] = []
         for (order, plugin) in prepared.enumerated() {
             do {
@@ -137,11 +142,15 @@ public final class PluginRuntime: Sendable {
             }
         }
         let generation = generations.last!
+        let warnings = builder.warnings + generation.endpoints.warnings
+        for warning in warnings { logger.warning("\(warning)") }
         for instance in instances {
             let failure = problems.last { $0.alias == instance.alias && $0.code == .startFailed }
-            statuses.append(PluginStatus(
+            var status = PluginStatus(
                 entry: instance.loaded.entry, state: failure == nil ? .running : .failed,
-                version: instance.loaded.version, abi: instance.loaded.abi, error: failure))
+                version: instance.loaded.version, abi: instance.loaded.abi, error: failure)
+            status.warnings = warnings.filter { $0.alias == instance.alias }
+            statuses.append(status)
         }
         statuses += plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
         for problem in problems { logger.error("\(problem)") }
@@ -166,10 +175,10 @@ public final class PluginRuntime: Sendable {
     /// preceded by plugin-unloaded), fires post-shutdown, destroys every
     /// instance and unloads C libraries. Safe to call more than once.
     public func shutdown() {
-        let taken = state.withLock { state -> (Generation?, [PluginInstance]) in
-            guard state.phase == .running else { return (nil, []) }
+        let taken = state.withLock { state -> (Generation?, [PluginInstance], [Generation]) in
+            guard state.phase == .running else { return (nil, [], []) }
             state.phase = .stopped
-            let taken = (state.generation, state.instances)
+            let taken = (state.generation, state.instances, state.generations)
             state.generation = nil
             return taken
         }
@@ -181,6 +190,7 @@ public final class PluginRuntime: Sendable {
             instance.stop()
         }
         generation.publish(.postShutdown)
+        for built in taken.2 { built.endpoints.releaseStates() }
         for instance in instances.reversed() { instance.destroy() }
         var retainedSwiftImages = 0
         for instance in instances where !instance.loaded.library.close() { retainedSwiftImages += 1 }
@@ -196,6 +206,7 @@ public final class PluginRuntime: Sendable {
         let generation = Generation(
             number: number, events: builder.events.build(excluding: excluding),
             services: builder.frozenServices(excluding: excluding),
+            endpoints: EndpointTable(endpoints: builder.endpoints, wrappers: builder.wrappers, excluding: excluding),
             instances: instances.filter { !excluding.contains($0.context.order) })
         for instance in instances { instance.context.attach(to: generation) }
         return generation

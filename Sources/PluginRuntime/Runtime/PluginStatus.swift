@@ -30,6 +30,8 @@ public struct PluginStatus: Sendable {
     public var state: State
     /// Why it failed, for ``State/failed``.
     public var error: PluginError?
+    /// Registrations refused while it ran (endpoint conflicts, bad signatures, wrapper prepare failures); it still runs.
+    public var warnings: [PluginError] = []
 
     init(entry: EntryPoint, state: State, version: String? = nil, abi: String? = nil, error: PluginError? = nil) {
         self.alias = entry.alias

@@ -1,0 +1,200 @@
+/*
+ * plughost HTTP extension — endpoints and wrapper chains.
+ *
+ * A host that serves HTTP offers this extension through
+ *     const ph_http_t *http = host->get_extension(host, PH_EXT_HTTP);
+ * (NULL when the host serves no HTTP, e.g. an embedding program).
+ *
+ * During `create` a plugin registers
+ *  - raw endpoints: a handler that reads the request and writes the response
+ *    through the accessors below;
+ *  - typed endpoints: a plain C function plus a signature; the host parses and
+ *    validates each parameter from the request, calls the function through
+ *    libffi and encodes the result as JSON;
+ *  - wrappers: middleware run around endpoints, attached by route pattern or
+ *    to one endpoint, in host-config order. `accepts` decides at load whether
+ *    to wrap an endpoint; `prepare` computes per-endpoint state once; `call`
+ *    runs per request and continues the chain with `http->call_next`.
+ *
+ * Threading tag [request]: called on the thread serving a request, with a
+ * `ph_http_request_t` valid only until the handler or wrapper call returns.
+ * Calls into a plugin that is not thread-safe are serialised by the host.
+ * Strings and bytes the accessors return are host-owned and valid until the
+ * request completes; values passed in are copied.
+ */
+#pragma once
+
+#include "plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Extension id for `ph_host_t.get_extension`. */
+#define PH_EXT_HTTP "plughost.http/1"
+
+/** Prefix reserved for the host's own endpoints; refused to plugins. */
+#define PH_HTTP_RESERVED_PREFIX "/_plughost/"
+
+/** One HTTP exchange (request and response being built). Opaque, host-owned. */
+typedef struct ph_http_request ph_http_request_t;
+
+/** Value types of typed-endpoint parameters, results and request properties. */
+typedef uint32_t ph_type_t;
+#define PH_TYPE_VOID 0    /**< Result only: the function returns nothing (answers `null`). */
+#define PH_TYPE_BOOL 1    /**< C `bool`; from "true"/"false"/"1"/"0". */
+#define PH_TYPE_INT32 2   /**< C `int32_t`; out-of-range values are a 400. */
+#define PH_TYPE_INT64 3   /**< C `int64_t`. */
+#define PH_TYPE_UINT64 4  /**< C `uint64_t`. */
+#define PH_TYPE_DOUBLE 5  /**< C `double`; finite values only. */
+#define PH_TYPE_STRING 6  /**< C `const char *`, NUL-terminated UTF-8, valid during the call.
+                               As a result: plugin-owned, must stay valid until the function's
+                               thread calls into the plugin again (a static or thread-local buffer). */
+#define PH_TYPE_BYTES 7   /**< Two C arguments: `const uint8_t *data, size_t length`. Not a result type. */
+
+/** Where a typed parameter's value comes from. */
+typedef uint32_t ph_source_t;
+#define PH_SOURCE_PATH 1    /**< A `:name` segment of the path pattern. */
+#define PH_SOURCE_QUERY 2   /**< The query parameter `name`. */
+#define PH_SOURCE_HEADER 3  /**< The request header `name` (case-insensitive). */
+#define PH_SOURCE_BODY 4    /**< The whole request body (text for strings and numbers, raw for bytes). */
+#define PH_SOURCE_PLUGIN 5  /**< Not read from the request: the request property `name`, set by a
+                                 wrapper (e.g. the user an auth wrapper found). Missing: a 500. */
+
+/** One parameter of a typed endpoint. */
+typedef struct ph_param {
+    const char *name;     /**< Parameter name: path segment, query key, header, or property key. */
+    ph_source_t source;   /**< Where the value comes from. */
+    ph_type_t type;       /**< Its C type (never PH_TYPE_VOID). */
+} ph_param_t;
+
+/** Kinds of endpoint, as wrappers see them. */
+#define PH_ENDPOINT_RAW 1
+#define PH_ENDPOINT_TYPED 2
+
+/** What a wrapper learns about an endpoint in `accepts` and `prepare`.
+ *  Host-owned, valid during those calls only. */
+typedef struct ph_endpoint_info {
+    uint32_t struct_size;      /**< sizeof(ph_endpoint_info_t) as the host built it. */
+    uint32_t kind;             /**< PH_ENDPOINT_RAW or PH_ENDPOINT_TYPED. */
+    const char *method;        /**< "GET", "POST", … */
+    const char *path;          /**< The path pattern, e.g. "/calc/add/:a/:b". */
+    const char *owner;         /**< Alias of the plugin that registered it. */
+    const ph_param_t *params;  /**< Typed endpoints: the signature's parameters; NULL for raw ones. */
+    size_t param_count;        /**< Number of params. */
+    ph_type_t result;          /**< Typed endpoints: the result type. */
+} ph_endpoint_info_t;
+
+/** A raw endpoint handler: read the request, write the response. A non-zero
+ *  status answers 500 with the message written to `error`. [request] */
+typedef ph_status_t (*ph_handler_fn)(void *user_data, ph_http_request_t *request, ph_message_t *error);
+
+/** A raw endpoint. Copied by the host at registration. */
+typedef struct ph_endpoint {
+    uint32_t struct_size;   /**< sizeof(ph_endpoint_t). */
+    const char *method;     /**< "GET", "POST", … (upper case). */
+    const char *path;       /**< Pattern: literal segments and `:name` captures, e.g. "/hello/:name". */
+    ph_handler_fn handler;  /**< Required. */
+    void *user_data;        /**< Passed to handler; plugin-owned, valid until destroy. */
+} ph_endpoint_t;
+
+/** A typed endpoint: `function` is a plain C function whose parameters are,
+ *  in order, the C types of `params` (a PH_TYPE_BYTES parameter takes two)
+ *  and whose return type is `result`. Copied by the host at registration. */
+typedef struct ph_typed_endpoint {
+    uint32_t struct_size;       /**< sizeof(ph_typed_endpoint_t). */
+    const char *method;         /**< "GET", "POST", … */
+    const char *path;           /**< Path pattern, as for raw endpoints. */
+    void (*function)(void);     /**< The C function, cast to void(*)(void). Required. */
+    const ph_param_t *params;   /**< Its parameters, in order; plugin-owned, read during registration. */
+    size_t param_count;         /**< At most 16. */
+    ph_type_t result;           /**< Its return type. */
+} ph_typed_endpoint_t;
+
+/** When a wrapper runs. */
+#define PH_WRAP_PRE 1   /**< Before parameters are parsed: sees the raw request. */
+#define PH_WRAP_POST 2  /**< After parameters are parsed: can read them with `param`. */
+
+/** A wrapper (middleware). Copied by the host at registration. */
+typedef struct ph_wrapper {
+    uint32_t struct_size;   /**< sizeof(ph_wrapper_t). */
+    uint32_t phase;         /**< PH_WRAP_PRE or PH_WRAP_POST. */
+    const char *name;       /**< Shown in the admin listing, e.g. "timing". */
+    /** Which endpoints it may wrap: "*" (all); a prefix, written as a path
+     *  ending in a star such as "/api/" + "*" (every endpoint under /api/); an
+     *  exact path "/calc/add/:a/:b" (any method); or "GET /calc/add/:a/:b". */
+    const char *match;
+    void *user_data;        /**< Passed to every function; plugin-owned, valid until destroy. */
+    /** Decides at load whether to wrap `endpoint` (pait's pre-check). Optional:
+     *  NULL wraps every matching endpoint. [control] */
+    bool (*accepts)(void *user_data, const ph_endpoint_info_t *endpoint);
+    /** Computes per-endpoint state once (pait's pre-load), stored in `*state`.
+     *  A failure disables the endpoint (it answers 503) and is logged. Optional. [control] */
+    ph_status_t (*prepare)(void *user_data, const ph_endpoint_info_t *endpoint, void **state, ph_message_t *error);
+    /** Runs per request. Continue with `http->call_next(request)`; act before or
+     *  after it, change the request or the response, or answer without calling it.
+     *  A non-zero status answers 500 with `error`'s message. Required. [request] */
+    ph_status_t (*call)(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error);
+    /** Frees a state made by prepare when the endpoint table goes away. Optional. [control] */
+    void (*release)(void *user_data, void *state);
+} ph_wrapper_t;
+
+/** The HTTP extension: registration (during create) and request accessors. */
+typedef struct ph_http {
+    uint32_t struct_size;   /**< sizeof(ph_http_t) as the host built it. */
+    uint32_t reserved;      /**< Zero. */
+
+    /** Registers a raw endpoint. PH_ERR_INVALID (with a message) for a bad
+     *  method or path or the reserved prefix; a method+path another plugin
+     *  earlier in config order registered is refused at freeze and logged. [create] */
+    ph_status_t (*register_endpoint)(const ph_host_t *host, const ph_endpoint_t *endpoint, ph_message_t *error);
+    /** Registers a typed endpoint; PH_ERR_UNSUPPORTED (with the reason) for a
+     *  signature the host cannot call or parse from the request. [create] */
+    ph_status_t (*register_typed_endpoint)(const ph_host_t *host, const ph_typed_endpoint_t *endpoint, ph_message_t *error);
+    /** Registers a wrapper. [create] */
+    ph_status_t (*register_wrapper)(const ph_host_t *host, const ph_wrapper_t *wrapper, ph_message_t *error);
+
+    /** The request method, e.g. "GET". [request] */
+    const char *(*method)(ph_http_request_t *request);
+    /** The request path, without the query. [request] */
+    const char *(*path)(ph_http_request_t *request);
+    /** A `:name` path capture. PH_ERR_NOT_FOUND when absent. [request] */
+    ph_status_t (*path_param)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
+    /** The first query parameter `name`, percent-decoded. PH_ERR_NOT_FOUND when absent. [request] */
+    ph_status_t (*query)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
+    /** The request header `name` (case-insensitive). PH_ERR_NOT_FOUND when absent. [request] */
+    ph_status_t (*header)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
+    /** The request body (may be empty). [request] */
+    ph_status_t (*body)(ph_http_request_t *request, const void **data, size_t *length);
+    /** Sets (replaces) a request header, for the rest of the chain. [request] */
+    ph_status_t (*set_request_header)(ph_http_request_t *request, const char *name, const char *value);
+
+    /** The response status so far (200 until someone sets it). [request] */
+    uint32_t (*status)(ph_http_request_t *request);
+    /** Sets the response status (100–599). [request] */
+    ph_status_t (*set_status)(ph_http_request_t *request, uint32_t status);
+    /** Sets (replaces) a response header. [request] */
+    ph_status_t (*set_header)(ph_http_request_t *request, const char *name, const char *value);
+    /** The response body so far. [request] */
+    ph_status_t (*response_body)(ph_http_request_t *request, const void **data, size_t *length);
+    /** Sets (replaces) the response body; copied. [request] */
+    ph_status_t (*set_body)(ph_http_request_t *request, const void *data, size_t length);
+
+    /** Runs the rest of the chain (next wrapper, then parsing, then the endpoint).
+     *  Returns PH_OK, or the status a later step failed with (its error is
+     *  already in the response). Call it at most once per wrapper call. [request] */
+    ph_status_t (*call_next)(ph_http_request_t *request);
+
+    /** Sets request property `key` to a typed value (copied): INT64 and DOUBLE
+     *  take 8 bytes, BOOL 1, STRING and BYTES their bytes. [request] */
+    ph_status_t (*set_property)(ph_http_request_t *request, const char *key, ph_type_t type, const void *value, size_t length);
+    /** Reads request property `key`. PH_ERR_NOT_FOUND when unset. [request] */
+    ph_status_t (*get_property)(ph_http_request_t *request, const char *key, ph_type_t *type, const void **value, size_t *length);
+    /** A parsed typed-endpoint parameter (post-wrappers and later), in the same
+     *  encoding as properties. PH_ERR_STATE before parsing. [request] */
+    ph_status_t (*param)(ph_http_request_t *request, const char *name, ph_type_t *type, const void **value, size_t *length);
+} ph_http_t;
+
+#ifdef __cplusplus
+}
+#endif

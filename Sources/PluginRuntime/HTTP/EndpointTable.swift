@@ -1,0 +1,330 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPluginABI
+import Logging
+
+/// The endpoints of one generation with their wrapper chains, frozen.
+///
+/// Built once when a generation is frozen: conflicts are resolved (first in
+/// config order wins), each wrapper's `accepts` and `prepare` run once per
+/// endpoint it matches, and every route gets its list of steps:
+/// pre-wrappers, parameter parsing, post-wrappers, the endpoint.
+public final class EndpointTable: @unchecked Sendable {
+    // @unchecked Sendable: routes are immutable after init; per-request state
+    // lives in a RequestContext; `released` is touched only on the control thread.
+
+    /// One served method and path.
+    final class Route: @unchecked Sendable {
+        // @unchecked Sendable: immutable after init.
+        enum Step {
+            case wrapper(WrapperRegistration, state: UnsafeMutableRawPointer?)
+            case parse
+            case endpoint
+        }
+
+        let registration: EndpointRegistration
+        let steps: [Step]
+        /// Why the route answers 503 instead (a wrapper's prepare failed).
+        let disabled: String?
+
+        init(registration: EndpointRegistration, steps: [Step], disabled: String?) {
+            self.registration = registration
+            self.steps = steps
+            self.disabled = disabled
+        }
+
+        var wrapperNames: [String] {
+            steps.compactMap { if case .wrapper(let wrapper, _) = $0 { "\(wrapper.owner.alias)/\(wrapper.name)" } else { nil } }
+        }
+
+        /// `call_next` from a wrapper: runs the next step, at most once per wrapper call.
+        func callNext(_ context: RequestContext) -> ph_status_t {
+            guard context.cursor == context.frame + 1 else { return PH_ERR_STATE }
+            return runStep(context)
+        }
+
+        /// Runs the step at the cursor (and, after parsing, the ones that follow).
+        func runStep(_ context: RequestContext) -> ph_status_t {
+            let index = context.cursor
+            guard index < steps.count else { return PH_ERR_STATE }
+            context.cursor += 1
+            switch steps[index] {
+            case .wrapper(let wrapper, let state):
+                let saved = context.frame
+                context.frame = index
+                defer { context.frame = saved }
+                let (status, message) = wrapper.owner.lock.withLock {
+                    MessageBuffer.with { wrapper.raw.call(wrapper.raw.user_data, state, context.handle, $0) }
+                }
+                if status != PH_OK && (!message.isEmpty || context.status < 400) {
+                    pluginFailed(context, alias: wrapper.owner.alias, what: "wrapper '\(wrapper.name)'", status: status, message: message)
+                }
+                return status
+            case .parse:
+                if case .typed(_, let parameters) = registration.kind {
+                    guard let values = parse(parameters, context) else { return PH_ERR_INVALID }
+                    context.parameters = values
+                } else {
+                    context.parameters = [:]
+                }
+                return runStep(context)
+            case .endpoint:
+                return callEndpoint(context)
+            }
+        }
+
+        private func callEndpoint(_ context: RequestContext) -> ph_status_t {
+            let owner = registration.owner
+            switch registration.kind {
+            case .raw(let handler, let userData):
+                let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, context.handle, $0) } }
+                if status != PH_OK { pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message) }
+                return status
+            case .typed(let invoker, let parameters):
+                let values = parameters.map { context.parameters![$0.name]! }
+                let result = owner.lock.withLock { invoker.invoke(values) }
+                context.status = 200
+                context.setResponseHeader("Content-Type", "application/json")
+                context.responseBody = Array(result.json.utf8)
+                return PH_OK
+            }
+        }
+
+        private func pluginFailed(_ context: RequestContext, alias: String, what: String, status: ph_status_t, message: String) {
+            let text = message.isEmpty ? "status \(status)" : message
+            registration.owner.logger.error("\(registration.method) \(context.path): \(what) of '\(alias)' failed: \(text)")
+            context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)
+        }
+
+        /// Parses every typed parameter; on the first bad one answers 400 (or 500 for a missing plugin value).
+        private func parse(_ parameters: [TypedParameter], _ context: RequestContext) -> [String: TypedValue]? {
+            var values: [String: TypedValue] = [:]
+            for parameter in parameters {
+                let raw: [UInt8]?
+                let source: String
+                switch parameter.source {
+                case ph_source_t(PH_SOURCE_PATH):
+                    source = "path"
+                    raw = context.captures.first { $0.0 == parameter.name }.map { Array($0.1.utf8) }
+                case ph_source_t(PH_SOURCE_QUERY):
+                    source = "query"
+                    raw = context.query.first { $0.0 == parameter.name }.map { Array($0.1.utf8) }
+                case ph_source_t(PH_SOURCE_HEADER):
+                    source = "header"
+                    raw = context.header(parameter.name).map { Array($0.utf8) }
+                case ph_source_t(PH_SOURCE_BODY):
+                    source = "body"
+                    let numeric = parameter.type != ph_type_t(PH_TYPE_STRING) && parameter.type != ph_type_t(PH_TYPE_BYTES)
+                    raw = numeric && context.body.isEmpty ? nil : context.body
+                default:
+                    guard let value = context.properties[parameter.name], let converted = Self.convert(value, to: parameter.type) else {
+                        registration.owner.logger.error("\(registration.method) \(registration.pattern): no wrapper provided parameter '\(parameter.name)'")
+                        context.fail(status: 500, #"{"error":"missing plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name))}"#)
+                        return nil
+                    }
+                    values[parameter.name] = converted
+                    continue
+                }
+                guard let raw else {
+                    context.fail(status: 400, Self.parameterError(parameter, source: source, reason: "missing \(source) parameter '\(parameter.name)'"))
+                    return nil
+                }
+                switch TypedValue.parse(raw, as: parameter.type) {
+                case .success(let value): values[parameter.name] = value
+                case .failure(let problem):
+                    context.fail(status: 400, Self.parameterError(parameter, source: source, reason: problem.reason))
+                    return nil
+                }
+            }
+            return values
+        }
+
+        private static func parameterError(_ parameter: TypedParameter, source: String, reason: String) -> String {
+            #"{"error":"invalid parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"source":"\#(source)","expected":"\#(TypedValue.name(of: parameter.type))","reason":\#(ConfigValue.jsonQuoted(reason))}"#
+        }
+
+        private static func convert(_ value: TypedValue, to type: ph_type_t) -> TypedValue? {
+            if value.type == type { return value }
+            switch (value, type) {
+            case (.int64(let number), ph_type_t(PH_TYPE_INT32)): return Int32(exactly: number).map { .int32($0) }
+            case (.int64(let number), ph_type_t(PH_TYPE_UINT64)): return UInt64(exactly: number).map { .uint64($0) }
+            case (.string(let text), ph_type_t(PH_TYPE_BYTES)): return .bytes(Array(text.utf8))
+            default: return nil
+            }
+        }
+    }
+
+    /// What a request's method and path lead to.
+    enum Lookup {
+        case found(Route, captures: [(String, String)])
+        case methodNotAllowed([String])
+        case notFound
+    }
+
+    private let routes: [Route]
+    private let exact: [String: Route]
+    private let patterned: [Route]
+    private var released = false
+    /// Conflicts and prepare failures found while building, one per loser.
+    let warnings: [PluginError]
+
+    /// Freezes the registrations of plugins not in `excluded`.
+    init(endpoints: [EndpointRegistration], wrappers: [WrapperRegistration], excluding excluded: Set<Int>) {
+        var warnings: [PluginError] = []
+        let ordered = endpoints.filter { !excluded.contains($0.owner.order) }
+            .sorted { ($0.owner.order, $0.sequence) < ($1.owner.order, $1.sequence) }
+        let activeWrappers = wrappers.filter { !excluded.contains($0.owner.order) }
+            .sorted { ($0.owner.order, $0.sequence) < ($1.owner.order, $1.sequence) }
+        var winners: [String: EndpointRegistration] = [:]
+        var routes: [Route] = []
+        for registration in ordered {
+            let key = registration.method + " " + registration.pattern.shape
+            if let winner = winners[key] {
+                let reason = "\(registration.method) \(registration.pattern) is already served by '\(winner.owner.alias)' (earlier in config order)"
+                registration.owner.logger.warning("\(reason); this endpoint is not served")
+                warnings.append(PluginError(.endpointConflict, file: registration.owner.libraryPath, alias: registration.owner.alias, reason: reason))
+                continue
+            }
+            winners[key] = registration
+            routes.append(Self.route(for: registration, wrappers: activeWrappers, warnings: &warnings))
+        }
+        self.routes = routes
+        var exact: [String: Route] = [:]
+        for route in routes where route.registration.pattern.captureNames.isEmpty {
+            exact[route.registration.method + " " + route.registration.pattern.shape] = route
+        }
+        self.exact = exact
+        self.patterned = routes.filter { !$0.registration.pattern.captureNames.isEmpty }
+        self.warnings = warnings
+    }
+
+    private static func route(for registration: EndpointRegistration, wrappers: [WrapperRegistration],
+                              warnings: inout [PluginError]) -> Route {
+        var pre: [Route.Step] = []
+        var post: [Route.Step] = []
+        var disabled: String?
+        EndpointInfo.with(registration) { info in
+            for wrapper in wrappers where wrapper.match.matches(method: registration.method, pattern: registration.pattern) {
+                let raw = wrapper.raw
+                let accepted = wrapper.owner.lock.withLock { raw.accepts.map { $0(raw.user_data, info) } ?? true }
+                guard accepted else { continue }
+                var state: UnsafeMutableRawPointer?
+                if let prepare = raw.prepare {
+                    let (status, message) = wrapper.owner.lock.withLock { MessageBuffer.with { prepare(raw.user_data, info, &state, $0) } }
+                    guard status == PH_OK else {
+                        let reason = "wrapper '\(wrapper.name)' could not prepare \(registration.method) \(registration.pattern): \(message.isEmpty ? "status \(status)" : message)"
+                        wrapper.owner.logger.error("\(reason); the endpoint answers 503")
+                        warnings.append(PluginError(.wrapperFailed, file: wrapper.owner.libraryPath, alias: wrapper.owner.alias, reason: reason))
+                        disabled = disabled ?? reason
+                        continue
+                    }
+                }
+                let step = Route.Step.wrapper(wrapper, state: state)
+                if wrapper.isPre { pre.append(step) } else { post.append(step) }
+            }
+        }
+        return Route(registration: registration, steps: pre + [.parse] + post + [.endpoint], disabled: disabled)
+    }
+
+    /// Finds the route for `method` and `path`.
+    func lookup(method: String, path: String) -> Lookup {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        if let route = exact[method + " /" + segments.joined(separator: "/")] { return .found(route, captures: []) }
+        for route in patterned where route.registration.method == method {
+            if let captures = route.registration.pattern.match(segments) { return .found(route, captures: captures) }
+        }
+        var allowed: [String] = []
+        for route in routes where route.registration.pattern.match(segments) != nil { allowed.append(route.registration.method) }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+    }
+
+    /// Runs the request through its route's chain and returns the response.
+    public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
+        switch lookup(method: request.method, path: request.path) {
+        case .notFound:
+            return .json(404, #"{"error":"not found","method":\#(ConfigValue.jsonQuoted(request.method)),"path":\#(ConfigValue.jsonQuoted(request.path))}"#)
+        case .methodNotAllowed(let allowed):
+            var response = PluginHTTPResponse.json(405, #"{"error":"method not allowed","allowed":[\#(allowed.map { ConfigValue.jsonQuoted($0) }.joined(separator: ","))]}"#)
+            response.headers.append(("Allow", allowed.joined(separator: ", ")))
+            return response
+        case .found(let route, let captures):
+            if let reason = route.disabled {
+                return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
+            }
+            let context = RequestContext(request: request, route: route, captures: captures)
+            _ = route.runStep(context)
+            return context.response
+        }
+    }
+
+    /// Every route, for the admin listing.
+    public var listing: [EndpointListing] {
+        routes.map { route in
+            let kind: String
+            switch route.registration.kind {
+            case .raw: kind = "raw"
+            case .typed: kind = "typed"
+            }
+            return EndpointListing(
+                alias: route.registration.owner.alias, method: route.registration.method,
+                path: route.registration.pattern.description, kind: kind, wrappers: route.wrapperNames,
+                unavailable: route.disabled)
+        }
+    }
+
+    /// Calls every wrapper's `release` for the states its `prepare` made. Once; control thread.
+    func releaseStates() {
+        guard !released else { return }
+        released = true
+        for route in routes {
+            for case .wrapper(let wrapper, let state) in route.steps {
+                if let release = wrapper.raw.release { wrapper.owner.lock.withLock { release(wrapper.raw.user_data, state) } }
+            }
+        }
+    }
+}
+
+/// One served endpoint, as the admin listing shows it.
+public struct EndpointListing: Sendable {
+    /// The alias of the plugin that serves it.
+    public var alias: String
+    /// "GET", …
+    public var method: String
+    /// The path pattern.
+    public var path: String
+    /// "raw" or "typed".
+    public var kind: String
+    /// Wrappers around it, outermost first, as "alias/name".
+    public var wrappers: [String]
+    /// Why it answers 503, if it does.
+    public var unavailable: String?
+}
+
+/// Builds the `ph_endpoint_info_t` wrappers see, with C strings that live for one call.
+enum EndpointInfo {
+    static func with(_ registration: EndpointRegistration, _ body: (UnsafePointer<ph_endpoint_info_t>) -> Void) {
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        func c(_ text: String) -> UnsafePointer<CChar> {
+            let copy = strdup(text)!
+            strings.append(copy)
+            return UnsafePointer(copy)
+        }
+        defer { strings.forEach { free($0) } }
+        var params: [ph_param_t] = []
+        var kind = UInt32(PH_ENDPOINT_RAW)
+        var result = ph_type_t(PH_TYPE_VOID)
+        if case .typed(let invoker, let parameters) = registration.kind {
+            kind = UInt32(PH_ENDPOINT_TYPED)
+            result = invoker.result
+            params = parameters.map { ph_param_t(name: c($0.name), source: $0.source, type: $0.type) }
+        }
+        params.withUnsafeBufferPointer { buffer in
+            var info = ph_endpoint_info_t(
+                struct_size: UInt32(MemoryLayout<ph_endpoint_info_t>.size), kind: kind,
+                method: c(registration.method), path: c(registration.pattern.description), owner: c(registration.owner.alias),
+                params: buffer.isEmpty ? nil : buffer.baseAddress, param_count: buffer.count, result: result)
+            body(&info)
+        }
+    }
+}

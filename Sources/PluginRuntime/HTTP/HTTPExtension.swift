@@ -1,0 +1,264 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPluginABI
+import Logging
+import Synchronization
+
+/// The C functions behind `ph_http_t`: registration during `create`, and the
+/// request accessors used by handlers and wrappers.
+enum HTTPExtension {
+    /// The one `ph_http_t` this host hands out (static C memory).
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<ph_http_t> = {
+        // nonisolated(unsafe): written once at first use, read-only afterwards.
+        let table = UnsafeMutablePointer<ph_http_t>.allocate(capacity: 1)
+        table.initialize(to: make())
+        return table
+    }()
+
+    static func isValidMethod(_ method: String) -> Bool {
+        !method.isEmpty && method.count <= 16 && method.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+    }
+
+    /// Records a refused registration: the plugin hears why, the operator sees it in the log and the status.
+    private static func refuse(_ context: PluginContext, _ builder: GenerationBuilder, _ status: ph_status_t,
+                               _ reason: String, _ error: UnsafeMutablePointer<ph_message_t>?) -> ph_status_t {
+        MessageBuffer.write(reason, to: error)
+        context.logger.warning("registration refused: \(reason)")
+        builder.warnings.append(PluginError(.registrationRefused, file: context.libraryPath, alias: context.alias, reason: reason))
+        return status
+    }
+
+    private static func route(_ method: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?) -> Result<(String, PathPattern), PathPattern.PatternError> {
+        guard let method, let path else { return .failure(.init(reason: "method and path are required")) }
+        let methodText = String(cString: method)
+        guard isValidMethod(methodText) else { return .failure(.init(reason: "method '\(methodText)' must be upper-case letters, e.g. GET")) }
+        let pathText = String(cString: path)
+        guard !(pathText + "/").hasPrefix(PH_HTTP_RESERVED_PREFIX) else {
+            return .failure(.init(reason: "path '\(pathText)' is under the host's reserved prefix \(PH_HTTP_RESERVED_PREFIX)"))
+        }
+        return PathPattern.parse(pathText).map { (methodText, $0) }
+    }
+
+    private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginContext, GenerationBuilder)? {
+        guard let host else { return nil }
+        let context = PluginContext.from(host)
+        guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return nil }
+        return (context, builder)
+    }
+
+    private static func make() -> ph_http_t {
+        ph_http_t(
+            struct_size: UInt32(MemoryLayout<ph_http_t>.size),
+            reserved: 0,
+            register_endpoint: { host, endpoint, error in
+                guard let (context, builder) = HTTPExtension.registering(host) else { return PH_ERR_STATE }
+                guard let endpoint, let handler = endpoint.pointee.handler else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "endpoint without a handler", error)
+                }
+                switch HTTPExtension.route(endpoint.pointee.method, endpoint.pointee.path) {
+                case .failure(let problem): return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, problem.reason, error)
+                case .success(let (method, pattern)):
+                    builder.endpoints.append(EndpointRegistration(
+                        method: method, pattern: pattern, kind: .raw(handler: handler, userData: endpoint.pointee.user_data),
+                        owner: context, sequence: builder.nextSequence()))
+                    return PH_OK
+                }
+            },
+            register_typed_endpoint: { host, endpoint, message in
+                guard let (context, builder) = HTTPExtension.registering(host) else { return PH_ERR_STATE }
+                guard let endpoint, let function = endpoint.pointee.function else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "typed endpoint without a function", message)
+                }
+                let (method, pattern): (String, PathPattern)
+                switch HTTPExtension.route(endpoint.pointee.method, endpoint.pointee.path) {
+                case .failure(let problem): return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, problem.reason, message)
+                case .success(let value): (method, pattern) = value
+                }
+                let label = "\(method) \(pattern)"
+                switch HTTPExtension.parameters(of: endpoint.pointee, pattern: pattern) {
+                case .failure(let problem): return HTTPExtension.refuse(context, builder, PH_ERR_UNSUPPORTED, "\(label): \(problem.reason)", message)
+                case .success(let parameters):
+                    do throws(TypedInvoker.Refusal) {
+                        let invoker = try TypedInvoker(function: function, parameters: parameters.map(\.type), result: endpoint.pointee.result)
+                        builder.endpoints.append(EndpointRegistration(
+                            method: method, pattern: pattern, kind: .typed(invoker: invoker, parameters: parameters),
+                            owner: context, sequence: builder.nextSequence()))
+                        return PH_OK
+                    } catch {
+                        return HTTPExtension.refuse(context, builder, PH_ERR_UNSUPPORTED, "\(label): \(error.reason)", message)
+                    }
+                }
+            },
+            register_wrapper: { host, wrapper, error in
+                guard let (context, builder) = HTTPExtension.registering(host) else { return PH_ERR_STATE }
+                guard let wrapper, wrapper.pointee.call != nil else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper without a call function", error)
+                }
+                let raw = wrapper.pointee
+                guard raw.phase == UInt32(PH_WRAP_PRE) || raw.phase == UInt32(PH_WRAP_POST) else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper phase \(raw.phase) is neither PH_WRAP_PRE nor PH_WRAP_POST", error)
+                }
+                let name = raw.name.map { String(cString: $0) } ?? "wrapper"
+                let matchText = raw.match.map { String(cString: $0) } ?? "*"
+                guard let match = WrapperMatch.parse(matchText) else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper '\(name)': match '\(matchText)' is not '*', '/prefix/*', '/path' or 'METHOD /path'", error)
+                }
+                builder.wrappers.append(WrapperRegistration(raw: raw, name: name, match: match, owner: context, sequence: builder.nextSequence()))
+                return PH_OK
+            },
+            method: { request in
+                guard let request else { return nil }
+                let context = RequestContext.from(request)
+                return context.cString(context.method).0
+            },
+            path: { request in
+                guard let request else { return nil }
+                let context = RequestContext.from(request)
+                return context.cString(context.path).0
+            },
+            path_param: { request, name, value, length in
+                HTTPExtension.lookup(request, name, value, length) { context, key in context.captures.first { $0.0 == key }?.1 }
+            },
+            query: { request, name, value, length in
+                HTTPExtension.lookup(request, name, value, length) { context, key in context.query.first { $0.0 == key }?.1 }
+            },
+            header: { request, name, value, length in
+                HTTPExtension.lookup(request, name, value, length) { context, key in context.header(key) }
+            },
+            body: { request, data, length in
+                guard let request else { return PH_ERR_INVALID }
+                let context = RequestContext.from(request)
+                data?.pointee = context.cBytes(context.body)
+                length?.pointee = context.body.count
+                return PH_OK
+            },
+            set_request_header: { request, name, value in
+                guard let request, let name, let value else { return PH_ERR_INVALID }
+                let context = RequestContext.from(request)
+                let key = String(cString: name)
+                context.headers.removeAll { $0.0.lowercased() == key.lowercased() }
+                context.headers.append((key, String(cString: value)))
+                return PH_OK
+            },
+            status: { request in
+                guard let request else { return 0 }
+                return RequestContext.from(request).status
+            },
+            set_status: { request, status in
+                guard let request, (100...599).contains(status) else { return PH_ERR_INVALID }
+                RequestContext.from(request).status = status
+                return PH_OK
+            },
+            set_header: { request, name, value in
+                guard let request, let name, let value else { return PH_ERR_INVALID }
+                RequestContext.from(request).setResponseHeader(String(cString: name), String(cString: value))
+                return PH_OK
+            },
+            response_body: { request, data, length in
+                guard let request else { return PH_ERR_INVALID }
+                let context = RequestContext.from(request)
+                data?.pointee = context.cBytes(context.responseBody)
+                length?.pointee = context.responseBody.count
+                return PH_OK
+            },
+            set_body: { request, data, length in
+                guard let request, data != nil || length == 0 else { return PH_ERR_INVALID }
+                RequestContext.from(request).responseBody = HostAPI.bytes(data, length)
+                return PH_OK
+            },
+            call_next: { request in
+                guard let request else { return PH_ERR_INVALID }
+                return RequestContext.from(request).route.callNext(RequestContext.from(request))
+            },
+            set_property: { request, key, type, value, length in
+                guard let request, let key, value != nil || length == 0,
+                      let typed = TypedValue.decode(type: type, bytes: HostAPI.bytes(value, length)) else { return PH_ERR_INVALID }
+                RequestContext.from(request).properties[String(cString: key)] = typed
+                return PH_OK
+            },
+            get_property: { request, key, type, value, length in
+                guard let request, let key else { return PH_ERR_INVALID }
+                let context = RequestContext.from(request)
+                guard let typed = context.properties[String(cString: key)] else { return PH_ERR_NOT_FOUND }
+                return HTTPExtension.expose(typed, in: context, type, value, length)
+            },
+            param: { request, name, type, value, length in
+                guard let request, let name else { return PH_ERR_INVALID }
+                let context = RequestContext.from(request)
+                guard let parameters = context.parameters else { return PH_ERR_STATE }
+                guard let typed = parameters[String(cString: name)] else { return PH_ERR_NOT_FOUND }
+                return HTTPExtension.expose(typed, in: context, type, value, length)
+            }
+        )
+    }
+
+    private static func lookup(
+        _ request: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+        _ length: UnsafeMutablePointer<Int>?, _ find: (RequestContext, String) -> String?
+    ) -> ph_status_t {
+        guard let request, let name else { return PH_ERR_INVALID }
+        let context = RequestContext.from(request)
+        guard let found = find(context, String(cString: name)) else { return PH_ERR_NOT_FOUND }
+        let (pointer, count) = context.cString(found)
+        value?.pointee = pointer
+        length?.pointee = count
+        return PH_OK
+    }
+
+    private static func expose(
+        _ typed: TypedValue, in context: RequestContext, _ type: UnsafeMutablePointer<ph_type_t>?,
+        _ value: UnsafeMutablePointer<UnsafeRawPointer?>?, _ length: UnsafeMutablePointer<Int>?
+    ) -> ph_status_t {
+        var bytes = typed.encoded
+        if case .string = typed { bytes.append(0) }  // strings stay NUL-terminated for C readers
+        type?.pointee = typed.type
+        value?.pointee = context.cBytes(bytes)
+        length?.pointee = typed.encoded.count
+        return PH_OK
+    }
+
+    /// Typed parameters copied from the plugin's signature, checked against the pattern.
+    private static func parameters(of endpoint: ph_typed_endpoint_t, pattern: PathPattern) -> Result<[TypedParameter], PathPattern.PatternError> {
+        let count = endpoint.param_count
+        guard count <= 16 else { return .failure(.init(reason: "\(count) parameters; at most 16 are supported")) }
+        guard count == 0 || endpoint.params != nil else { return .failure(.init(reason: "param_count is \(count) but params is NULL")) }
+        var parameters: [TypedParameter] = []
+        var bodies = 0
+        for index in 0..<count {
+            let raw = endpoint.params[index]
+            guard let cName = raw.name, !String(cString: cName).isEmpty else {
+                return .failure(.init(reason: "parameter \(index) has no name"))
+            }
+            let name = String(cString: cName)
+            guard (ph_type_t(PH_TYPE_BOOL)...ph_type_t(PH_TYPE_BYTES)).contains(raw.type) else {
+                return .failure(.init(reason: "parameter '\(name)' has unknown type \(raw.type)"))
+            }
+            switch raw.source {
+            case ph_source_t(PH_SOURCE_PATH):
+                guard pattern.captureNames.contains(name) else {
+                    return .failure(.init(reason: "path parameter '\(name)' is not a ':\(name)' segment of the path"))
+                }
+            case ph_source_t(PH_SOURCE_BODY):
+                bodies += 1
+                guard bodies == 1 else { return .failure(.init(reason: "more than one parameter reads the body")) }
+            case ph_source_t(PH_SOURCE_QUERY), ph_source_t(PH_SOURCE_HEADER), ph_source_t(PH_SOURCE_PLUGIN):
+                break
+            default:
+                return .failure(.init(reason: "parameter '\(name)' has unknown source \(raw.source)"))
+            }
+            parameters.append(TypedParameter(name: name, source: raw.source, type: raw.type))
+        }
+        return .success(parameters)
+    }
+}
+
+extension MessageBuffer {
+    /// Copies `text` (truncated) into a plugin-supplied message buffer, if any.
+    static func write(_ text: String, to message: UnsafeMutablePointer<ph_message_t>?) {
+        guard let message, let data = message.pointee.data, message.pointee.capacity > 0 else { return }
+        let bytes = Array(text.utf8.prefix(message.pointee.capacity - 1))
+        for (index, byte) in bytes.enumerated() { data[index] = CChar(bitPattern: byte) }
+        data[bytes.count] = 0
+    }
+}

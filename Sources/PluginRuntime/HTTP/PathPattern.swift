@@ -1,0 +1,90 @@
+/// A route path pattern: literal segments and `:name` captures, e.g. `/calc/add/:a/:b`.
+struct PathPattern: Hashable, Sendable, CustomStringConvertible {
+    enum Segment: Hashable, Sendable {
+        case literal(String)
+        case capture(String)
+    }
+
+    /// The pattern as written.
+    let description: String
+    let segments: [Segment]
+
+    /// Parses `text`; nil (with a reason) when it is not a valid pattern.
+    static func parse(_ text: String) -> Result<PathPattern, PatternError> {
+        guard text.hasPrefix("/") else { return .failure(PatternError(reason: "path '\(text)' must start with '/'")) }
+        var segments: [Segment] = []
+        var names = Set<String>()
+        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
+            if part.hasPrefix(":") {
+                let name = String(part.dropFirst())
+                guard !name.isEmpty, names.insert(name).inserted else {
+                    return .failure(PatternError(reason: "path '\(text)' has an empty or repeated capture ':\(name)'"))
+                }
+                segments.append(.capture(name))
+            } else {
+                guard !part.contains(where: { $0 == "?" || $0 == "#" || $0 == " " }) else {
+                    return .failure(PatternError(reason: "path '\(text)' contains '?', '#' or a space"))
+                }
+                segments.append(.literal(String(part)))
+            }
+        }
+        return .success(PathPattern(description: text, segments: segments))
+    }
+
+    /// Why a pattern was refused.
+    struct PatternError: Error { let reason: String }
+
+    /// The capture names, in order.
+    var captureNames: [String] {
+        segments.compactMap { if case .capture(let name) = $0 { name } else { nil } }
+    }
+
+    /// The pattern with captures normalised, so `/a/:x` and `/a/:y` conflict.
+    var shape: String {
+        "/" + segments.map { if case .literal(let text) = $0 { text } else { ":" } }.joined(separator: "/")
+    }
+
+    /// Matches `pathSegments` (already split); returns the captures, or nil.
+    func match(_ pathSegments: [Substring]) -> [(String, String)]? {
+        guard pathSegments.count == segments.count else { return nil }
+        var captures: [(String, String)] = []
+        for (segment, part) in zip(segments, pathSegments) {
+            switch segment {
+            case .literal(let text): if text != part { return nil }
+            case .capture(let name): captures.append((name, PercentDecoding.decode(part)))
+            }
+        }
+        return captures
+    }
+}
+
+/// `%XX` and `+` decoding for paths and query strings.
+enum PercentDecoding {
+    /// Decodes `%XX` escapes (and `+` as space when `plusIsSpace`); invalid escapes stay as they are.
+    static func decode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String {
+        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "%"), utf8.count >= 2,
+               let high = hex(utf8[utf8.startIndex]), let low = hex(utf8[utf8.startIndex + 1]) {
+                bytes.append(high << 4 | low)
+                utf8 = utf8.dropFirst(2)
+            } else if plusIsSpace && byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPluginABI
+
+/// One HTTP exchange as plugins see it through `ph_http_request_t`: the
+/// request, the response being built, request properties, parsed parameters,
+/// and the position in the wrapper chain.
+///
+/// Used by one request at a time, on the thread serving it.
+final class RequestContext {
+    // Request
+    let method: String
+    let path: String
+    let query: [(String, String)]
+    var headers: [(String, String)]
+    let body: [UInt8]
+    var captures: [(String, String)] = []
+
+    // Response
+    var status: UInt32 = 200
+    var responseHeaders: [(String, String)] = []
+    var responseBody: [UInt8] = []
+
+    // Chain state
+    var properties: [String: TypedValue] = [:]
+    var parameters: [String: TypedValue]?
+    let route: EndpointTable.Route
+    var cursor = 0
+    /// Index of the wrapper step now running (its call_next may advance once).
+    var frame = -1
+
+    /// C memory handed out by accessors; freed when the request ends.
+    private var retained: [UnsafeMutableRawPointer] = []
+
+    init(request: PluginHTTPRequest, route: EndpointTable.Route, captures: [(String, String)]) {
+        self.method = request.method
+        self.path = request.path
+        self.query = request.queryItems
+        self.headers = request.headers
+        self.body = request.body
+        self.route = route
+        self.captures = captures
+    }
+
+    deinit { retained.forEach { free($0) } }
+
+    /// The opaque handle plugins receive.
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ handle: OpaquePointer) -> RequestContext {
+        Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    /// A C copy of `text`, valid until the request ends.
+    func cString(_ text: String) -> (UnsafePointer<CChar>, Int) {
+        let copy = strdup(text)!
+        retained.append(UnsafeMutableRawPointer(copy))
+        return (UnsafePointer(copy), text.utf8.count)
+    }
+
+    /// A C copy of `bytes`, valid until the request ends.
+    func cBytes(_ bytes: [UInt8]) -> UnsafeRawPointer {
+        let copy = malloc(max(bytes.count, 1))!
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
+        retained.append(copy)
+        return UnsafeRawPointer(copy)
+    }
+
+    /// The value of request header `name`, case-insensitively.
+    func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.0.lowercased() == wanted }?.1
+    }
+
+    /// Sets (replaces) response header `name`.
+    func setResponseHeader(_ name: String, _ value: String) {
+        let lower = name.lowercased()
+        responseHeaders.removeAll { $0.0.lowercased() == lower }
+        responseHeaders.append((name, value))
+    }
+
+    /// Replaces the response with a JSON error.
+    func fail(status: UInt32, _ json: String) {
+        self.status = status
+        responseHeaders = [("Content-Type", "application/json")]
+        responseBody = Array(json.utf8)
+    }
+
+    /// The response as the adapter needs it.
+    var response: PluginHTTPResponse {
+        PluginHTTPResponse(status: Int(status), headers: responseHeaders, body: responseBody)
+    }
+}
+
+/// A request handed to the endpoint table by an HTTP adapter.
+public struct PluginHTTPRequest: Sendable {
+    /// "GET", "POST", …
+    public var method: String
+    /// The path, without the query, not yet percent-decoded.
+    public var path: String
+    /// The raw query string (after `?`), or empty.
+    public var query: String
+    /// Header fields in order.
+    public var headers: [(String, String)]
+    /// The body, already limited in size by the adapter.
+    public var body: [UInt8]
+
+    /// Creates a request.
+    public init(method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The query parameters, percent-decoded, in order.
+    var queryItems: [(String, String)] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (PercentDecoding.decode(parts[0], plusIsSpace: true),
+                    parts.count > 1 ? PercentDecoding.decode(parts[1], plusIsSpace: true) : "")
+        }
+    }
+}
+
+/// The response an endpoint chain produced.
+public struct PluginHTTPResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// Header fields in order.
+    public var headers: [(String, String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response.
+    public static func json(_ status: Int, _ text: String) -> PluginHTTPResponse {
+        PluginHTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(text.utf8))
+    }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFFI
+import CPluginABI
+
+/// Calls a plugin's plain C function through libffi, with an `ffi_cif`
+/// prepared once at registration.
+final class TypedInvoker: @unchecked Sendable {
+    // @unchecked Sendable: the cif and type arrays are written in init and only
+    // read afterwards; ffi_call on a prepared cif is thread-safe.
+
+    /// Why a signature cannot be called.
+    struct Refusal: Error { let reason: String }
+
+    private let function: @convention(c) () -> Void
+    /// The C argument types in order (a BYTES parameter counts twice).
+    private let cArguments: [ph_type_t]
+    /// The declared parameter types (one per parameter).
+    let parameters: [ph_type_t]
+    /// The result type.
+    let result: ph_type_t
+    private let cif: UnsafeMutablePointer<ffi_cif>
+    private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+
+    init(function: @escaping @convention(c) () -> Void, parameters: [ph_type_t], result: ph_type_t) throws(Refusal) {
+        self.function = function
+        self.parameters = parameters
+        self.result = result
+        var cArguments: [ph_type_t] = []
+        for type in parameters {
+            guard let _ = Self.ffiType(type), type != ph_type_t(PH_TYPE_VOID) else {
+                throw Refusal(reason: "parameter type \(TypedValue.name(of: type)) cannot be passed")
+            }
+            cArguments.append(type)
+            if type == ph_type_t(PH_TYPE_BYTES) { cArguments.append(ph_type_t(PH_TYPE_UINT64)) }  // the length
+        }
+        guard result != ph_type_t(PH_TYPE_BYTES), let resultType = Self.ffiType(result) else {
+            throw Refusal(reason: "result type \(TypedValue.name(of: result)) cannot be returned (use string, a number, bool or void)")
+        }
+        self.cArguments = cArguments
+        argumentTypes = .allocate(capacity: max(cArguments.count, 1))
+        for (index, type) in cArguments.enumerated() { argumentTypes[index] = Self.ffiType(type) }
+        cif = .allocate(capacity: 1)
+        let status = ffi_prep_cif(cif, cffi_default_abi(), UInt32(cArguments.count), resultType, argumentTypes)
+        guard status == FFI_OK else {
+            cif.deallocate()
+            argumentTypes.deallocate()
+            throw Refusal(reason: "libffi cannot prepare this signature (ffi_prep_cif status \(status.rawValue))")
+        }
+    }
+
+    deinit {
+        cif.deallocate()
+        argumentTypes.deallocate()
+    }
+
+    private static func ffiType(_ type: ph_type_t) -> UnsafeMutablePointer<ffi_type>? {
+        switch type {
+        case ph_type_t(PH_TYPE_VOID): cffi_type_void()
+        case ph_type_t(PH_TYPE_BOOL): cffi_type_uint8()
+        case ph_type_t(PH_TYPE_INT32): cffi_type_sint32()
+        case ph_type_t(PH_TYPE_INT64): cffi_type_sint64()
+        case ph_type_t(PH_TYPE_UINT64): cffi_type_uint64()
+        case ph_type_t(PH_TYPE_DOUBLE): cffi_type_double()
+        case ph_type_t(PH_TYPE_STRING), ph_type_t(PH_TYPE_BYTES): cffi_type_pointer()
+        default: nil
+        }
+    }
+
+    /// Calls the function with `values` (one per parameter, already of the declared types).
+    func invoke(_ values: [TypedValue]) -> TypedValue {
+        let count = cArguments.count
+        return withUnsafeTemporaryAllocation(byteCount: max(count, 1) * 8, alignment: 8) { slots in
+            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(count, 1)) { pointers in
+                var owned: [UnsafeMutableRawPointer] = []
+                defer { owned.forEach { free($0) } }
+                var slot = 0
+                func put<T>(_ value: T) {
+                    let address = slots.baseAddress! + slot * 8
+                    address.storeBytes(of: value, as: T.self)
+                    pointers[slot] = address
+                    slot += 1
+                }
+                for value in values {
+                    switch value {
+                    case .bool(let flag): put(UInt8(flag ? 1 : 0))
+                    case .int32(let number): put(number)
+                    case .int64(let number): put(number)
+                    case .uint64(let number): put(number)
+                    case .double(let number): put(number)
+                    case .string(let text):
+                        let copy = UnsafeMutableRawPointer(strdup(text)!)
+                        owned.append(copy)
+                        put(Optional(copy))
+                    case .bytes(let bytes):
+                        let copy = malloc(max(bytes.count, 1))!
+                        bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count) }
+                        owned.append(copy)
+                        put(Optional(copy))
+                        put(UInt64(bytes.count))
+                    case .void: put(UInt64(0))
+                    }
+                }
+                var returned: (UInt64, UInt64) = (0, 0)
+                withUnsafeMutableBytes(of: &returned) { storage in
+                    ffi_call(cif, function, storage.baseAddress, pointers.baseAddress)
+                }
+                return decodeResult(returned.0)
+            }
+        }
+    }
+
+    private func decodeResult(_ raw: UInt64) -> TypedValue {
+        switch result {
+        case ph_type_t(PH_TYPE_BOOL): return .bool(raw & 0xFF != 0)
+        case ph_type_t(PH_TYPE_INT32): return .int32(Int32(truncatingIfNeeded: raw))
+        case ph_type_t(PH_TYPE_INT64): return .int64(Int64(bitPattern: raw))
+        case ph_type_t(PH_TYPE_UINT64): return .uint64(raw)
+        case ph_type_t(PH_TYPE_DOUBLE): return .double(Double(bitPattern: raw))
+        case ph_type_t(PH_TYPE_STRING):
+            guard let pointer = UnsafePointer<CChar>(bitPattern: UInt(raw)) else { return .void }
+            return .string(String(cString: pointer))
+        default: return .void
+        }
+    }
+}
