@@ -19,6 +19,10 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
     name: "plughost",
@@ -27,12 +31,16 @@ let package = Package(
         .executable(name: "plughost", targets: ["plughost"]),
         .library(name: "PluginRuntime", targets: ["PluginRuntime"]),
         .library(name: "PluginSDK", targets: ["PluginSDK"]),
+        .library(name: "PluginHTTP", targets: ["PluginHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // MARK: SDK: the C header and the thin Swift layer plugin authors use
@@ -61,9 +69,14 @@ let package = Package(
             dependencies: ["CPluginABI", "CFFI", logging, tomlKit],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "PluginHTTP",
+            dependencies: ["PluginRuntime", hummingbird, nioCore, httpTypes, logging],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", argumentParser, logging, serviceLifecycle, unixSignals],
+            dependencies: ["PluginRuntime", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals],
             swiftSettings: swiftSettings
         ),
 
@@ -89,6 +102,11 @@ let package = Package(
         .testTarget(
             name: "PluginRuntimeTests",
             dependencies: ["PluginRuntime", "PluginTestSupport", "CPluginABI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PluginHTTPTests",
+            dependencies: ["PluginHTTP", "PluginRuntime", "PluginTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,7 +11,7 @@
 
 PH_SDK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 PH_SDK_INCLUDE := $(PH_SDK_DIR)/include
-PH_SDK_HEADER := $(PH_SDK_INCLUDE)/plughost/plugin.h
+PH_SDK_HEADER := $(PH_SDK_INCLUDE)/plughost/plugin.h $(PH_SDK_INCLUDE)/plughost/http.h
 
 CC ?= cc
 SWIFTC ?= swiftc

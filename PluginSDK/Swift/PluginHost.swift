@@ -16,6 +16,9 @@ public final class PluginHost: @unchecked Sendable {
 
     init(_ raw: UnsafePointer<ph_host_t>) { self.raw = raw }
 
+    /// Keeps `box` (a handler the host calls back through) alive as long as the instance.
+    func retain(_ box: AnyObject) { handlers.append(box) }
+
     /// This instance's alias.
     public var alias: String { String(cString: raw.pointee.alias) }
 

@@ -1,14 +1,13 @@
 import PluginRuntime
 import ServiceLifecycle
 
-/// Runs a ``PluginRuntime`` as a service: starts it, waits for graceful
-/// shutdown, then shuts it down (firing the shutdown events).
+/// Keeps a started ``PluginRuntime`` until graceful shutdown, then shuts it
+/// down (firing the shutdown events). Listed before the HTTP server in the
+/// service group, so it stops after the server has drained.
 struct PluginHostService: Service {
     let runtime: PluginRuntime
-    let strict: Bool
 
     func run() async throws {
-        try runtime.start(strict: strict)
         try? await gracefulShutdown()
         runtime.shutdown()
     }

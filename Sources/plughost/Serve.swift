@@ -1,15 +1,25 @@
 import ArgumentParser
 import Logging
+import PluginHTTP
 import PluginRuntime
 import ServiceLifecycle
 import UnixSignals
 
-/// `plughost serve`: start the host and run until SIGTERM or SIGINT.
+/// `plughost serve`: start the host and serve HTTP until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start the host: load plugins, fire the lifecycle events, run until SIGTERM/SIGINT, then shut down cleanly.")
+        abstract: "Start the host: load plugins, fire the lifecycle events, serve HTTP until SIGTERM/SIGINT, then drain and shut down.")
 
     @OptionGroup var options: HostOptions
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 8080
+
+    @Option(help: "Largest request body in bytes; larger ones are answered 413.")
+    var maxBody = 1 << 20
 
     @Flag(help: "Refuse to start if any plugin or file fails, instead of starting the rest.")
     var strict = false
@@ -25,9 +35,20 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "plughost")
-        let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), logger: logger)
+        let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), servesHTTP: true, logger: logger)
+        do {
+            try runtime.start(strict: strict)
+        } catch {
+            logger.critical("not starting (--strict):\n\(error)")
+            throw ExitCode(1)
+        }
+        let application = PluginHTTPServer.makeApplication(
+            runtime: runtime, host: host, port: port, maxBodyBytes: maxBody, logger: logger,
+            onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
+        // Shutdown runs in reverse order: the server drains in-flight requests first,
+        // then the runtime fires the shutdown events and stops the plugins.
         let group = ServiceGroup(
-            services: [PluginHostService(runtime: runtime, strict: strict)],
+            services: [PluginHostService(runtime: runtime), application],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()

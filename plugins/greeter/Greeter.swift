@@ -3,7 +3,10 @@
 // - after the host has started, asks the "access.check" check for each
 //   configured name; greets the allowed ones by publishing "greeter.greeted";
 // - writes each outcome to the audit plugin's "audit.log/1" service when present;
-// - counts its greetings in the host cache.
+// - counts its greetings in the host cache;
+// - serves raw HTTP endpoints when the host serves HTTP:
+//     GET /hello?name=NAME   -> "Hello, NAME!" (403 when access.check denies NAME)
+//     GET /api/greeting      -> greets the user the auth wrapper found
 //
 // Config ([plugin.greeter] in the host config):
 //   greeting = "Hello"            # default "Hello"
@@ -35,6 +38,26 @@ final class Greeter: Plugin {
         self.greeting = try host.config.string("greeting") ?? "Hello"
         self.names = try host.config.strings("names")
         try host.subscribe(to: "plughost.post-start") { [unowned self] _ in self.greetEveryone() }
+        if let http = host.http {
+            try http.endpoint("GET", "/hello") { [unowned self] exchange in self.hello(exchange) }
+            try http.endpoint("GET", "/api/greeting") { [unowned self] exchange in
+                guard let user = exchange.property("user") else { throw PluginFailure("no user: is the auth wrapper in front of /api?") }
+                exchange.setHeader("Content-Type", "text/plain; charset=utf-8")
+                exchange.setBody("\(self.greeting), \(user)! You are signed in.\n")
+            }
+        }
+    }
+
+    private func hello(_ exchange: HTTPExchange) {
+        let name = exchange.query("name") ?? "world"
+        exchange.setHeader("Content-Type", "text/plain; charset=utf-8")
+        if case .deny(let reason) = host.check("access.check", text: name) {
+            exchange.status = 403
+            exchange.setBody("not greeting \(name): \(reason)\n")
+            return
+        }
+        host.publish("greeter.greeted", text: "\(greeting), \(name)!")
+        exchange.setBody("\(greeting), \(name)!\n")
     }
 
     func start() throws {

@@ -165,6 +165,7 @@ public final class EndpointTable: @unchecked Sendable {
     private let routes: [Route]
     private let exact: [String: Route]
     private let patterned: [Route]
+    private let wrappers: [WrapperRegistration]
     private var released = false
     /// Conflicts and prepare failures found while building, one per loser.
     let warnings: [PluginError]
@@ -196,6 +197,7 @@ public final class EndpointTable: @unchecked Sendable {
         }
         self.exact = exact
         self.patterned = routes.filter { !$0.registration.pattern.captureNames.isEmpty }
+        self.wrappers = activeWrappers
         self.warnings = warnings
     }
 
@@ -271,6 +273,15 @@ public final class EndpointTable: @unchecked Sendable {
                 path: route.registration.pattern.description, kind: kind, wrappers: route.wrapperNames,
                 unavailable: route.disabled)
         }
+    }
+
+    /// Registered wrappers by alias, as "name (pre|post, match)", for the admin listing.
+    public var wrapperListing: [String: [String]] {
+        var byAlias: [String: [String]] = [:]
+        for wrapper in wrappers {
+            byAlias[wrapper.owner.alias, default: []].append("\(wrapper.name) (\(wrapper.isPre ? "pre" : "post"), \(wrapper.match))")
+        }
+        return byAlias
     }
 
     /// Calls every wrapper's `release` for the states its `prepare` made. Once; control thread.

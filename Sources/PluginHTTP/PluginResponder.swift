@@ -1,0 +1,57 @@
+public import Hummingbird
+import HTTPTypes
+import NIOCore
+import Logging
+public import PluginRuntime
+
+/// Serves every request from the runtime's current generation: the host's own
+/// admin endpoints under `/_plughost/`, then plugin endpoints and their wrapper chains.
+public struct PluginResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    /// The runtime whose generation serves requests.
+    public let runtime: PluginRuntime
+    /// Largest request body accepted; larger ones get a 413.
+    public let maxBodyBytes: Int
+
+    /// Creates a responder.
+    public init(runtime: PluginRuntime, maxBodyBytes: Int) {
+        self.runtime = runtime
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Answers one request.
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        var request = request
+        let path = request.uri.path
+        if path.hasPrefix(AdminEndpoints.prefix) {
+            return AdminEndpoints.respond(method: request.method, path: path, runtime: runtime).hummingbird
+        }
+        guard let generation = runtime.generation else {
+            return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            return PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#).hummingbird
+        }
+        let pluginRequest = PluginHTTPRequest(
+            method: request.method.rawValue, path: path, query: request.uri.query ?? "",
+            headers: request.headers.map { ($0.name.rawName, $0.value) }, body: Array(buffer: body))
+        return generation.handle(pluginRequest).hummingbird
+    }
+}
+
+extension PluginHTTPResponse {
+    /// The response as Hummingbird sends it; header fields with invalid names are dropped.
+    var hummingbird: Response {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        var buffer = ByteBuffer()
+        buffer.writeBytes(body)
+        return Response(status: HTTPResponse.Status(code: status), headers: fields, body: ResponseBody(byteBuffer: buffer))
+    }
+}
