@@ -99,7 +99,7 @@ static ph_status_t recorder_create(const ph_plugin_t *plugin, const ph_host_t *h
     }
     const char *events[] = {"plughost.pre-start", "plughost.post-start", "plughost.pre-shutdown",
                             "plughost.post-shutdown", "plughost.plugin-loaded", "plughost.plugin-unloaded",
-                            "test.ping"};
+                            "plughost.request-received", "plughost.response-sent", "test.ping"};
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
         host->subscribe(host, host->event_id(host, events[i]), (int32_t)priority, on_event, r);
     }

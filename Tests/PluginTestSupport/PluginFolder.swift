@@ -40,6 +40,12 @@ public final class PluginFolder {
         write(file, text)
     }
 
+    /// Adds alias `alias` for `symbol` in fixture library `library` (its own manifest `<alias>.toml`).
+    public func add(_ alias: String, library: String, symbol: String) {
+        copyFixture(library)
+        manifest("\(alias).toml", [(alias, "\(library):\(symbol)")])
+    }
+
     /// Adds a recorder plugin under `alias` (its own manifest `<alias>.toml`).
     public func addRecorder(_ alias: String, symbol: String = "recorder_entry") {
         copyFixture("librecorder.so")

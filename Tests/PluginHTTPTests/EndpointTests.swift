@@ -1,0 +1,207 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PluginRuntime
+import PluginTestSupport
+import Testing
+
+@Suite("HTTP endpoints from plugins, over real HTTP")
+struct EndpointTests {
+    private func endpointsFolder() -> (PluginFolder, HostConfig) {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        return (folder, HostConfig(enabled: ["ep"]))
+    }
+
+    @Test("typed endpoints parse path, query, header and body values and answer JSON")
+    func typedEndpoints() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/t/add/40/2", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(response.text == "42")
+            }
+            try await client.execute(uri: "/t/add/-5/%2B3", method: .get) { #expect($0.text == "-2") }
+            try await client.execute(uri: "/t/small?n=21", method: .get) { #expect($0.text == "42") }
+            try await client.execute(uri: "/t/hello", method: .get, headers: [HTTPField.Name("X-Name")!: "ada"]) { #expect($0.text == "\"hello ada\"") }
+            try await client.execute(uri: "/t/length", method: .post, body: ByteBuffer(string: "12345")) { #expect($0.text == "5") }
+            try await client.execute(uri: "/t/not?flag=false", method: .get) { #expect($0.text == "true") }
+            try await client.execute(uri: "/t/ratio/1", method: .get) { #expect($0.text == "0.25") }
+        }
+    }
+
+    @Test("missing, mistyped and out-of-range parameters answer 400 naming the parameter", arguments: [
+        ("/t/add/x/1", "a", "expected an integer, got 'x'"),
+        ("/t/add/1/99999999999999999999", "b", "out of range for a 64-bit integer"),
+        ("/t/small", "n", "missing query parameter 'n'"),
+        ("/t/small?n=3000000000", "n", "out of range for a 32-bit integer"),
+        ("/t/not?flag=maybe", "flag", "expected true or false"),
+        ("/t/ratio/abc", "x", "expected a finite number"),
+        ("/t/hello", "X-Name", "missing header parameter 'X-Name'"),
+    ])
+    func badParameters(uri: String, parameter: String, reason: String) async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: uri, method: .get) { response in
+                #expect(response.status == .badRequest)
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: String])
+                #expect(json["parameter"] == parameter)
+                #expect(json["reason"]?.contains(reason) == true, "\(json)")
+            }
+        }
+    }
+
+    @Test("unknown paths answer 404 JSON, known paths with another method 405")
+    func notFound() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text.contains(#""error":"not found""#))
+            }
+            try await client.execute(uri: "/t/add/1/2", method: .post) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET")
+            }
+        }
+    }
+
+    @Test("a body over the limit answers 413; the server keeps serving")
+    func bodyLimit() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config, maxBodyBytes: 16) { client, _ in
+            try await client.execute(uri: "/t/length", method: .post, body: ByteBuffer(repeating: 1, count: 100)) {
+                #expect($0.status == .contentTooLarge)
+            }
+            try await client.execute(uri: "/t/length", method: .post, body: ByteBuffer(repeating: 1, count: 10)) { #expect($0.text == "10") }
+        }
+    }
+
+    @Test("a handler returning an error answers 500 with the plugin's message and alias")
+    func handlerError() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/r/fail", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.text == #"{"error":"plugin failed","plugin":"ep","message":"handler exploded"}"#)
+            }
+            try await client.execute(uri: "/t/add/1/1", method: .get) { #expect($0.text == "2") }
+        }
+    }
+
+    @Test("signatures the host cannot call and reserved paths are refused at load with a reason; the rest is served")
+    func refusedRegistrations() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, runtime in
+            let warnings = try #require(runtime.statuses.of("ep")).warnings.map(\.reason)
+            #expect(warnings.count == 3, "\(warnings)")
+            #expect(warnings.contains { $0.contains("/t/bad-result") && $0.contains("result type bytes cannot be returned") })
+            #expect(warnings.contains { $0.contains("path parameter 'x' is not a ':x' segment") })
+            #expect(warnings.contains { $0.contains("reserved prefix /_plughost/") })
+            #expect(runtime.statuses.of("ep")?.state == .running)
+            try await client.execute(uri: "/t/bad-result", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/t/add/2/3", method: .get) { #expect($0.text == "5") }
+        }
+    }
+
+    @Test("one endpoint per method and path: the first in config order wins, the loser is told why")
+    func endpointConflict() async throws {
+        let folder = PluginFolder()
+        folder.add("first", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.manifest("second.toml", [("second", "libhttp_fixture.so:http_endpoints_entry")])
+        try await withServer(folder, HostConfig(enabled: ["second", "first"])) { client, runtime in
+            let conflicts = runtime.statuses.of("first")?.warnings.filter { $0.code == .endpointConflict } ?? []
+            #expect(conflicts.count == 9)
+            #expect(conflicts.first?.reason.contains("already served by 'second'") == true)
+            let listing = runtime.generation!.endpoints.listing
+            #expect(listing.allSatisfy { $0.alias == "second" })
+            try await client.execute(uri: "/r/fail", method: .get) { #expect($0.text.contains(#""plugin":"second""#)) }
+        }
+    }
+
+    @Test("the admin listing shows every alias with state, version, library, ABI, endpoints, wrappers and last error")
+    func adminListing() async throws {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.add("tag", library: "libhttp_fixture.so", symbol: "http_wrapper_entry")
+        folder.manifest("broken.toml", [("broken", "libmissing.so:entry")])
+        try await withServer(folder, HostConfig(enabled: ["tag", "ep", "broken"])) { client, _ in
+            try await client.execute(uri: "/_plughost/plugins", method: .get) { response in
+                #expect(response.status == .ok)
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any])
+                let plugins = try #require(json["plugins"] as? [[String: Any]])
+                let ep = try #require(plugins.first { $0["alias"] as? String == "ep" })
+                #expect(ep["state"] as? String == "running")
+                #expect(ep["version"] as? String == "1.0.0" && ep["abi"] as? String == "1.0")
+                #expect((ep["library"] as? String)?.hasSuffix("libhttp_fixture.so") == true)
+                let endpoints = try #require(ep["endpoints"] as? [[String: Any]])
+                #expect(endpoints.count == 9)
+                #expect((endpoints.first?["wrappers"] as? [String]) == ["tag/tag"])
+                #expect((ep["last_error"] as? String)?.contains("registration refused") == true)
+                let tag = try #require(plugins.first { $0["alias"] as? String == "tag" })
+                #expect((tag["wrappers"] as? [String]) == ["tag (pre, *)"])
+                let broken = try #require(plugins.first { $0["alias"] as? String == "broken" })
+                #expect(broken["state"] as? String == "failed")
+                #expect((broken["last_error"] as? String)?.contains("does not exist") == true)
+            }
+        }
+    }
+
+    @Test("request-received and response-sent reach subscribers with method, path, status and duration")
+    func trafficEvents() async throws {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.addRecorder("rec")
+        let config = HostConfig(enabled: ["ep", "rec"], pluginConfigs: ["rec": ["log": .string(folder.log)]])
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/t/add/1/2?x=y", method: .get) { #expect($0.status == .ok) }
+        }
+        let events = folder.events()
+        #expect(events.contains("rec plughost.request-received GET /t/add/1/2"))
+        let sent = try #require(events.first { $0.hasPrefix("rec plughost.response-sent ") })
+        let fields = sent.split(separator: " ")
+        #expect(fields[2] == "200" && Int(fields[3]) != nil && fields[4] == "GET" && fields[5] == "/t/add/1/2")
+    }
+
+    @Test("a malformed request gets an error and the server keeps serving")
+    func malformedRequest() async throws {
+        let (folder, config) = endpointsFolder()
+        try await withServer(folder, config) { client, _ in
+            let port = try #require(client.port)
+            let reply = try RawHTTP.send("GARBAGE \u{1}\u{2} nonsense\r\n\r\n", port: port)
+            #expect(reply.isEmpty || reply.hasPrefix("HTTP/1.1 4"), "\(reply)")
+            try await client.execute(uri: "/t/add/1/1", method: .get) { #expect($0.text == "2") }
+        }
+    }
+}
+
+/// Sends raw bytes to a loopback port and reads until the server closes (or 2 s pass).
+enum RawHTTP {
+    static func send(_ text: String, port: Int) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            received += chunk[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
