@@ -76,7 +76,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals],
+            dependencies: ["PluginRuntime", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird],
             swiftSettings: swiftSettings
         ),
 

@@ -11,7 +11,7 @@ public enum PluginHTTPServer {
     public static func makeApplication(
         runtime: PluginRuntime, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) -> Application<PluginResponder> {
         Application(
             responder: PluginResponder(runtime: runtime, maxBodyBytes: maxBodyBytes),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Hummingbird
 import Logging
 import PluginHTTP
 import PluginRuntime
@@ -36,15 +37,20 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "plughost")
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), servesHTTP: true, logger: logger)
-        do {
-            try runtime.start(strict: strict)
-        } catch {
-            logger.critical("not starting (--strict):\n\(error)")
-            throw ExitCode(1)
-        }
-        let application = PluginHTTPServer.makeApplication(
+        var application = PluginHTTPServer.makeApplication(
             runtime: runtime, host: host, port: port, maxBodyBytes: maxBody, logger: logger,
             onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
+        // Plugins start once the service group handles signals and before the port opens,
+        // so no request finds the host without plugins and an early SIGTERM still shuts down cleanly.
+        let strict = self.strict
+        application.beforeServerStarts {
+            do {
+                try runtime.start(strict: strict)
+            } catch {
+                logger.critical("not starting (--strict):\n\(error)")
+                throw error
+            }
+        }
         // Shutdown runs in reverse order: the server drains in-flight requests first,
         // then the runtime fires the shutdown events and stops the plugins.
         let group = ServiceGroup(

@@ -80,10 +80,10 @@ final class RequestContext {
         responseHeaders.append((name, value))
     }
 
-    /// Replaces the response with a JSON error.
+    /// Replaces the response's status and body with a JSON error; headers wrappers set so far stay.
     func fail(status: UInt32, _ json: String) {
         self.status = status
-        responseHeaders = [("Content-Type", "application/json")]
+        setResponseHeader("Content-Type", "application/json")
         responseBody = Array(json.utf8)
     }
 
