@@ -87,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "plughost-bench",
-            dependencies: ["PluginRuntime", "CPluginABI", "CMallocCounter", logging],
+            dependencies: ["PluginRuntime", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", logging, hummingbird],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PluginRuntime
 
 /// A temporary plugins folder of copies of the noop fixture.
 final class BenchFolder {
@@ -12,6 +14,32 @@ final class BenchFolder {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Adds alias `alias` for `symbol` in a copy of fixture `library` (copied once).
+    func add(alias: String, library: String, symbol: String) throws {
+        let target = path + "/" + library
+        if !FileManager.default.fileExists(atPath: target) {
+            try FileManager.default.copyItem(atPath: fixtures + "/" + library, toPath: target)
+        }
+        let manifest = "[plugin]\nname = \"\(alias)\"\nversion = \"1.0.0\"\n[entry-points.\"plughost.plugins\"]\n\(alias) = \"\(library):\(symbol)\"\n"
+        try manifest.write(toFile: path + "/\(alias).toml", atomically: true, encoding: .utf8)
+    }
+
+    /// A runtime serving the endpoints fixture behind `wrappers` pass-through wrappers.
+    func endpointsRuntime(wrappers: Int, logger: Logger) throws -> PluginRuntime {
+        try add(alias: "ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        var tables: [String: [String: ConfigValue]] = [:]
+        var enabled: [String] = []
+        for index in 0..<wrappers {
+            try add(alias: "w\(index)", library: "libhttp_fixture.so", symbol: "http_wrapper_entry")
+            tables["w\(index)"] = ["mode": .string("pass")]
+            enabled.append("w\(index)")
+        }
+        let runtime = PluginRuntime(pluginsDirectory: path, config: HostConfig(enabled: enabled + ["ep"], pluginConfigs: tables),
+                                    servesHTTP: true, logger: logger)
+        try runtime.start()
+        return runtime
+    }
 
     /// Adds alias `alias` backed by a copy of libnoop.so named `library` (copied once).
     func addNoop(alias: String, library: String) throws {

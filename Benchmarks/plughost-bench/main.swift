@@ -13,12 +13,23 @@ let smoke = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_SMOKE"] != nil
 var logger = Logger(label: "plughost-bench")
 logger.logLevel = .error
 
+// PLUGHOST_BENCH_ONLY=events,chain,typed,http,startup runs a subset (for quick iterations).
+let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
+func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
+
 var figures: [Figure] = []
-for subscribers in smoke ? [10] : [1, 10, 100] {
-    figures += try EventDispatchBench.run(fixtures: fixtures, subscribers: subscribers, logger: logger)
+if selected("events") {
+    for subscribers in smoke ? [10] : [1, 10, 100] {
+        figures += try EventDispatchBench.run(fixtures: fixtures, subscribers: subscribers, logger: logger)
+    }
 }
-figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
-figures.append(try StartupBench.examples(directory: arguments[2], config: arguments[3], logger: logger))
+if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
+if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
+if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 5, logger: logger) }
+if selected("startup") {
+    figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
+    figures.append(try StartupBench.examples(directory: arguments[2], config: arguments[3], logger: logger))
+}
 
 let table = Report.table(figures)
 print(table)

@@ -15,8 +15,9 @@
  * and tries three it must be refused: a bytes result, a path parameter not in
  * the pattern, and a path under /_plughost/.
  *
- * http_wrapper_entry: config mode (tag | block | fail | rescue | post-param |
- * user | picky), match (default "*"), phase ("pre" | "post").
+ * http_wrapper_entry: config mode (pass | tag | block | fail | rescue |
+ * post-param | user | picky), match (default "*"), phase ("pre" | "post").
+ * "pass" only calls the rest of the chain (benchmarks).
  */
 #include <plughost/http.h>
 
@@ -25,7 +26,9 @@
 
 static const ph_http_t *http;
 
-static int64_t add(int64_t a, int64_t b) { return a + b; }
+/** Exported too, so benchmarks can call it directly and through their own ffi_call. */
+PH_EXPORT int64_t fixture_add(int64_t a, int64_t b) { return a + b; }
+#define add fixture_add
 static int32_t twice(int32_t n) { return n * 2; }
 static _Thread_local char text[256];
 static const char *hello(const char *name) { snprintf(text, sizeof text, "hello %s", name); return text; }
@@ -134,6 +137,7 @@ static void append_header(ph_http_request_t *request, const char *name, const ch
 
 static ph_status_t wrapper_call(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error) {
     wrapper_t *w = user_data;
+    if (w->mode[0] == 'p' && w->mode[1] == 'a') return http->call_next(request); /* "pass" */
     const char *alias = w->host->alias;
     char piece[64];
     if (strcmp(w->mode, "tag") == 0) {
@@ -244,7 +248,7 @@ static ph_status_t wrapper_parse_config(const ph_plugin_t *plugin, const ph_conf
 
 static const ph_plugin_t wrapper_plugin = {
     .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
-    .flags = 0, .id = "test.http-wrapper", .version = "1.0.0",
+    .flags = PH_PLUGIN_THREAD_SAFE, .id = "test.http-wrapper", .version = "1.0.0",
     .parse_config = wrapper_parse_config, .create = wrapper_create, .destroy = wrapper_destroy,
 };
 

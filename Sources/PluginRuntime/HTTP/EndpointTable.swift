@@ -18,9 +18,27 @@ public final class EndpointTable: @unchecked Sendable {
     final class Route: @unchecked Sendable {
         // @unchecked Sendable: immutable after init.
         enum Step {
-            case wrapper(WrapperRegistration, state: UnsafeMutableRawPointer?)
+            case wrapper(WrapperStep)
             case parse
             case endpoint
+        }
+
+        /// One wrapper around this route: what a request needs, in one object (no copies per request).
+        final class WrapperStep: @unchecked Sendable {
+            // @unchecked Sendable: immutable after init.
+            let registration: WrapperRegistration
+            let call: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<ph_message_t>?) -> ph_status_t
+            let userData: UnsafeMutableRawPointer?
+            let state: UnsafeMutableRawPointer?
+            let lock: PluginLock?
+
+            init(_ registration: WrapperRegistration, state: UnsafeMutableRawPointer?) {
+                self.registration = registration
+                self.call = registration.raw.call!
+                self.userData = registration.raw.user_data
+                self.state = state
+                self.lock = registration.owner.lock
+            }
         }
 
         let registration: EndpointRegistration
@@ -35,7 +53,7 @@ public final class EndpointTable: @unchecked Sendable {
         }
 
         var wrapperNames: [String] {
-            steps.compactMap { if case .wrapper(let wrapper, _) = $0 { "\(wrapper.owner.alias)/\(wrapper.name)" } else { nil } }
+            steps.compactMap { if case .wrapper(let step) = $0 { "\(step.registration.owner.alias)/\(step.registration.name)" } else { nil } }
         }
 
         /// `call_next` from a wrapper: runs the next step, at most once per wrapper call.
@@ -50,14 +68,16 @@ public final class EndpointTable: @unchecked Sendable {
             guard index < steps.count else { return PH_ERR_STATE }
             context.cursor += 1
             switch steps[index] {
-            case .wrapper(let wrapper, let state):
+            case .wrapper(let step):
                 let saved = context.frame
                 context.frame = index
                 defer { context.frame = saved }
-                let (status, message) = wrapper.owner.lock.withLock {
-                    MessageBuffer.with { wrapper.raw.call(wrapper.raw.user_data, state, context.handle, $0) }
+                let handle = context.handle
+                let (status, message) = step.lock.withLock {
+                    MessageBuffer.with { step.call(step.userData, step.state, handle, $0) }
                 }
                 if status != PH_OK && (!message.isEmpty || context.status < 400) {
+                    let wrapper = step.registration
                     pluginFailed(context, alias: wrapper.owner.alias, what: "wrapper '\(wrapper.name)'", status: status, message: message)
                 }
                 return status
@@ -66,7 +86,7 @@ public final class EndpointTable: @unchecked Sendable {
                     guard let values = parse(parameters, context) else { return PH_ERR_INVALID }
                     context.parameters = values
                 } else {
-                    context.parameters = [:]
+                    context.parameters = []
                 }
                 return runStep(context)
             case .endpoint:
@@ -81,9 +101,8 @@ public final class EndpointTable: @unchecked Sendable {
                 let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, context.handle, $0) } }
                 if status != PH_OK { pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message) }
                 return status
-            case .typed(let invoker, let parameters):
-                let values = parameters.map { context.parameters![$0.name]! }
-                let result = owner.lock.withLock { invoker.invoke(values) }
+            case .typed(let invoker, _):
+                let result = owner.lock.withLock { invoker.invoke(context.parameters!) }
                 context.status = 200
                 context.setResponseHeader("Content-Type", "application/json")
                 context.responseBody = Array(result.json.utf8)
@@ -98,8 +117,9 @@ public final class EndpointTable: @unchecked Sendable {
         }
 
         /// Parses every typed parameter; on the first bad one answers 400 (or 500 for a missing plugin value).
-        private func parse(_ parameters: [TypedParameter], _ context: RequestContext) -> [String: TypedValue]? {
-            var values: [String: TypedValue] = [:]
+        private func parse(_ parameters: [TypedParameter], _ context: RequestContext) -> [TypedValue]? {
+            var values: [TypedValue] = []
+            values.reserveCapacity(parameters.count)
             for parameter in parameters {
                 let raw: [UInt8]?
                 let source: String
@@ -123,7 +143,7 @@ public final class EndpointTable: @unchecked Sendable {
                         context.fail(status: 500, #"{"error":"missing plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name))}"#)
                         return nil
                     }
-                    values[parameter.name] = converted
+                    values.append(converted)
                     continue
                 }
                 guard let raw else {
@@ -131,7 +151,7 @@ public final class EndpointTable: @unchecked Sendable {
                     return nil
                 }
                 switch TypedValue.parse(raw, as: parameter.type) {
-                case .success(let value): values[parameter.name] = value
+                case .success(let value): values.append(value)
                 case .failure(let problem):
                     context.fail(status: 400, Self.parameterError(parameter, source: source, reason: problem.reason))
                     return nil
@@ -222,7 +242,7 @@ public final class EndpointTable: @unchecked Sendable {
                         continue
                     }
                 }
-                let step = Route.Step.wrapper(wrapper, state: state)
+                let step = Route.Step.wrapper(Route.WrapperStep(wrapper, state: state))
                 if wrapper.isPre { pre.append(step) } else { post.append(step) }
             }
         }
@@ -231,8 +251,17 @@ public final class EndpointTable: @unchecked Sendable {
 
     /// Finds the route for `method` and `path`.
     func lookup(method: String, path: String) -> Lookup {
+        if let route = exact[method + " " + path] { return .found(route, captures: []) }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        if let route = exact[method + " /" + segments.joined(separator: "/")] { return .found(route, captures: []) }
+        let bytes = path.utf8
+        let canonical = bytes.last != UInt8(ascii: "/") || bytes.count <= 1
+        let doubled = zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "/") && $1 == UInt8(ascii: "/") }
+        if canonical && !doubled { return matchPatterned(method: method, segments: segments) }
+        if !canonical, let route = exact[method + " /" + segments.joined(separator: "/")] { return .found(route, captures: []) }
+        return matchPatterned(method: method, segments: segments)
+    }
+
+    private func matchPatterned(method: String, segments: [Substring]) -> Lookup {
         for route in patterned where route.registration.method == method {
             if let captures = route.registration.pattern.match(segments) { return .found(route, captures: captures) }
         }
@@ -289,8 +318,8 @@ public final class EndpointTable: @unchecked Sendable {
         guard !released else { return }
         released = true
         for route in routes {
-            for case .wrapper(let wrapper, let state) in route.steps {
-                if let release = wrapper.raw.release { wrapper.owner.lock.withLock { release(wrapper.raw.user_data, state) } }
+            for case .wrapper(let step) in route.steps {
+                if let release = step.registration.raw.release { step.lock.withLock { release(step.userData, step.state) } }
             }
         }
     }

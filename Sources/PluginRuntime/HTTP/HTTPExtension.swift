@@ -137,7 +137,7 @@ enum HTTPExtension {
                 guard let request, let name, let value else { return PH_ERR_INVALID }
                 let context = RequestContext.from(request)
                 let key = String(cString: name)
-                context.headers.removeAll { $0.0.lowercased() == key.lowercased() }
+                context.headers.removeAll { RequestContext.sameFieldName($0.0, key) }
                 context.headers.append((key, String(cString: value)))
                 return PH_OK
             },
@@ -186,9 +186,10 @@ enum HTTPExtension {
             param: { request, name, type, value, length in
                 guard let request, let name else { return PH_ERR_INVALID }
                 let context = RequestContext.from(request)
-                guard let parameters = context.parameters else { return PH_ERR_STATE }
-                guard let typed = parameters[String(cString: name)] else { return PH_ERR_NOT_FOUND }
-                return HTTPExtension.expose(typed, in: context, type, value, length)
+                guard let values = context.parameters else { return PH_ERR_STATE }
+                guard case .typed(_, let parameters) = context.route.registration.kind,
+                      let index = parameters.firstIndex(where: { $0.name == String(cString: name) }) else { return PH_ERR_NOT_FOUND }
+                return HTTPExtension.expose(values[index], in: context, type, value, length)
             }
         )
     }

@@ -12,7 +12,9 @@ final class RequestContext {
     // Request
     let method: String
     let path: String
-    let query: [(String, String)]
+    private let rawQuery: String
+    /// The query parameters, parsed on first use.
+    lazy var query: [(String, String)] = PluginHTTPRequest.parseQuery(rawQuery)
     var headers: [(String, String)]
     let body: [UInt8]
     var captures: [(String, String)] = []
@@ -24,7 +26,8 @@ final class RequestContext {
 
     // Chain state
     var properties: [String: TypedValue] = [:]
-    var parameters: [String: TypedValue]?
+    /// Parsed typed parameters, in signature order; nil before parsing.
+    var parameters: [TypedValue]?
     let route: EndpointTable.Route
     var cursor = 0
     /// Index of the wrapper step now running (its call_next may advance once).
@@ -36,7 +39,7 @@ final class RequestContext {
     init(request: PluginHTTPRequest, route: EndpointTable.Route, captures: [(String, String)]) {
         self.method = request.method
         self.path = request.path
-        self.query = request.queryItems
+        self.rawQuery = request.query
         self.headers = request.headers
         self.body = request.body
         self.route = route
@@ -69,15 +72,18 @@ final class RequestContext {
 
     /// The value of request header `name`, case-insensitively.
     func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.0.lowercased() == wanted }?.1
+        headers.first { Self.sameFieldName($0.0, name) }?.1
     }
 
     /// Sets (replaces) response header `name`.
     func setResponseHeader(_ name: String, _ value: String) {
-        let lower = name.lowercased()
-        responseHeaders.removeAll { $0.0.lowercased() == lower }
+        responseHeaders.removeAll { Self.sameFieldName($0.0, name) }
         responseHeaders.append((name, value))
+    }
+
+    /// ASCII case-insensitive equality of header names, without allocating.
+    static func sameFieldName(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
     }
 
     /// Replaces the response's status and body with a JSON error; headers wrappers set so far stay.
@@ -115,8 +121,8 @@ public struct PluginHTTPRequest: Sendable {
         self.body = body
     }
 
-    /// The query parameters, percent-decoded, in order.
-    var queryItems: [(String, String)] {
+    /// The query parameters of `query`, percent-decoded, in order.
+    static func parseQuery(_ query: String) -> [(String, String)] {
         query.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (PercentDecoding.decode(parts[0], plusIsSpace: true),

@@ -2,28 +2,33 @@
 import Glibc
 #endif
 import CFFI
-import CPluginABI
+public import CPluginABI
 
-/// Calls a plugin's plain C function through libffi, with an `ffi_cif`
-/// prepared once at registration.
-final class TypedInvoker: @unchecked Sendable {
+/// Calls a plain C function through libffi, with an `ffi_cif` prepared once
+/// at creation: what typed endpoints use, open to embedders.
+public final class TypedInvoker: @unchecked Sendable {
     // @unchecked Sendable: the cif and type arrays are written in init and only
     // read afterwards; ffi_call on a prepared cif is thread-safe.
 
     /// Why a signature cannot be called.
-    struct Refusal: Error { let reason: String }
+    public struct Refusal: Error {
+        /// In words.
+        public let reason: String
+    }
 
     private let function: @convention(c) () -> Void
     /// The C argument types in order (a BYTES parameter counts twice).
     private let cArguments: [ph_type_t]
     /// The declared parameter types (one per parameter).
-    let parameters: [ph_type_t]
+    public let parameters: [ph_type_t]
     /// The result type.
-    let result: ph_type_t
+    public let result: ph_type_t
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
-    init(function: @escaping @convention(c) () -> Void, parameters: [ph_type_t], result: ph_type_t) throws(Refusal) {
+    /// Prepares the call of `function`, whose C parameters are `parameters` (a BYTES one takes
+    /// `const uint8_t *, size_t`) and whose return type is `result`.
+    public init(function: @escaping @convention(c) () -> Void, parameters: [ph_type_t], result: ph_type_t) throws(Refusal) {
         self.function = function
         self.parameters = parameters
         self.result = result
@@ -69,37 +74,37 @@ final class TypedInvoker: @unchecked Sendable {
     }
 
     /// Calls the function with `values` (one per parameter, already of the declared types).
-    func invoke(_ values: [TypedValue]) -> TypedValue {
+    public func invoke(_ values: [TypedValue]) -> TypedValue {
         let count = cArguments.count
         return withUnsafeTemporaryAllocation(byteCount: max(count, 1) * 8, alignment: 8) { slots in
             withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(count, 1)) { pointers in
                 var owned: [UnsafeMutableRawPointer] = []
                 defer { owned.forEach { free($0) } }
                 var slot = 0
-                func put<T>(_ value: T) {
+                for value in values {
                     let address = slots.baseAddress! + slot * 8
-                    address.storeBytes(of: value, as: T.self)
                     pointers[slot] = address
                     slot += 1
-                }
-                for value in values {
                     switch value {
-                    case .bool(let flag): put(UInt8(flag ? 1 : 0))
-                    case .int32(let number): put(number)
-                    case .int64(let number): put(number)
-                    case .uint64(let number): put(number)
-                    case .double(let number): put(number)
+                    case .bool(let flag): address.storeBytes(of: UInt8(flag ? 1 : 0), as: UInt8.self)
+                    case .int32(let number): address.storeBytes(of: number, as: Int32.self)
+                    case .int64(let number): address.storeBytes(of: number, as: Int64.self)
+                    case .uint64(let number): address.storeBytes(of: number, as: UInt64.self)
+                    case .double(let number): address.storeBytes(of: number, as: Double.self)
+                    case .void: address.storeBytes(of: 0, as: UInt64.self)
                     case .string(let text):
                         let copy = UnsafeMutableRawPointer(strdup(text)!)
                         owned.append(copy)
-                        put(Optional(copy))
+                        address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
                     case .bytes(let bytes):
                         let copy = malloc(max(bytes.count, 1))!
-                        bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count) }
+                        bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
                         owned.append(copy)
-                        put(Optional(copy))
-                        put(UInt64(bytes.count))
-                    case .void: put(UInt64(0))
+                        address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
+                        let lengthAddress = slots.baseAddress! + slot * 8
+                        lengthAddress.storeBytes(of: UInt64(bytes.count), as: UInt64.self)
+                        pointers[slot] = lengthAddress
+                        slot += 1
                     }
                 }
                 var returned: (UInt64, UInt64) = (0, 0)

@@ -1,18 +1,27 @@
 import CPluginABI
 
 /// A typed value: a parsed endpoint parameter, a request property or a typed endpoint's result.
-enum TypedValue: Equatable, Sendable {
+public enum TypedValue: Equatable, Sendable {
+    /// C `bool`.
     case bool(Bool)
+    /// C `int32_t`.
     case int32(Int32)
+    /// C `int64_t`.
     case int64(Int64)
+    /// C `uint64_t`.
     case uint64(UInt64)
+    /// C `double`.
     case double(Double)
+    /// A NUL-terminated UTF-8 string.
     case string(String)
+    /// A byte span.
     case bytes([UInt8])
+    /// No value (a void result).
     case void
 
     /// Parses `text` as `type`; the error says what was expected.
     static func parse(_ bytes: [UInt8], as type: ph_type_t) -> Result<TypedValue, ParseError> {
+        if type == ph_type_t(PH_TYPE_INT64), let number = Self.plainInteger(bytes) { return .success(.int64(number)) }
         let text = String(decoding: bytes, as: UTF8.self)
         switch type {
         case ph_type_t(PH_TYPE_BOOL):
@@ -45,6 +54,19 @@ enum TypedValue: Equatable, Sendable {
         default:
             return .failure(ParseError("unsupported type \(type)"))
         }
+    }
+
+    /// Up to 18 ASCII digits with an optional '-': cannot overflow, parsed without a String.
+    private static func plainInteger(_ bytes: [UInt8]) -> Int64? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        let digits = negative ? bytes.dropFirst() : bytes[...]
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return negative ? -value : value
     }
 
     private static func isInteger(_ text: String) -> Bool {
@@ -104,7 +126,7 @@ enum TypedValue: Equatable, Sendable {
     }
 
     /// The value as JSON.
-    var json: String {
+    public var json: String {
         switch self {
         case .bool(let flag): flag ? "true" : "false"
         case .int32(let number): String(number)

@@ -5,13 +5,15 @@ enum MessageBuffer {
     /// Bytes a plugin may write, including the NUL.
     static let capacity = 1024
 
-    /// Calls `body` with a fresh, zeroed message buffer; returns its result and the text written.
+    /// Calls `body` with a fresh, empty message buffer; returns its result and the text written.
+    /// Costs no allocation when the plugin writes nothing (the usual case on success).
     static func with<T>(_ body: (UnsafeMutablePointer<ph_message_t>) -> T) -> (T, String) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { storage in
-            storage.initialize(repeating: 0)
-            var message = ph_message_t(data: storage.baseAddress, capacity: capacity)
-            let result = body(&message)
+            storage[0] = 0
             storage[capacity - 1] = 0
+            var message = ph_message_t(data: storage.baseAddress, capacity: capacity - 1)
+            let result = body(&message)
+            guard storage[0] != 0 else { return (result, "") }
             return (result, String(cString: storage.baseAddress!))
         }
     }

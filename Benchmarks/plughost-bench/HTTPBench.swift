@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import Logging
+import PluginHTTP
+import PluginRuntime
+
+/// Requests per second and latency on loopback, measured with wrk: a bare
+/// Hummingbird route, the host with a plugin endpoint, and with 3 wrappers.
+enum HTTPBench {
+    struct Load {
+        let requestsPerSecond: Double
+        let p50: Double
+        let p99: Double
+    }
+
+    static func run(fixtures: String, seconds: Int, logger: Logger) async throws -> [Figure] {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
+            print("wrk not found: HTTP figures skipped (make bench installs it)")
+            return []
+        }
+        let bareRouter = Router()
+        bareRouter.get("/t/add/:a/:b") { _, context -> String in
+            guard let a = context.parameters.get("a", as: Int64.self), let b = context.parameters.get("b", as: Int64.self) else {
+                throw HTTPError(.badRequest)
+            }
+            return String(a + b)
+        }
+
+        let folder0 = try BenchFolder(fixtures: fixtures)
+        let runtime0 = try folder0.endpointsRuntime(wrappers: 0, logger: logger)
+        let folder3 = try BenchFolder(fixtures: fixtures)
+        let runtime3 = try folder3.endpointsRuntime(wrappers: 3, logger: logger)
+        defer {
+            runtime0.shutdown()
+            runtime3.shutdown()
+        }
+
+        var best: [String: Load] = [:]
+        let bare = { (report: @escaping @Sendable (Int) async -> Void) in
+            Application(router: bareRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: { await report($0.localAddress?.port ?? 0) }, logger: logger)
+        }
+        try await withRunning(bare) { barePort in
+            try await withRunning({ PluginHTTPServer.makeApplication(runtime: runtime0, port: 0, logger: logger, onServerRunning: $0) }) { port0 in
+                try await withRunning({ PluginHTTPServer.makeApplication(runtime: runtime3, port: 0, logger: logger, onServerRunning: $0) }) { port3 in
+                    for _ in 0..<2 {  // interleaved rounds; the best of each
+                        for (name, port) in [("bare", barePort), ("host0", port0), ("host3", port3)] {
+                            let load = try wrk(port: port, seconds: seconds)
+                            if (best[name]?.requestsPerSecond ?? 0) < load.requestsPerSecond { best[name] = load }
+                        }
+                    }
+                }
+            }
+        }
+        let bareLoad = best["bare"]!
+        var figures: [Figure] = []
+        for (name, label) in [("host0", "plugin endpoint, 0 wrappers"), ("host3", "plugin endpoint, 3 wrappers")] {
+            let load = best[name]!
+            let ratio = load.requestsPerSecond / bareLoad.requestsPerSecond
+            figures.append(Figure(name: "HTTP requests/s, \(label) (vs bare Hummingbird route)", value: load.requestsPerSecond,
+                                  baseline: bareLoad.requestsPerSecond, unit: "req/s",
+                                  target: name == "host3" ? "≥ 0.9×" : "—", met: name != "host3" || ratio >= 0.9))
+            figures.append(Figure(name: "HTTP p50 latency, \(label)", value: load.p50, baseline: bareLoad.p50, unit: "µs", target: "—", met: true))
+            figures.append(Figure(name: "HTTP p99 latency, \(label)", value: load.p99, baseline: bareLoad.p99, unit: "µs", target: "—", met: true))
+        }
+        return figures
+    }
+
+    /// Runs the application `make` builds in the background until `body` returns, passing its port.
+    static func withRunning<App: ApplicationProtocol>(
+        _ make: (@escaping @Sendable (Int) async -> Void) -> App, _ body: (Int) async throws -> Void
+    ) async throws {
+        let ready = AsyncStream<Int>.makeStream()
+        let application = make { port in ready.continuation.yield(port) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.runService(gracefulShutdownSignals: []) }
+            var iterator = ready.stream.makeAsyncIterator()
+            guard let port = await iterator.next() else { return }
+            try await body(port)
+            group.cancelAll()
+        }
+    }
+
+    /// Runs wrk against `/t/add/40/2` on `port`.
+    static func wrk(port: Int, seconds: Int) throws -> Load {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = ["-t1", "-c32", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/t/add/40/2"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        func number(after label: String) -> Double? {
+            guard let line = output.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return nil }
+            return line.split(separator: " ").dropFirst().first.map(String.init).flatMap(microseconds)
+        }
+        guard output.contains("Requests/sec"), !output.contains("Non-2xx") else {
+            fatalError("wrk failed or saw errors:\n\(output)")
+        }
+        let rps = output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        return Load(requestsPerSecond: rps, p50: number(after: "50%") ?? 0, p99: number(after: "99%") ?? 0)
+    }
+
+    /// "123.45us", "1.2ms", "2s" in microseconds.
+    static func microseconds(_ text: String) -> Double? {
+        for (suffix, factor) in [("us", 1.0), ("ms", 1000.0), ("s", 1_000_000.0)] where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count)).map { $0 * factor }
+        }
+        return nil
+    }
+}
