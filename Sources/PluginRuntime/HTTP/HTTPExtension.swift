@@ -127,18 +127,11 @@ enum HTTPExtension {
                 HTTPExtension.lookup(request, name, value, length) { context, key in context.header(key) }
             },
             body: { request, data, length in
-                guard let request else { return PH_ERR_INVALID }
-                let context = RequestContext.from(request)
-                data?.pointee = context.cBytes(context.body)
-                length?.pointee = context.body.count
-                return PH_OK
+                HTTPExtension.exposeBytes(request, data, length) { $0.body }
             },
             set_request_header: { request, name, value in
                 guard let request, let name, let value else { return PH_ERR_INVALID }
-                let context = RequestContext.from(request)
-                let key = String(cString: name)
-                context.headers.removeAll { RequestContext.sameFieldName($0.0, key) }
-                context.headers.append((key, String(cString: value)))
+                RequestContext.from(request).setRequestHeader(String(cString: name), String(cString: value))
                 return PH_OK
             },
             status: { request in
@@ -156,11 +149,7 @@ enum HTTPExtension {
                 return PH_OK
             },
             response_body: { request, data, length in
-                guard let request else { return PH_ERR_INVALID }
-                let context = RequestContext.from(request)
-                data?.pointee = context.cBytes(context.responseBody)
-                length?.pointee = context.responseBody.count
-                return PH_OK
+                HTTPExtension.exposeBytes(request, data, length) { $0.responseBody }
             },
             set_body: { request, data, length in
                 guard let request, data != nil || length == 0 else { return PH_ERR_INVALID }
@@ -204,6 +193,19 @@ enum HTTPExtension {
         let (pointer, count) = context.cString(found)
         value?.pointee = pointer
         length?.pointee = count
+        return PH_OK
+    }
+
+    /// Hands out a C copy of the bytes `read` picks from the request, valid until the request ends.
+    private static func exposeBytes(
+        _ request: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeRawPointer?>?, _ length: UnsafeMutablePointer<Int>?,
+        _ read: (RequestContext) -> [UInt8]
+    ) -> ph_status_t {
+        guard let request else { return PH_ERR_INVALID }
+        let context = RequestContext.from(request)
+        let bytes = read(context)
+        data?.pointee = context.cBytes(bytes)
+        length?.pointee = bytes.count
         return PH_OK
     }
 

@@ -75,6 +75,12 @@ final class RequestContext {
         headers.first { Self.sameFieldName($0.0, name) }?.1
     }
 
+    /// Sets (replaces) request header `name`, for the rest of the chain.
+    func setRequestHeader(_ name: String, _ value: String) {
+        headers.removeAll { Self.sameFieldName($0.0, name) }
+        headers.append((name, value))
+    }
+
     /// Sets (replaces) response header `name`.
     func setResponseHeader(_ name: String, _ value: String) {
         responseHeaders.removeAll { Self.sameFieldName($0.0, name) }

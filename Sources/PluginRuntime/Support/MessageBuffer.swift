@@ -21,11 +21,7 @@ enum MessageBuffer {
     /// Calls `body` with a fresh buffer, copying what it wrote into `caller` (when non-nil).
     static func with<T>(forwardingTo caller: UnsafeMutablePointer<ph_message_t>?, _ body: (UnsafeMutablePointer<ph_message_t>) -> T) -> T {
         let (result, text) = with(body)
-        if let caller, let data = caller.pointee.data, caller.pointee.capacity > 0, !text.isEmpty {
-            let bytes = Array(text.utf8.prefix(caller.pointee.capacity - 1))
-            for (index, byte) in bytes.enumerated() { data[index] = CChar(bitPattern: byte) }
-            data[bytes.count] = 0
-        }
+        if !text.isEmpty { write(text, to: caller) }
         return result
     }
 }
