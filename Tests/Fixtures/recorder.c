@@ -104,6 +104,14 @@ static ph_status_t recorder_create(const ph_plugin_t *plugin, const ph_host_t *h
         host->subscribe(host, host->event_id(host, events[i]), (int32_t)priority, on_event, r);
     }
     host->subscribe_check(host, host->event_id(host, "test.check"), (int32_t)priority, on_check, r);
+    if (strcmp(r->fail, "create-late") == 0) {
+        /* Fails after subscribing and providing a service: the host must never call back. */
+        host->provide_service(host, "late.svc/1", &r->service_alias);
+        ph_message_printf(error, "asked to fail late in create");
+        memset(r, 0xAB, sizeof *r);
+        free(r);
+        return PH_ERR_FAILED;
+    }
     const char *provide = string_or(c, "provide", NULL);
     if (provide != NULL) {
         ph_status_t status = host->provide_service(host, provide, &r->service_alias);

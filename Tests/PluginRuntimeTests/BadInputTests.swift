@@ -72,6 +72,8 @@ struct BadInputTests {
         },
         BadInput(name: "plugin fails in create", code: .createFailed, reason: "asked to fail in create", file: "librecorder.so",
                  setup: { $0.addRecorder("bad") }, extraConfig: ["fail": .string("create")]),
+        BadInput(name: "plugin fails in create after subscribing", code: .createFailed, reason: "asked to fail late in create", file: "librecorder.so",
+                 setup: { $0.addRecorder("bad") }, extraConfig: ["fail": .string("create-late")]),
         BadInput(name: "plugin fails in start", code: .startFailed, reason: "asked to fail in start", file: "librecorder.so",
                  setup: { $0.addRecorder("bad") }, extraConfig: ["fail": .string("start")]),
     ]
@@ -97,8 +99,10 @@ struct BadInputTests {
         #expect(!line.contains("\n"))
         #expect(line.contains("'bad'"))
         if let file = input.file { #expect(line.contains(file), "\(line)") }
-        // The good plugin saw the whole start-up.
+        // The good plugin saw the whole start-up, and events still flow without reaching the failed one.
         #expect(folder.events().contains("good plughost.post-start"))
+        runtime.generation?.publish(EventNames.shared.id(for: "test.ping")!, text: "after")
+        #expect(folder.events().contains("good test.ping after"))
     }
 
     @Test("a manifest that is not TOML is reported; plugins of other manifests load")

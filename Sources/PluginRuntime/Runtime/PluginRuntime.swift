@@ -42,6 +42,8 @@ public final class PluginRuntime: Sendable {
     public let servesHTTP: Bool
     private let logger: Logger
     private let state = Mutex(State())
+    /// Libraries of plugins whose create failed, closed at shutdown.
+    private let abandonedLibraries = Mutex<[PluginLibrary]>([])
 
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
     /// - Parameter servesHTTP: Offer plugins the HTTP extension; set by an HTTP adapter that serves ``Generation/handle(_:)``.
@@ -115,21 +117,25 @@ public final class PluginRuntime: Sendable {
 
         let builder = GenerationBuilder(logger: logger, servesHTTP: servesHTTP)
         var instances: [PluginInstance] = []
+        // A plugin whose create failed may have registered things before failing:
+        // they are left out of every table, so nothing ever calls into it.
+        var failedOrders = Set<Int>()
         for (order, plugin) in prepared.enumerated() {
             do {
                 instances.append(try PluginInstance.create(plugin, order: order, builder: builder,
                                                            cacheLimit: config.cacheEntriesPerPlugin, logger: logger))
             } catch {
-                plugin.loaded.library.close()
+                failedOrders.insert(order)
                 problems.append(error)
                 statuses.append(PluginStatus(entry: plugin.loaded.entry, state: .failed, error: error))
+                // Its library stays open: a C library is closed at shutdown, once no frozen table can refer to it.
+                abandonedLibraries.withLock { $0.append(plugin.loaded.library) }
             }
         }
 
-        var generations = [freeze(builder, instances: instances, excluding: [], number: 1)]
+        var generations = [freeze(builder, instances: instances, excluding: failedOrders, number: 1)]
         generations[0].publish(.preStart)
 
-        var failedOrders = Set<Int>()
         for instance in instances {
             do {
                 try instance.start()
@@ -194,6 +200,7 @@ public final class PluginRuntime: Sendable {
         for instance in instances.reversed() { instance.destroy() }
         var retainedSwiftImages = 0
         for instance in instances where !instance.loaded.library.close() { retainedSwiftImages += 1 }
+        for library in abandonedLibraries.withLock({ $0 }) where !library.close() { retainedSwiftImages += 1 }
         state.withLock { state in
             for index in state.statuses.indices where state.statuses[index].state == .running {
                 state.statuses[index].state = .stopped
