@@ -16,7 +16,7 @@
  * the pattern, and a path under /_plughost/.
  *
  * http_wrapper_entry: config mode (pass | tag | block | fail | rescue |
- * post-param | user | picky), match (default "*"), phase ("pre" | "post").
+ * post-param | user | rename | picky), match (default "*"), phase ("pre" | "post").
  * "pass" only calls the rest of the chain (benchmarks).
  */
 #include <plughost/http.h>
@@ -179,6 +179,10 @@ static ph_status_t wrapper_call(void *user_data, void *state, ph_http_request_t 
             snprintf(piece, sizeof piece, "status %d", found);
             http->set_header(request, "X-Param-A", piece);
         }
+        return http->call_next(request);
+    }
+    if (strcmp(w->mode, "rename") == 0) {
+        http->set_request_header(request, "x-name", "wrapped");
         return http->call_next(request);
     }
     if (strcmp(w->mode, "user") == 0) {

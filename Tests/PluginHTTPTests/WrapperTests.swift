@@ -112,6 +112,17 @@ struct WrapperTests {
         }
     }
 
+    @Test("a wrapper changes the request before the endpoint reads it (header names are case-insensitive)")
+    func changeRequest() async throws {
+        let (folder, config) = setup([("rename", ["mode": .string("rename")])])
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/t/hello", method: .get, headers: [HTTPField.Name("X-Name")!: "ada"]) {
+                #expect($0.text == "\"hello wrapped\"")
+            }
+            try await client.execute(uri: "/t/hello", method: .get) { #expect($0.text == "\"hello wrapped\"") }
+        }
+    }
+
     @Test("a plugin-provided parameter nobody provided answers 500")
     func missingPluginParameter() async throws {
         let (folder, config) = setup([])
