@@ -158,7 +158,10 @@ enum HTTPExtension {
             },
             call_next: { request in
                 guard let request else { return PH_ERR_INVALID }
-                return RequestContext.from(request).route.callNext(RequestContext.from(request))
+                // Borrowed, not retained: the request context lives until the chain returns.
+                return Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(request))._withUnsafeGuaranteedRef {
+                    $0.route.callNext($0)
+                }
             },
             set_property: { request, key, type, value, length in
                 guard let request, let key, value != nil || length == 0,

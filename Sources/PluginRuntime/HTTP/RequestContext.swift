@@ -28,7 +28,9 @@ final class RequestContext {
     var properties: [String: TypedValue] = [:]
     /// Parsed typed parameters, in signature order; nil before parsing.
     var parameters: [TypedValue]?
-    let route: EndpointTable.Route
+    /// The route being served. unowned(unsafe): its endpoint table, held by the generation
+    /// serving this request, outlives the request; this saves reference counting per step.
+    unowned(unsafe) let route: EndpointTable.Route
     var cursor = 0
     /// Index of the wrapper step now running (its call_next may advance once).
     var frame = -1
