@@ -23,6 +23,8 @@ public final class TypedInvoker: @unchecked Sendable {
     public let parameters: [ph_type_t]
     /// The result type.
     public let result: ph_type_t
+    /// Whether some argument needs memory copied per call (strings, bytes).
+    private let copiesArguments: Bool
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
@@ -44,6 +46,7 @@ public final class TypedInvoker: @unchecked Sendable {
             throw Refusal(reason: "result type \(TypedValue.name(of: result)) cannot be returned (use string, a number, bool or void)")
         }
         self.cArguments = cArguments
+        copiesArguments = parameters.contains { $0 == ph_type_t(PH_TYPE_STRING) || $0 == ph_type_t(PH_TYPE_BYTES) }
         argumentTypes = .allocate(capacity: max(cArguments.count, 1))
         for (index, type) in cArguments.enumerated() { argumentTypes[index] = Self.ffiType(type) }
         cif = .allocate(capacity: 1)
@@ -75,45 +78,69 @@ public final class TypedInvoker: @unchecked Sendable {
 
     /// Calls the function with `values` (one per parameter, already of the declared types).
     public func invoke(_ values: [TypedValue]) -> TypedValue {
-        let count = cArguments.count
-        return withUnsafeTemporaryAllocation(byteCount: max(count, 1) * 8, alignment: 8) { slots in
-            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(count, 1)) { pointers in
-                var owned: [UnsafeMutableRawPointer] = []
-                defer { owned.forEach { free($0) } }
-                var slot = 0
-                for value in values {
-                    let address = slots.baseAddress! + slot * 8
-                    pointers[slot] = address
-                    slot += 1
-                    switch value {
-                    case .bool(let flag): address.storeBytes(of: UInt8(flag ? 1 : 0), as: UInt8.self)
-                    case .int32(let number): address.storeBytes(of: number, as: Int32.self)
-                    case .int64(let number): address.storeBytes(of: number, as: Int64.self)
-                    case .uint64(let number): address.storeBytes(of: number, as: UInt64.self)
-                    case .double(let number): address.storeBytes(of: number, as: Double.self)
-                    case .void: address.storeBytes(of: 0, as: UInt64.self)
-                    case .string(let text):
-                        let copy = UnsafeMutableRawPointer(strdup(text)!)
-                        owned.append(copy)
-                        address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
-                    case .bytes(let bytes):
-                        let copy = malloc(max(bytes.count, 1))!
-                        bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
-                        owned.append(copy)
-                        address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
-                        let lengthAddress = slots.baseAddress! + slot * 8
-                        lengthAddress.storeBytes(of: UInt64(bytes.count), as: UInt64.self)
-                        pointers[slot] = lengthAddress
-                        slot += 1
+        let count = max(cArguments.count, 1)
+        return withUnsafeTemporaryAllocation(byteCount: count * 8 + count * MemoryLayout<UnsafeMutableRawPointer>.stride, alignment: 8) { scratch in
+            let slots = scratch.baseAddress!
+            let pointers = (slots + count * 8).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: count)
+            guard copiesArguments else {
+                values.withUnsafeBufferPointer { values in
+                    for (slot, value) in values.enumerated() {
+                        let address = slots + slot * 8
+                        pointers[slot] = address
+                        Self.store(value, at: address)
                     }
                 }
-                var returned: (UInt64, UInt64) = (0, 0)
-                withUnsafeMutableBytes(of: &returned) { storage in
-                    ffi_call(cif, function, storage.baseAddress, pointers.baseAddress)
-                }
-                return decodeResult(returned.0)
+                return call(pointers)
             }
+            var owned: [UnsafeMutableRawPointer] = []
+            defer { owned.forEach { free($0) } }
+            var slot = 0
+            for value in values {
+                let address = slots + slot * 8
+                pointers[slot] = address
+                slot += 1
+                switch value {
+                case .string(let text):
+                    let copy = UnsafeMutableRawPointer(strdup(text)!)
+                    owned.append(copy)
+                    address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
+                case .bytes(let bytes):
+                    let copy = malloc(max(bytes.count, 1))!
+                    bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
+                    owned.append(copy)
+                    address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
+                    let lengthAddress = slots + slot * 8
+                    lengthAddress.storeBytes(of: UInt64(bytes.count), as: UInt64.self)
+                    pointers[slot] = lengthAddress
+                    slot += 1
+                default:
+                    Self.store(value, at: address)
+                }
+            }
+            return call(pointers)
         }
+    }
+
+    /// Stores a scalar argument in its 8-byte slot.
+    @inline(__always)
+    private static func store(_ value: TypedValue, at address: UnsafeMutableRawPointer) {
+        switch value {
+        case .bool(let flag): address.storeBytes(of: UInt8(flag ? 1 : 0), as: UInt8.self)
+        case .int32(let number): address.storeBytes(of: number, as: Int32.self)
+        case .int64(let number): address.storeBytes(of: number, as: Int64.self)
+        case .uint64(let number): address.storeBytes(of: number, as: UInt64.self)
+        case .double(let number): address.storeBytes(of: number, as: Double.self)
+        case .void, .string, .bytes: address.storeBytes(of: 0, as: UInt64.self)
+        }
+    }
+
+    @inline(__always)
+    private func call(_ pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> TypedValue {
+        var returned: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &returned) { storage in
+            ffi_call(cif, function, storage.baseAddress, pointers)
+        }
+        return decodeResult(returned.0)
     }
 
     private func decodeResult(_ raw: UInt64) -> TypedValue {
