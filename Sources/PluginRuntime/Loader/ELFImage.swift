@@ -48,16 +48,17 @@ struct ELFImage {
             throw Problem(description: "not a 64-bit little-endian ELF file")
         }
         let reader = Reader(bytes: bytes)
+        let truncated = Problem(description: "ELF headers point past the end of the file (corrupt or truncated)")
         guard reader.u16(16) == 3 else { throw Problem(description: "ELF file is not a shared object (ET_DYN)") }
         let machine = reader.u16(18)
         guard hostMachine == 0 || machine == hostMachine else {
             throw Problem(description: "built for ELF machine \(machine), this host is \(hostMachine)")
         }
-        let phoff = Int(reader.u64(32))
+        // Every offset and size below comes from the file: convert and add only with checks.
         let phentsize = Int(reader.u16(54))
         let phnum = Int(reader.u16(56))
-        guard phentsize >= 56, phoff > 0, phoff + phentsize * phnum <= bytes.count else {
-            throw Problem(description: "ELF program headers are truncated")
+        guard phentsize >= 56, let phoff = reader.offset(reader.u64(32), length: phentsize * phnum), phoff > 0 else {
+            throw Problem(description: "ELF program headers are missing or truncated")
         }
 
         var loads: [(vaddr: UInt64, offset: UInt64, size: UInt64)] = []
@@ -68,12 +69,12 @@ struct ELFImage {
             if type == 1 {  // PT_LOAD
                 loads.append((reader.u64(base + 16), reader.u64(base + 8), reader.u64(base + 32)))
             } else if type == 2 {  // PT_DYNAMIC
-                dynamic = (Int(reader.u64(base + 8)), Int(reader.u64(base + 32)))
+                let size = reader.u64(base + 32)
+                guard size <= UInt64(bytes.count), let offset = reader.offset(reader.u64(base + 8), length: Int(size)) else { throw truncated }
+                dynamic = (offset, Int(size))
             }
         }
-        guard let dynamic, dynamic.offset + dynamic.size <= bytes.count else {
-            throw Problem(description: "ELF file has no dynamic section")
-        }
+        guard let dynamic else { throw Problem(description: "ELF file has no dynamic section") }
 
         var neededOffsets: [UInt64] = []
         var stringTableAddress: UInt64?
@@ -87,12 +88,16 @@ struct ELFImage {
             cursor += 16
         }
         guard let stringTableAddress,
-              let segment = loads.first(where: { stringTableAddress >= $0.vaddr && stringTableAddress < $0.vaddr + $0.size })
+              let segment = loads.first(where: { stringTableAddress >= $0.vaddr && stringTableAddress - $0.vaddr < $0.size }),
+              case let (fileOffset, overflow) = (stringTableAddress - segment.vaddr).addingReportingOverflow(segment.offset), !overflow,
+              let stringTable = reader.offset(fileOffset, length: 0)
         else {
             throw Problem(description: "ELF dynamic string table not found")
         }
-        let stringTable = Int(stringTableAddress - segment.vaddr + segment.offset)
-        let needed = neededOffsets.compactMap { reader.cString(at: stringTable + Int($0)) }
+        let needed = neededOffsets.compactMap { offset -> String? in
+            guard offset < UInt64(bytes.count) else { return nil }
+            return reader.cString(at: stringTable + Int(offset))
+        }
         return ELFImage(neededLibraries: needed)
     }
 
@@ -109,6 +114,12 @@ struct ELFImage {
 
         func u64(_ offset: Int) -> UInt64 {
             (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+        }
+
+        /// `value` as an offset into the file with `length` bytes after it, or nil when they do not fit.
+        func offset(_ value: UInt64, length: Int) -> Int? {
+            guard value <= UInt64(bytes.count), Int(value) + length <= bytes.count else { return nil }
+            return Int(value)
         }
 
         func cString(at offset: Int) -> String? {

@@ -46,28 +46,6 @@ enum FileSystem {
         }
     }
 
-    /// The first `count` bytes of the file at `path` (fewer if it is shorter).
-    static func readPrefix(_ path: String, count: Int) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: errorText()) }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
-        guard got >= 0 else { throw Failure(description: errorText()) }
-        return Array(bytes[0..<got])
-    }
-
-    /// Reads `count` bytes at `offset`; throws when the file is shorter.
-    static func read(_ path: String, offset: Int, count: Int) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: errorText()) }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        guard got == count else { throw Failure(description: "file is truncated") }
-        return bytes
-    }
-
     /// The names in directory `path`, sorted, without `.` and `..`.
     static func list(_ path: String) throws(Failure) -> [String] {
         guard let dir = opendir(path) else { throw Failure(description: errorText()) }
