@@ -77,7 +77,11 @@ public final class TypedInvoker: @unchecked Sendable {
     }
 
     /// Calls the function with `values` (one per parameter, already of the declared types).
+    /// - Precondition: `values` match ``parameters`` in number and type; anything else
+    ///   would pass the C function arguments it does not expect.
     public func invoke(_ values: [TypedValue]) -> TypedValue {
+        precondition(values.count == parameters.count && zip(values, parameters).allSatisfy { $0.type == $1 },
+                     "TypedInvoker.invoke: arguments \(values.map { TypedValue.name(of: $0.type) }) do not match the signature \(parameters.map { TypedValue.name(of: $0) })")
         let count = max(cArguments.count, 1)
         return withUnsafeTemporaryAllocation(byteCount: count * 8 + count * MemoryLayout<UnsafeMutableRawPointer>.stride, alignment: 8) { scratch in
             let slots = scratch.baseAddress!
