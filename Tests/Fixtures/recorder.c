@@ -11,6 +11,7 @@
 #include <plughost/plugin.h>
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ typedef struct recorder {
     const char *lookup;
     bool allow;
     const char *service_alias; /* the "service" this instance provides: its alias */
+    atomic_int inside;         /* callbacks running right now, to catch unserialised calls */
 } recorder_t;
 
 static void record(const recorder_t *r, const char *what, const char *detail, size_t detail_length) {
@@ -49,7 +51,10 @@ static const char *string_or(const ph_config_t *c, const char *key, const char *
 }
 
 static void on_event(void *user_data, const ph_event_t *event) {
-    record(user_data, event->name, event->payload, event->payload_length);
+    recorder_t *r = user_data;
+    if (atomic_fetch_add(&r->inside, 1) != 0) record(r, "OVERLAP", NULL, 0);
+    record(r, event->name, event->payload, event->payload_length);
+    atomic_fetch_sub(&r->inside, 1);
 }
 
 static ph_verdict_t on_check(void *user_data, const ph_event_t *event, ph_message_t *reason) {

@@ -162,6 +162,7 @@ struct EventTests {
             }
         }
         #expect(folder.events().filter { $0.contains("test.ping") }.count == 200)
+        #expect(!folder.events().contains("serial OVERLAP"), "two callbacks ran at once in a plugin that is not thread-safe")
     }
 
     @Test("event names: built-ins keep their ids, custom names get stable ids, invalid names none")
