@@ -173,11 +173,11 @@ final class CheckHandlerBox {
 }
 
 enum MessageWriter {
-    /// Copies `text` (truncated) into a host-owned message buffer.
+    /// Copies `text` (truncated) into a host-owned message buffer, if any.
     static func write(_ text: String, to message: UnsafeMutablePointer<ph_message_t>?) {
-        guard let message, let data = message.pointee.data, message.pointee.capacity > 0 else { return }
-        let bytes = Array(text.utf8.prefix(message.pointee.capacity - 1))
-        for (index, byte) in bytes.enumerated() { data[index] = CChar(bitPattern: byte) }
-        data[bytes.count] = 0
+        var text = text
+        text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { ph_message_copy(message, $0.baseAddress, $0.count) }
+        }
     }
 }

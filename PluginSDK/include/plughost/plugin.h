@@ -139,6 +139,14 @@ typedef struct ph_message {
     size_t capacity;   /**< Size of `data` in bytes, including room for the NUL. */
 } ph_message_t;
 
+/** Copies `length` bytes of `text` into `message` (truncating to fit) and NUL-terminates it. */
+static inline void ph_message_copy(ph_message_t *message, const char *text, size_t length) {
+    if (message == NULL || message->data == NULL || message->capacity == 0) return;
+    if (length > message->capacity - 1) length = message->capacity - 1;
+    for (size_t i = 0; i < length; i++) message->data[i] = text[i];
+    message->data[length] = 0;
+}
+
 /** Writes a printf-style message into `message` (truncating to fit). */
 static inline void ph_message_printf(ph_message_t *message, const char *format, ...)
     __attribute__((format(printf, 2, 3)));

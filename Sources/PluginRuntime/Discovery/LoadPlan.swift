@@ -32,9 +32,9 @@ public struct LoadPlan: Sendable {
                 if let entry = usable[alias] {
                     plan.enabled.append(entry)
                 } else if byAlias[alias] == nil {
-                    let where_ = catalog.entryPoints.contains { $0.alias == alias } ? "in namespaces \(config.namespaces)" : "in \(catalog.directory)"
+                    let place = catalog.entryPoints.contains { $0.alias == alias } ? "in namespaces \(config.namespaces)" : "in \(catalog.directory)"
                     plan.problems.append(PluginError(.aliasNotFound, file: configFile, alias: alias,
-                                                     reason: "enabled, but no manifest \(where_) declares it"))
+                                                     reason: "enabled, but no manifest \(place) declares it"))
                 }
             }
             let enabledSet = Set(enabled)

@@ -43,8 +43,7 @@ enum HTTPExtension {
     private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginContext, GenerationBuilder)? {
         guard let host else { return nil }
         let context = PluginContext.from(host)
-        guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return nil }
-        return (context, builder)
+        return context.registrationBuilder.map { (context, $0) }
     }
 
     private static func make() -> ph_http_t {
@@ -256,15 +255,5 @@ enum HTTPExtension {
             parameters.append(TypedParameter(name: name, source: raw.source, type: raw.type))
         }
         return .success(parameters)
-    }
-}
-
-extension MessageBuffer {
-    /// Copies `text` (truncated) into a plugin-supplied message buffer, if any.
-    static func write(_ text: String, to message: UnsafeMutablePointer<ph_message_t>?) {
-        guard let message, let data = message.pointee.data, message.pointee.capacity > 0 else { return }
-        let bytes = Array(text.utf8.prefix(message.pointee.capacity - 1))
-        for (index, byte) in bytes.enumerated() { data[index] = CChar(bitPattern: byte) }
-        data[bytes.count] = 0
     }
 }

@@ -35,7 +35,7 @@ enum HostAPI {
             subscribe: { host, id, priority, callback, userData in
                 guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
                 let context = PluginContext.from(host)
-                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
                 guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
                 builder.events.add(id, priority: priority, pluginOrder: context.order, subscriber: .init(
                     callback: callback, userData: userData, lock: context.lock?.mutex))
@@ -44,7 +44,7 @@ enum HostAPI {
             subscribe_check: { host, id, priority, callback, userData in
                 guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
                 let context = PluginContext.from(host)
-                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
                 guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
                 builder.events.add(id, priority: priority, pluginOrder: context.order, check: .init(
                     callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
@@ -69,7 +69,7 @@ enum HostAPI {
             provide_service: { host, id, service in
                 guard let host, let id, let service else { return PH_ERR_INVALID }
                 let context = PluginContext.from(host)
-                guard context.creating.load(ordering: .acquiring), let builder = context.builder else { return PH_ERR_STATE }
+                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
                 let name = String(cString: id)
                 if let owner = builder.provide(name, pointer: service, order: context.order, alias: context.alias) {
                     context.logger.warning("service '\(name)' is already provided by '\(owner)' (earlier in config order); this one is ignored")

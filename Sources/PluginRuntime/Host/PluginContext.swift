@@ -63,6 +63,11 @@ final class PluginContext: @unchecked Sendable {
         free(cAlias)
     }
 
+    /// The builder to register with, or nil outside this plugin's `create` (registration then answers PH_ERR_STATE).
+    var registrationBuilder: GenerationBuilder? {
+        creating.load(ordering: .acquiring) ? builder : nil
+    }
+
     /// The generation this instance is part of, once frozen.
     var generation: Generation? {
         generationPointer.load(ordering: .acquiring).map { Unmanaged<Generation>.fromOpaque($0).takeUnretainedValue() }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CPluginABI
 
 /// One immutable set of running plugins: their instances, the frozen event
@@ -76,14 +79,7 @@ public final class Generation: @unchecked Sendable {
 
     /// The interned `"plughost"` source name.
     // nonisolated(unsafe): written once at first use, immutable C memory afterwards.
-    nonisolated(unsafe) static let hostSource: UnsafePointer<CChar> = UnsafePointer(strdupHost())
-
-    private static func strdupHost() -> UnsafeMutablePointer<CChar> {
-        let bytes = Array("plughost".utf8CString)
-        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-        pointer.initialize(from: bytes, count: bytes.count)
-        return pointer
-    }
+    nonisolated(unsafe) static let hostSource: UnsafePointer<CChar> = UnsafePointer(strdup("plughost")!)
 }
 
 /// The outcome of a check event.

@@ -24,4 +24,12 @@ enum MessageBuffer {
         if !text.isEmpty { write(text, to: caller) }
         return result
     }
+
+    /// Copies `text` (truncated) into a plugin-supplied message buffer, if any.
+    static func write(_ text: String, to message: UnsafeMutablePointer<ph_message_t>?) {
+        var text = text
+        text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { ph_message_copy(message, $0.baseAddress, $0.count) }
+        }
+    }
 }
