@@ -12,6 +12,7 @@
  *   typed GET  /t/user           string user(plugin "user" string)
  *   raw   GET  /r/fail           fails with "handler exploded"
  *   raw   POST /r/echo           echoes the body, header X-Seen-User = property "user"
+ *   raw   GET  /r/slow           answers "slow done" after 600 ms (for draining)
  * and tries three it must be refused: a bytes result, a path parameter not in
  * the pattern, and a path under /_plughost/.
  *
@@ -23,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const ph_http_t *http;
 
@@ -41,6 +43,14 @@ static ph_status_t fail_handler(void *user_data, ph_http_request_t *request, ph_
     (void)user_data; (void)request;
     ph_message_printf(error, "handler exploded");
     return PH_ERR_FAILED;
+}
+
+static ph_status_t slow_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    struct timespec pause = {0, 600 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    http->set_body(request, "slow done", 9);
+    return PH_OK;
 }
 
 static ph_status_t echo_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
@@ -86,6 +96,8 @@ static ph_status_t endpoints_create(const ph_plugin_t *plugin, const ph_host_t *
     ph_endpoint_t echo = {sizeof(ph_endpoint_t), "POST", "/r/echo", echo_handler, NULL};
     http->register_endpoint(host, &fail, error);
     http->register_endpoint(host, &echo, error);
+    ph_endpoint_t slow = {sizeof(ph_endpoint_t), "GET", "/r/slow", slow_handler, NULL};
+    http->register_endpoint(host, &slow, error);
 
     /* These must be refused with a reason; the plugin still loads. */
     char ignored[256];

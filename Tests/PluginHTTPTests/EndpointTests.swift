@@ -114,7 +114,7 @@ struct EndpointTests {
         folder.manifest("second.toml", [("second", "libhttp_fixture.so:http_endpoints_entry")])
         try await withServer(folder, HostConfig(enabled: ["second", "first"])) { client, runtime in
             let conflicts = runtime.statuses.of("first")?.warnings.filter { $0.code == .endpointConflict } ?? []
-            #expect(conflicts.count == 9)
+            #expect(conflicts.count == 10)
             #expect(conflicts.first?.reason.contains("already served by 'second'") == true)
             let listing = runtime.generation!.endpoints.listing
             #expect(listing.allSatisfy { $0.alias == "second" })
@@ -138,7 +138,7 @@ struct EndpointTests {
                 #expect(ep["version"] as? String == "1.0.0" && ep["abi"] as? String == "1.0")
                 #expect((ep["library"] as? String)?.hasSuffix("libhttp_fixture.so") == true)
                 let endpoints = try #require(ep["endpoints"] as? [[String: Any]])
-                #expect(endpoints.count == 9)
+                #expect(endpoints.count == 10)
                 #expect((endpoints.first?["wrappers"] as? [String]) == ["tag/tag"])
                 #expect((ep["last_error"] as? String)?.contains("registration refused") == true)
                 let tag = try #require(plugins.first { $0["alias"] as? String == "tag" })
@@ -175,33 +175,5 @@ struct EndpointTests {
             #expect(reply.isEmpty || reply.hasPrefix("HTTP/1.1 4"), "\(reply)")
             try await client.execute(uri: "/t/add/1/1", method: .get) { #expect($0.text == "2") }
         }
-    }
-}
-
-/// Sends raw bytes to a loopback port and reads until the server closes (or 2 s pass).
-enum RawHTTP {
-    static func send(_ text: String, port: Int) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            received += chunk[0..<count]
-        }
-        return String(decoding: received, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PluginTestSupport
 import Testing
 
@@ -117,6 +118,48 @@ struct CommandLineTests {
         let events = folder.events()
         #expect(Array(events.suffix(3)) == ["rec stop", "rec plughost.post-shutdown", "rec destroy"])
         #expect(events.contains("rec plughost.pre-shutdown"))
+    }
+
+    @Test("SIGTERM drains the request in flight, then fires the shutdown events")
+    func drainOnSIGTERM() throws {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.addRecorder("rec")
+        folder.write("host.toml", "[host]\nenabled = [\"rec\", \"ep\"]\n[plugin.rec]\nlog = \"\(folder.log)\"\n")
+        let logPath = folder.path + "/serve.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Plughost.path)
+        process.arguments = ["serve", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--port", "0"]
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // The port is in the log line "serving HTTP on 127.0.0.1:PORT".
+        var port: Int?
+        let deadline = Date().addingTimeInterval(20)
+        while port == nil && Date() < deadline {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            port = log.split(separator: "\n").first { $0.contains("serving HTTP on") }
+                .flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+            usleep(20_000)
+        }
+        let bound = try #require(port)
+
+        let reply = Mutex<String?>(nil)
+        let request = Thread { reply.withLock { $0 = try? RawHTTP.send("GET /r/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: bound) } }
+        request.start()
+        usleep(200_000)  // the request is now inside the 600 ms handler
+        process.terminate()
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus == 0)
+        let answer = try #require(reply.withLock { $0 })
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("slow done"), "\(answer)")
+        let events = folder.events()
+        let sent = try #require(events.firstIndex { $0.hasPrefix("rec plughost.response-sent 200") && $0.hasSuffix("/r/slow") })
+        let preShutdown = try #require(events.firstIndex(of: "rec plughost.pre-shutdown"))
+        #expect(sent < preShutdown, "the response went out before the plugins heard of the shutdown")
     }
 
     @Test("a bad host config stops the command with a message naming the file and key")
