@@ -36,6 +36,25 @@ final class SwiftRecorder: Plugin {
             self.record("check \(event.text)")
             return event.text == deny ? .deny("swift denies \(event.text)") : .abstain
         }
+        if let http = host.http {
+            // A wrapper that sets a property and a header, around an endpoint that reads them.
+            try http.wrapper("swift-user", match: "/swift/" + "*") { exchange in
+                exchange.setProperty("user", "swifty")
+                exchange.callNext()
+                exchange.setHeader("X-Swift-Wrapped", "status \(exchange.status)")
+            }
+            try http.endpoint("GET", "/swift/hello/:name") { exchange in
+                let greeting = exchange.header("X-Greeting") ?? "hi"
+                let name = exchange.pathParameter("name") ?? "?"
+                let times = exchange.query("times") ?? "1"
+                exchange.status = 201
+                exchange.setHeader("Content-Type", "text/plain")
+                exchange.setBody("\(greeting) \(name) x\(times) as \(exchange.property("user") ?? "nobody") via \(exchange.method) \(exchange.path)")
+            }
+            try http.endpoint("POST", "/swift/fail") { exchange in
+                throw PluginFailure("swift endpoint failed on \(exchange.body.count) bytes")
+            }
+        }
     }
 
     deinit { record("destroy") }

@@ -166,6 +166,24 @@ struct EndpointTests {
         #expect(fields[2] == "200" && Int(fields[3]) != nil && fields[4] == "GET" && fields[5] == "/t/add/1/2")
     }
 
+    @Test("Swift plugins serve endpoints and wrappers through the SDK")
+    func swiftEndpoints() async throws {
+        let folder = PluginFolder()
+        folder.add("sw", library: "libswift_recorder.so", symbol: "swift_recorder_entry")
+        let config = HostConfig(enabled: ["sw"], pluginConfigs: ["sw": ["log": .string(folder.log)]])
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/swift/hello/ada?times=3", method: .get, headers: [HTTPField.Name("X-Greeting")!: "hello"]) { response in
+                #expect(response.status == .created)
+                #expect(response.text == "hello ada x3 as swifty via GET /swift/hello/ada")
+                #expect(response.headers[HTTPField.Name("X-Swift-Wrapped")!] == "status 201")
+            }
+            try await client.execute(uri: "/swift/fail", method: .post, body: ByteBuffer(string: "12345")) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.text == #"{"error":"plugin failed","plugin":"sw","message":"swift endpoint failed on 5 bytes"}"#)
+            }
+        }
+    }
+
     @Test("a malformed request gets an error and the server keeps serving")
     func malformedRequest() async throws {
         let (folder, config) = endpointsFolder()

@@ -12,14 +12,25 @@ public enum Fixtures {
     /// Where the fixture .so files are, after building them.
     public static let directory: String = {
         let out = repositoryRoot + "/.build/fixtures"
-        let make = Process()
-        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        make.arguments = ["make", "-s", "-C", repositoryRoot + "/Tests/Fixtures", "OUT=" + out]
-        try! make.run()
-        make.waitUntilExit()
-        precondition(make.terminationStatus == 0, "building the fixture plugins failed")
+        make(["-C", repositoryRoot + "/Tests/Fixtures", "OUT=" + out], what: "the fixture plugins")
         return out
     }()
+
+    /// The example plugins folder (`plugins/`), after building the examples in it.
+    public static let examples: String = {
+        _ = directory  // one build at a time: both share the Swift SDK archive in .build/plugin-sdk
+        make(["-C", repositoryRoot + "/plugins"], what: "the example plugins")
+        return repositoryRoot + "/plugins"
+    }()
+
+    private static func make(_ arguments: [String], what: String) {
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        make.arguments = ["make", "-s"] + arguments
+        try! make.run()
+        make.waitUntilExit()
+        precondition(make.terminationStatus == 0, "building \(what) failed")
+    }
 
     /// The path of fixture library `name` (e.g. `librecorder.so`).
     public static func library(_ name: String) -> String { directory + "/" + name }

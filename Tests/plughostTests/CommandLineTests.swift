@@ -69,6 +69,15 @@ struct CommandLineTests {
         }
     }
 
+    @Test("the example plugins pass check with the example host config")
+    func examplesCheck() throws {
+        let result = try Plughost.run(["check", Fixtures.examples, "--config", Fixtures.repositoryRoot + "/plughost.toml"])
+        #expect(result.status == 0, "\(result.output)")
+        for alias in ["audit", "greeter", "calc", "timing", "auth"] {
+            #expect(result.output.contains("alias '\(alias)' 1.0.0 (ABI 1.0)"), "\(alias): \(result.output)")
+        }
+    }
+
     @Test("check on a library that no manifest names tries plughost_entry")
     func checkBareLibrary() throws {
         let folder = PluginFolder()
