@@ -154,6 +154,21 @@ struct BadInputTests {
         #expect(!folder.events().contains("good create"))
     }
 
+    @Test("a runtime starts once; a second start is refused and changes nothing")
+    func startTwice() throws {
+        let folder = PluginFolder()
+        folder.addRecorder("a")
+        let runtime = try folder.start(folder.config(["a"]))
+        defer { runtime.shutdown() }
+        #expect {
+            try runtime.start()
+        } throws: { error in
+            (error as? PluginRuntime.StartFailure)?.problems.first?.code == .alreadyStarted
+        }
+        #expect(folder.events().filter { $0 == "a create" }.count == 1)
+        #expect(runtime.generation?.aliases == ["a"])
+    }
+
     @Test("a failed create is never destroyed; a failed start is destroyed but never stopped")
     func lifecycleOfFailures() throws {
         let folder = PluginFolder()

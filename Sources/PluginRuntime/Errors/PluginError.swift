@@ -26,6 +26,7 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             case registrationRefused = "registration refused"
             case endpointConflict = "endpoint conflict"
             case wrapperFailed = "wrapper failed"
+            case alreadyStarted = "already started"
         }
 
         private let value: Value
@@ -67,6 +68,8 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let endpointConflict = Code(.endpointConflict)
         /// A wrapper's `prepare` failed for an endpoint, which is then disabled.
         public static let wrapperFailed = Code(.wrapperFailed)
+        /// ``PluginRuntime/start(strict:)`` was called on a runtime that was started before.
+        public static let alreadyStarted = Code(.alreadyStarted)
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }

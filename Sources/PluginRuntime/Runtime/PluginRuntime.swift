@@ -93,7 +93,7 @@ public final class PluginRuntime: Sendable {
             defer { if state.phase == .idle { state.phase = .running } }
             return state.phase != .idle
         }
-        if alreadyStarted { throw StartFailure(problems: [PluginError(.createFailed, file: pluginsDirectory, reason: "runtime was already started")]) }
+        if alreadyStarted { throw StartFailure(problems: [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]) }
 
         let catalog = PluginCatalog.scan(directory: pluginsDirectory)
         let plan = LoadPlan.make(catalog: catalog, config: config)
