@@ -23,6 +23,8 @@ public final class TypedInvoker: @unchecked Sendable {
     public let parameters: [ph_type_t]
     /// The result type.
     public let result: ph_type_t
+    /// `parameters` in C memory, for the per-call type check without array overhead.
+    private let parameterTypes: UnsafeMutablePointer<ph_type_t>
     /// Whether some argument needs memory copied per call (strings, bytes).
     private let copiesArguments: Bool
     private let cif: UnsafeMutablePointer<ffi_cif>
@@ -46,6 +48,8 @@ public final class TypedInvoker: @unchecked Sendable {
             throw Refusal(reason: "result type \(TypedValue.name(of: result)) cannot be returned (use string, a number, bool or void)")
         }
         self.cArguments = cArguments
+        parameterTypes = .allocate(capacity: max(parameters.count, 1))
+        parameterTypes.initialize(from: parameters, count: parameters.count)
         copiesArguments = parameters.contains { $0 == ph_type_t(PH_TYPE_STRING) || $0 == ph_type_t(PH_TYPE_BYTES) }
         argumentTypes = .allocate(capacity: max(cArguments.count, 1))
         for (index, type) in cArguments.enumerated() { argumentTypes[index] = Self.ffiType(type) }
@@ -54,6 +58,7 @@ public final class TypedInvoker: @unchecked Sendable {
         guard status == FFI_OK else {
             cif.deallocate()
             argumentTypes.deallocate()
+            parameterTypes.deallocate()
             throw Refusal(reason: "libffi cannot prepare this signature (ffi_prep_cif status \(status.rawValue))")
         }
     }
@@ -61,6 +66,7 @@ public final class TypedInvoker: @unchecked Sendable {
     deinit {
         cif.deallocate()
         argumentTypes.deallocate()
+        parameterTypes.deallocate()
     }
 
     private static func ffiType(_ type: ph_type_t) -> UnsafeMutablePointer<ffi_type>? {
@@ -80,8 +86,7 @@ public final class TypedInvoker: @unchecked Sendable {
     /// - Precondition: `values` match ``parameters`` in number and type; anything else
     ///   would pass the C function arguments it does not expect.
     public func invoke(_ values: [TypedValue]) -> TypedValue {
-        precondition(values.count == parameters.count && zip(values, parameters).allSatisfy { $0.type == $1 },
-                     "TypedInvoker.invoke: arguments \(values.map { TypedValue.name(of: $0.type) }) do not match the signature \(parameters.map { TypedValue.name(of: $0) })")
+        if values.count != parameters.count { mismatch(values) }
         let count = max(cArguments.count, 1)
         return withUnsafeTemporaryAllocation(byteCount: count * 8 + count * MemoryLayout<UnsafeMutableRawPointer>.stride, alignment: 8) { scratch in
             let slots = scratch.baseAddress!
@@ -89,6 +94,7 @@ public final class TypedInvoker: @unchecked Sendable {
             guard copiesArguments else {
                 values.withUnsafeBufferPointer { values in
                     for (slot, value) in values.enumerated() {
+                        if value.type != parameterTypes[slot] { mismatch(Array(values)) }
                         let address = slots + slot * 8
                         pointers[slot] = address
                         Self.store(value, at: address)
@@ -99,7 +105,8 @@ public final class TypedInvoker: @unchecked Sendable {
             var owned: [UnsafeMutableRawPointer] = []
             defer { owned.forEach { free($0) } }
             var slot = 0
-            for value in values {
+            for (index, value) in values.enumerated() {
+                if value.type != parameterTypes[index] { mismatch(values) }
                 let address = slots + slot * 8
                 pointers[slot] = address
                 slot += 1
@@ -123,6 +130,11 @@ public final class TypedInvoker: @unchecked Sendable {
             }
             return call(pointers)
         }
+    }
+
+    /// Stops the process: passing these values would hand the C function arguments it does not expect.
+    private func mismatch(_ values: [TypedValue]) -> Never {
+        preconditionFailure("TypedInvoker.invoke: arguments \(values.map { TypedValue.name(of: $0.type) }) do not match the signature \(parameters.map { TypedValue.name(of: $0) })")
     }
 
     /// Stores a scalar argument in its 8-byte slot.
