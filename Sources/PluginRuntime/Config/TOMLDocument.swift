@@ -21,6 +21,15 @@ enum TOMLDocument {
         return convert(table)
     }
 
+    /// Reads and parses the file at `path`, reporting failure as a ``PluginError`` with `code`.
+    static func load(path: String, failingWith code: PluginError.Code) throws(PluginError) -> [String: ConfigValue] {
+        do {
+            return try load(path: path)
+        } catch {
+            throw PluginError(code, file: path, reason: "not valid TOML: \(error)")
+        }
+    }
+
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ParseFailure) -> [String: ConfigValue] {
         let bytes: [UInt8]

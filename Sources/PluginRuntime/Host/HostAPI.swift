@@ -33,22 +33,18 @@ enum HostAPI {
                 return EventNames.shared.id(for: String(cString: name))?.rawValue ?? ph_event_id_t(PH_EVENT_NONE)
             },
             subscribe: { host, id, priority, callback, userData in
-                guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
-                let context = PluginContext.from(host)
-                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
-                guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
-                builder.events.add(id, priority: priority, pluginOrder: context.order, subscriber: .init(
-                    callback: callback, userData: userData, lock: context.lock?.mutex))
-                return PH_OK
+                guard let callback else { return PH_ERR_INVALID }
+                return HostAPI.subscribing(host, id) { context, builder in
+                    builder.events.add(id, priority: priority, pluginOrder: context.order, subscriber: .init(
+                        callback: callback, userData: userData, lock: context.lock?.mutex))
+                }
             },
             subscribe_check: { host, id, priority, callback, userData in
-                guard let host, let callback, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
-                let context = PluginContext.from(host)
-                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
-                guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
-                builder.events.add(id, priority: priority, pluginOrder: context.order, check: .init(
-                    callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
-                return PH_OK
+                guard let callback else { return PH_ERR_INVALID }
+                return HostAPI.subscribing(host, id) { context, builder in
+                    builder.events.add(id, priority: priority, pluginOrder: context.order, check: .init(
+                        callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
+                }
             },
             publish: { host, id, payload, length in
                 guard let host, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
@@ -109,6 +105,18 @@ enum HostAPI {
                 return nil
             }
         )
+    }
+
+    /// The checks every subscription passes (a known event, during create) before `add` records it.
+    private static func subscribing(
+        _ host: UnsafePointer<ph_host_t>?, _ id: ph_event_id_t, _ add: (PluginContext, GenerationBuilder) -> Void
+    ) -> ph_status_t {
+        guard let host, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
+        let context = PluginContext.from(host)
+        guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
+        guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
+        add(context, builder)
+        return PH_OK
     }
 
     static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {

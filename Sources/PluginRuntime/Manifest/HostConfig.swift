@@ -42,12 +42,7 @@ public struct HostConfig: Sendable {
     /// Reads the host config at `path`.
     /// - Throws: ``PluginError`` (``PluginError/Code/invalidHostConfig``) naming the key at fault.
     public static func load(path: String) throws(PluginError) -> HostConfig {
-        let document: [String: ConfigValue]
-        do {
-            document = try TOMLDocument.load(path: path)
-        } catch {
-            throw PluginError(.invalidHostConfig, file: path, reason: "not valid TOML: \(error)")
-        }
+        let document = try TOMLDocument.load(path: path, failingWith: .invalidHostConfig)
         var config = try parse(document, path: path)
         config.path = path
         return config

@@ -23,12 +23,7 @@ public struct PluginManifest: Sendable {
     /// - Throws: ``PluginError`` with code ``PluginError/Code/invalidManifest``
     ///   when the file is not TOML or lacks `[plugin]` or `[entry-points]`.
     public static func load(path: String) throws(PluginError) -> PluginManifest {
-        let document: [String: ConfigValue]
-        do {
-            document = try TOMLDocument.load(path: path)
-        } catch {
-            throw PluginError(.invalidManifest, file: path, reason: "not valid TOML: \(error)")
-        }
+        let document = try TOMLDocument.load(path: path, failingWith: .invalidManifest)
         return try parse(document, path: path)
     }
 
