@@ -32,6 +32,17 @@ public protocol Plugin: AnyObject {
 
     /// Runs once at shutdown, after a successful start. Default: nothing.
     func stop() throws
+
+    /// Hands this instance's state to the instance that replaces it when the
+    /// host reloads the plugin (a new build, or a new config): return the bytes,
+    /// or nil to hand nothing over. Called on the old instance while it still
+    /// serves, just before the new one starts. Default: nil.
+    func saveState() throws -> [UInt8]?
+
+    /// Takes over what the previous instance's ``saveState()`` returned; `version`
+    /// is that instance's ``PluginInfo/version``. Called after `init(host:)`,
+    /// before ``start()``; throwing cancels the reload. Default: ignores it.
+    func restoreState(_ state: [UInt8], from version: String) throws
 }
 
 extension Plugin {
@@ -45,6 +56,12 @@ extension Plugin {
 
     /// Does nothing.
     public func stop() throws {}
+
+    /// Hands nothing over.
+    public func saveState() throws -> [UInt8]? { nil }
+
+    /// Ignores the state.
+    public func restoreState(_ state: [UInt8], from version: String) throws {}
 }
 
 /// Static facts about a plugin, copied into its C descriptor.

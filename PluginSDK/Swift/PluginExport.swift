@@ -80,7 +80,19 @@ private func makeDescriptor(_ box: PluginTypeBox) -> UnsafeMutablePointer<ph_plu
             guard let instance else { return }
             Unmanaged<InstanceBox>.fromOpaque(instance).release()
         },
-        get_extension: nil
+        get_extension: nil,
+        save_state: { instance, write, sink, error in
+            var result: [UInt8]?
+            let status = failing(error) { result = try instanceBox(instance).plugin.saveState() }
+            guard status == PH_OK else { return status }
+            guard let bytes = result, let write else { return PH_ERR_NOT_FOUND }
+            return bytes.withUnsafeBytes { write(sink, $0.baseAddress, $0.count) }
+        },
+        restore_state: { instance, version, bytes, length, error in
+            let state = bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+            let from = version.map { String(cString: $0) } ?? ""
+            return failing(error) { try instanceBox(instance).plugin.restoreState(state, from: from) }
+        }
     ))
     return descriptor
 }

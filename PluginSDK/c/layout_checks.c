@@ -5,6 +5,8 @@ _Static_assert(offsetof(ph_plugin_t, abi_major) == 0, "descriptor starts with th
 _Static_assert(offsetof(ph_plugin_t, abi_minor) == 4, "then the ABI minor");
 _Static_assert(offsetof(ph_plugin_t, struct_size) == 8, "then its size");
 _Static_assert(PH_PLUGIN_SIZE_1_0 == 96, "1.0 descriptor size is frozen");
+_Static_assert(PH_PLUGIN_SIZE_1_1 == 112, "1.1 descriptor size is frozen");
+_Static_assert(offsetof(ph_plugin_t, save_state) == PH_PLUGIN_SIZE_1_0, "1.1 members follow the 1.0 descriptor");
 _Static_assert(PH_HOST_SIZE_1_0 == 144, "1.0 host API size is frozen");
 _Static_assert(sizeof(ph_event_t) == 40, "1.0 event size is frozen");
 _Static_assert(sizeof(ph_message_t) == 16, "message buffer layout is frozen");

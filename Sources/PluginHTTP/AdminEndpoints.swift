@@ -5,10 +5,19 @@ import PluginRuntime
 enum AdminEndpoints {
     static let prefix = "/_plughost/"
 
-    static func respond(method: HTTPRequest.Method, path: String, runtime: PluginRuntime) -> PluginHTTPResponse {
+    static func respond(method: HTTPRequest.Method, path: String, context: PluginRequestContext,
+                        runtime: PluginRuntime, reloader: ReloadScheduler?) async -> PluginHTTPResponse {
         switch (method, path) {
         case (.get, "/_plughost/plugins"):
             return .json(200, pluginsJSON(runtime))
+        case (.post, "/_plughost/reload") where reloader != nil:
+            guard context.isLoopback else {
+                return .json(403, #"{"error":"reload is allowed from loopback clients only"}"#)
+            }
+            let report = await reloader!.reload()
+            return .json(report.succeeded ? 200 : 422, report.json)
+        case (_, "/_plughost/reload") where reloader != nil, (_, "/_plughost/plugins"):
+            return .json(405, #"{"error":"method not allowed","path":\#(ConfigValue.jsonQuoted(path))}"#)
         default:
             return .json(404, #"{"error":"not found","path":\#(ConfigValue.jsonQuoted(path))}"#)
         }
@@ -45,7 +54,14 @@ enum AdminEndpoints {
             ]
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return "{\"generation\":\(runtime.generation?.number ?? 0),\"plugins\":[\(entries.joined(separator: ","))]}"
+        let fields = [
+            "\"generation\":\(runtime.generation?.number ?? 0)",
+            "\"reloads\":\(runtime.reloadCount)",
+            "\"last_reload\":\(runtime.lastReload?.json ?? "null")",
+            "\"retained_swift_images\":\(runtime.retainedSwiftImages)",
+            "\"plugins\":[\(entries.joined(separator: ","))]",
+        ]
+        return "{" + fields.joined(separator: ",") + "}"
     }
 
     private static func quoted(_ text: String) -> String { ConfigValue.jsonQuoted(text) }

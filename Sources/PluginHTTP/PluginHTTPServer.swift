@@ -6,14 +6,16 @@ public import PluginRuntime
 public enum PluginHTTPServer {
     /// An application serving `runtime` on `host`:`port` (0 picks a free port).
     /// - Parameters:
+    ///   - reloader: Serves `POST /_plughost/reload` (loopback clients only) when given.
     ///   - maxBodyBytes: Largest request body accepted (413 above it).
     ///   - onServerRunning: Called with the bound port once the server listens.
     public static func makeApplication(
-        runtime: PluginRuntime, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
+        runtime: PluginRuntime, reloader: ReloadScheduler? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        maxBodyBytes: Int = 1 << 20,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<PluginResponder> {
         Application(
-            responder: PluginResponder(runtime: runtime, maxBodyBytes: maxBodyBytes),
+            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -6,17 +6,24 @@ public import PluginRuntime
 
 /// Serves every request from the runtime's current generation: the host's own
 /// admin endpoints under `/_plughost/`, then plugin endpoints and their wrapper chains.
+///
+/// Each request runs on the generation that was current when its plugin work
+/// began, counted as in flight there: a reload retires that generation only
+/// after the request is answered.
 public struct PluginResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = PluginRequestContext
 
     /// The runtime whose generation serves requests.
     public let runtime: PluginRuntime
+    /// Runs reloads asked for with `POST /_plughost/reload`; nil disables that endpoint.
+    public let reloader: ReloadScheduler?
     /// Largest request body accepted; larger ones get a 413.
     public let maxBodyBytes: Int
 
     /// Creates a responder.
-    public init(runtime: PluginRuntime, maxBodyBytes: Int) {
+    public init(runtime: PluginRuntime, reloader: ReloadScheduler? = nil, maxBodyBytes: Int) {
         self.runtime = runtime
+        self.reloader = reloader
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -25,10 +32,8 @@ public struct PluginResponder: HTTPResponder {
         var request = request
         let path = request.uri.path
         if path.hasPrefix(AdminEndpoints.prefix) {
-            return AdminEndpoints.respond(method: request.method, path: path, runtime: runtime).hummingbird
-        }
-        guard let generation = runtime.generation else {
-            return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
+            return await AdminEndpoints.respond(method: request.method, path: path, context: context,
+                                                runtime: runtime, reloader: reloader).hummingbird
         }
         let body: ByteBuffer
         do {
@@ -39,7 +44,9 @@ public struct PluginResponder: HTTPResponder {
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.rawName, $0.value) }, body: Array(buffer: body))
-        return generation.handle(pluginRequest).hummingbird
+        let response = runtime.withCurrentGeneration { $0.handle(pluginRequest) }
+            ?? PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#)
+        return response.hummingbird
     }
 }
 

@@ -5,8 +5,8 @@ import ArgumentParser
 struct Plughost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plughost",
-        abstract: "A plugin host: loads .so plugins through a versioned C ABI and dispatches events to them.",
-        subcommands: [Serve.self, List.self, Check.self],
+        abstract: "A plugin host: loads .so plugins through a versioned C ABI, dispatches events to them and reloads them on SIGHUP.",
+        subcommands: [Serve.self, Reload.self, List.self, Check.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -22,8 +22,10 @@ static ph_status_t noop_create(const ph_plugin_t *p, const ph_host_t *host, void
 
 static void noop_destroy(void *instance) { free(instance); }
 
+/* Declared as an ABI 1.0 plugin (the size and minor an old build reports):
+ * the host must load it and must not read the 1.1 members. */
 static const ph_plugin_t noop = {
-    .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
+    .abi_major = PH_ABI_MAJOR, .abi_minor = 0, .struct_size = PH_PLUGIN_SIZE_1_0,
     .flags = PH_PLUGIN_THREAD_SAFE, .id = "test.noop", .version = "1.0.0",
     .create = noop_create, .destroy = noop_destroy,
 };

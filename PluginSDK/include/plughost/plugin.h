@@ -52,8 +52,9 @@ extern "C" {
 
 /** Major ABI version. A host refuses a plugin whose major differs. */
 #define PH_ABI_MAJOR 1u
-/** Minor ABI version. A host accepts plugins built against an equal or older minor. */
-#define PH_ABI_MINOR 0u
+/** Minor ABI version. A host accepts plugins built against an equal or older minor.
+ *  1.1 added `save_state` and `restore_state` to the descriptor (hot-reload state handoff). */
+#define PH_ABI_MINOR 1u
 
 /** Marks the entry function as exported from a library built with -fvisibility=hidden. */
 #define PH_EXPORT __attribute__((visibility("default")))
@@ -105,8 +106,8 @@ typedef uint32_t ph_event_id_t;
 #define PH_EVENT_POST_SHUTDOWN 4     /**< Every plugin has stopped (none destroyed yet). Payload: empty. */
 #define PH_EVENT_PLUGIN_LOADED 5     /**< A plugin instance started. Payload: its alias (UTF-8, no NUL). */
 #define PH_EVENT_PLUGIN_UNLOADED 6   /**< A plugin instance is about to stop. Payload: its alias. */
-#define PH_EVENT_PLUGIN_RELOADED 7   /**< Reserved for hot reload. Payload: alias. */
-#define PH_EVENT_RELOAD_FAILED 8     /**< Reserved for hot reload. Payload: reason (UTF-8). */
+#define PH_EVENT_PLUGIN_RELOADED 7   /**< A reload replaced or re-created a plugin. Payload: "ALIAS OLD-VERSION NEW-VERSION". */
+#define PH_EVENT_RELOAD_FAILED 8     /**< A reload failed; the running plugins were kept. Payload: the reason (UTF-8). */
 #define PH_EVENT_CLIENT_CONNECTED 9  /**< Reserved for the HTTP adapter. */
 #define PH_EVENT_REQUEST_RECEIVED 10 /**< Reserved for the HTTP adapter. */
 #define PH_EVENT_RESPONSE_SENT 11    /**< Reserved for the HTTP adapter. */
@@ -293,6 +294,11 @@ struct ph_host {
 
 typedef struct ph_plugin ph_plugin_t;
 
+/** Receives the bytes a plugin's `save_state` writes (host-owned sink; the
+ *  bytes are copied). May be called any number of times: the pieces are
+ *  concatenated. Returns PH_OK, or PH_ERR_INVALID for NULL bytes with a length. */
+typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t length);
+
 /** The plugin declares that every call into it may happen concurrently. */
 #define PH_PLUGIN_THREAD_SAFE (1u << 0)
 
@@ -335,6 +341,24 @@ struct ph_plugin {
     /** A plugin extension by versioned id (e.g. "plughost.state/1"), or NULL.
      *  The struct is plugin-owned, valid until destroy. Optional. [thread-safe] */
     const void *(*get_extension)(void *instance, const char *id);
+
+    /* ---- ABI 1.1 ---------------------------------------------------------- */
+
+    /** Hands this instance's state to its successor when a reload replaces the
+     *  plugin with a new build (same `id`) or re-creates it: write the state
+     *  through `write(sink, bytes, length)`, as many times as needed. Return
+     *  PH_ERR_NOT_FOUND to hand nothing over. Called once, on the old instance
+     *  while it still serves, just before the new one starts: changes made
+     *  after it returns are not carried over. A failure cancels the reload
+     *  (the old build keeps serving). Optional (ABI 1.1). [control] */
+    ph_status_t (*save_state)(void *instance, ph_state_write_fn write, void *sink, ph_message_t *error);
+
+    /** Takes over the state the predecessor saved: `bytes` (host-owned, valid
+     *  during the call) were written by version `from_version` of the plugin,
+     *  which may be older or newer than this one. Called after `create` and
+     *  before `start`. A failure cancels the reload. Optional (ABI 1.1). [control] */
+    ph_status_t (*restore_state)(void *instance, const char *from_version, const void *bytes, size_t length,
+                                 ph_message_t *error);
 };
 
 /** Type of the entry function a manifest names. Receives the ABI the host
@@ -344,6 +368,9 @@ typedef const ph_plugin_t *(*ph_entry_fn)(uint32_t host_abi_major, uint32_t host
 
 /** Size of the 1.0 descriptor: a host reads no member past it from a 1.0 plugin. */
 #define PH_PLUGIN_SIZE_1_0 (offsetof(ph_plugin_t, get_extension) + sizeof(void *))
+
+/** Size of the 1.1 descriptor (adds `save_state` and `restore_state`). */
+#define PH_PLUGIN_SIZE_1_1 (offsetof(ph_plugin_t, restore_state) + sizeof(void *))
 
 /** Size of the 1.0 host API. */
 #define PH_HOST_SIZE_1_0 (offsetof(ph_host_t, get_extension) + sizeof(void *))

@@ -46,6 +46,19 @@ public struct PluginCatalog: Sendable {
         }
     }
 
+    /// The folders a scan of `directory` reads manifests from besides `directory` itself, sorted.
+    public static func subfolders(of directory: String) -> [String] {
+        ((try? FileSystem.list(directory)) ?? [])
+            .filter { !$0.hasPrefix(".") }
+            .map { FileSystem.join(directory, $0) }
+            .filter { FileSystem.kind(of: $0) == .directory }
+    }
+
+    /// The folder that holds `path`.
+    public static func folder(of path: String) -> String {
+        FileSystem.directory(of: path)
+    }
+
     private static func manifestPaths(in directory: String) -> [String] {
         var paths: [String] = []
         var subfolders: [String] = []

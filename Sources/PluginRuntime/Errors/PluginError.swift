@@ -27,6 +27,8 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             case endpointConflict = "endpoint conflict"
             case wrapperFailed = "wrapper failed"
             case alreadyStarted = "already started"
+            case stateHandoffFailed = "state handoff failed"
+            case reloadRefused = "reload refused"
         }
 
         private let value: Value
@@ -70,6 +72,10 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let wrapperFailed = Code(.wrapperFailed)
         /// ``PluginRuntime/start(strict:)`` was called on a runtime that was started before.
         public static let alreadyStarted = Code(.alreadyStarted)
+        /// A plugin's `save_state` or `restore_state` failed during a reload.
+        public static let stateHandoffFailed = Code(.stateHandoffFailed)
+        /// A reload could not run (the runtime is not running) or was refused as a whole.
+        public static let reloadRefused = Code(.reloadRefused)
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }

@@ -21,6 +21,10 @@ public struct EventID: Hashable, Sendable, CustomStringConvertible {
     public static let pluginLoaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_LOADED))
     /// A plugin is about to stop; payload is its alias.
     public static let pluginUnloaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_UNLOADED))
+    /// A reload replaced a plugin with a new build (or re-created it); payload is "ALIAS OLD-VERSION NEW-VERSION".
+    public static let pluginReloaded = EventID(rawValue: UInt32(PH_EVENT_PLUGIN_RELOADED))
+    /// A reload failed and the running plugins were kept; payload is the reason.
+    public static let reloadFailed = EventID(rawValue: UInt32(PH_EVENT_RELOAD_FAILED))
 
     /// An HTTP request arrived; payload is "METHOD PATH".
     public static let requestReceived = EventID(rawValue: UInt32(PH_EVENT_REQUEST_RECEIVED))

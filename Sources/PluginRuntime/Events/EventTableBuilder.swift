@@ -1,5 +1,5 @@
-/// Collects subscriptions while plugins run `create`, then freezes them into
-/// an ``EventTable`` in dispatch order: priority ascending, then the plugin's
+/// Collects the subscriptions of a generation's instances, then freezes them
+/// into an ``EventTable`` in dispatch order: priority ascending, then the plugin's
 /// config order, then subscription order.
 final class EventTableBuilder {
     private struct Pending<Element> {
@@ -24,14 +24,13 @@ final class EventTableBuilder {
         checks.append(Pending(id: id, priority: priority, pluginOrder: pluginOrder, sequence: sequence, element: check))
     }
 
-    /// The frozen table, leaving out the subscriptions of plugins in `excluded` (by config order).
-    func build(excluding excluded: Set<Int> = []) -> EventTable {
-        EventTable(events: ordered(events, excluding: excluded), checks: ordered(checks, excluding: excluded))
+    /// The frozen table.
+    func build() -> EventTable {
+        EventTable(events: ordered(events), checks: ordered(checks))
     }
 
-    private func ordered<Element>(_ pending: [Pending<Element>], excluding excluded: Set<Int>) -> [(UInt32, Element)] {
+    private func ordered<Element>(_ pending: [Pending<Element>]) -> [(UInt32, Element)] {
         pending
-            .filter { !excluded.contains($0.pluginOrder) }
             .sorted { ($0.priority, $0.pluginOrder, $0.sequence) < ($1.priority, $1.pluginOrder, $1.sequence) }
             .map { ($0.id, $0.element) }
     }

@@ -190,13 +190,9 @@ public final class EndpointTable: @unchecked Sendable {
     /// Conflicts and prepare failures found while building, one per loser.
     let warnings: [PluginError]
 
-    /// Freezes the registrations of plugins not in `excluded`.
-    init(endpoints: [EndpointRegistration], wrappers: [WrapperRegistration], excluding excluded: Set<Int>) {
+    /// Freezes registrations given in priority order (config order, then registration order).
+    init(endpoints ordered: [EndpointRegistration], wrappers activeWrappers: [WrapperRegistration]) {
         var warnings: [PluginError] = []
-        let ordered = endpoints.filter { !excluded.contains($0.owner.order) }
-            .sorted { ($0.owner.order, $0.sequence) < ($1.owner.order, $1.sequence) }
-        let activeWrappers = wrappers.filter { !excluded.contains($0.owner.order) }
-            .sorted { ($0.owner.order, $0.sequence) < ($1.owner.order, $1.sequence) }
         var winners: [String: EndpointRegistration] = [:]
         var routes: [Route] = []
         for registration in ordered {

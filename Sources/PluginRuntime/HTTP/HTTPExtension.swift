@@ -21,7 +21,7 @@ enum HTTPExtension {
     }
 
     /// Records a refused registration: the plugin hears why, the operator sees it in the log and the status.
-    private static func refuse(_ context: PluginContext, _ builder: GenerationBuilder, _ status: ph_status_t,
+    private static func refuse(_ context: PluginContext, _ builder: PluginRegistrations, _ status: ph_status_t,
                                _ reason: String, _ error: UnsafeMutablePointer<ph_message_t>?) -> ph_status_t {
         MessageBuffer.write(reason, to: error)
         context.logger.warning("registration refused: \(reason)")
@@ -40,10 +40,10 @@ enum HTTPExtension {
         return PathPattern.parse(pathText).map { (methodText, $0) }
     }
 
-    private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginContext, GenerationBuilder)? {
+    private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginContext, PluginRegistrations)? {
         guard let host else { return nil }
         let context = PluginContext.from(host)
-        return context.registrationBuilder.map { (context, $0) }
+        return context.openRegistrations.map { (context, $0) }
     }
 
     private static func make() -> ph_http_t {
@@ -60,7 +60,7 @@ enum HTTPExtension {
                 case .success(let (method, pattern)):
                     builder.endpoints.append(EndpointRegistration(
                         method: method, pattern: pattern, kind: .raw(handler: handler, userData: endpoint.pointee.user_data),
-                        owner: context, sequence: builder.nextSequence()))
+                        owner: context))
                     return PH_OK
                 }
             },
@@ -82,7 +82,7 @@ enum HTTPExtension {
                         let invoker = try TypedInvoker(function: function, parameters: parameters.map(\.type), result: endpoint.pointee.result)
                         builder.endpoints.append(EndpointRegistration(
                             method: method, pattern: pattern, kind: .typed(invoker: invoker, parameters: parameters),
-                            owner: context, sequence: builder.nextSequence()))
+                            owner: context))
                         return PH_OK
                     } catch {
                         return HTTPExtension.refuse(context, builder, PH_ERR_UNSUPPORTED, "\(label): \(error.reason)", message)
@@ -103,7 +103,7 @@ enum HTTPExtension {
                 guard let match = WrapperMatch.parse(matchText) else {
                     return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper '\(name)': match '\(matchText)' is not '*', '/prefix/*', '/path' or 'METHOD /path'", error)
                 }
-                builder.wrappers.append(WrapperRegistration(raw: raw, name: name, match: match, owner: context, sequence: builder.nextSequence()))
+                builder.wrappers.append(WrapperRegistration(raw: raw, name: name, match: match, owner: context))
                 return PH_OK
             },
             method: { request in

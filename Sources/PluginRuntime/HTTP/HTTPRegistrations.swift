@@ -18,7 +18,6 @@ struct EndpointRegistration {
     let pattern: PathPattern
     let kind: Kind
     let owner: PluginContext
-    let sequence: Int
 }
 
 /// Which endpoints a wrapper may wrap.
@@ -65,7 +64,6 @@ struct WrapperRegistration {
     let name: String
     let match: WrapperMatch
     let owner: PluginContext
-    let sequence: Int
 
     var isPre: Bool { raw.phase == UInt32(PH_WRAP_PRE) }
 }

@@ -34,48 +34,53 @@ enum HostAPI {
             },
             subscribe: { host, id, priority, callback, userData in
                 guard let callback else { return PH_ERR_INVALID }
-                return HostAPI.subscribing(host, id) { context, builder in
-                    builder.events.add(id, priority: priority, pluginOrder: context.order, subscriber: .init(
-                        callback: callback, userData: userData, lock: context.lock?.mutex))
+                return HostAPI.subscribing(host, id) { context, registrations in
+                    registrations.subscribe(id, priority: priority, .init(callback: callback, userData: userData, lock: context.lock?.mutex))
                 }
             },
             subscribe_check: { host, id, priority, callback, userData in
                 guard let callback else { return PH_ERR_INVALID }
-                return HostAPI.subscribing(host, id) { context, builder in
-                    builder.events.add(id, priority: priority, pluginOrder: context.order, check: .init(
+                return HostAPI.subscribing(host, id) { context, registrations in
+                    registrations.subscribeCheck(id, priority: priority, .init(
                         callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
                 }
             },
             publish: { host, id, payload, length in
                 guard let host, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
                 let context = PluginContext.from(host)
-                guard let generation = context.generation else { return PH_ERR_STATE }
-                generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
-                return PH_OK
+                let published: Void? = context.slot.withCurrent { generation in
+                    generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
+                }
+                return published == nil ? PH_ERR_STATE : PH_OK
             },
             check: { host, id, payload, length, reason in
                 guard let host, id != PH_EVENT_NONE else { return PH_ABSTAIN }
                 let context = PluginContext.from(host)
-                guard let generation = context.generation else { return PH_ABSTAIN }
-                return MessageBuffer.with(forwardingTo: reason) { message in
-                    generation.events.check(id, source: context.cAlias,
-                                            payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
-                }
+                return context.slot.withCurrent { generation in
+                    MessageBuffer.with(forwardingTo: reason) { message in
+                        generation.events.check(id, source: context.cAlias,
+                                                payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
+                    }
+                } ?? PH_ABSTAIN
             },
             provide_service: { host, id, service in
                 guard let host, let id, let service else { return PH_ERR_INVALID }
                 let context = PluginContext.from(host)
-                guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
+                guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
                 let name = String(cString: id)
-                if let owner = builder.provide(name, pointer: service, order: context.order, alias: context.alias) {
-                    context.logger.warning("service '\(name)' is already provided by '\(owner)' (earlier in config order); this one is ignored")
+                if let owner = registrations.provide(name, pointer: service, alias: context.alias) {
+                    context.logger.warning("service '\(name)' is already provided by '\(owner)'; this one is ignored")
                     return PH_ERR_STATE
                 }
                 return PH_OK
             },
             get_service: { host, id in
                 guard let host, let id else { return nil }
-                return PluginContext.from(host).generation?.services[String(cString: id)]
+                let name = String(cString: id)
+                let context = PluginContext.from(host)
+                guard let service = context.slot.withCurrent({ $0.services[name] }) ?? nil else { return nil }
+                context.noteUse(of: service.provider)
+                return service.pointer
             },
             cache_set: { host, key, keyLength, value, valueLength, ttl in
                 guard let host, key != nil || keyLength == 0, value != nil || valueLength == 0 else { return PH_ERR_INVALID }
@@ -109,13 +114,13 @@ enum HostAPI {
 
     /// The checks every subscription passes (a known event, during create) before `add` records it.
     private static func subscribing(
-        _ host: UnsafePointer<ph_host_t>?, _ id: ph_event_id_t, _ add: (PluginContext, GenerationBuilder) -> Void
+        _ host: UnsafePointer<ph_host_t>?, _ id: ph_event_id_t, _ add: (PluginContext, PluginRegistrations) -> Void
     ) -> ph_status_t {
         guard let host, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
         let context = PluginContext.from(host)
-        guard let builder = context.registrationBuilder else { return PH_ERR_STATE }
+        guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
         guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
-        add(context, builder)
+        add(context, registrations)
         return PH_OK
     }
 

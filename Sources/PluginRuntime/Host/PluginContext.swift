@@ -8,9 +8,9 @@ import Synchronization
 /// Everything the host keeps for one plugin instance and hands to it as its
 /// `ph_host_t`: alias, config, lock, cache, and the generation it belongs to.
 final class PluginContext: @unchecked Sendable {
-    // @unchecked Sendable: the immutable members are safe to share; `builder` is
-    // touched only by the control thread while `creating` is true; the generation
-    // pointer is atomic.
+    // @unchecked Sendable: the immutable members are safe to share; `registrations`
+    // is written only by the control thread while `creating` is true and read by
+    // it afterwards; the generation pointer is atomic.
 
     /// The alias, e.g. `audit`.
     let alias: String
@@ -20,8 +20,6 @@ final class PluginContext: @unchecked Sendable {
     let servesHTTP: Bool
     /// The alias as a C string, valid as long as the context.
     let cAlias: UnsafeMutablePointer<CChar>
-    /// Position in the host config's order (priority).
-    let order: Int
     /// The plugin's config, valid as long as the context.
     let configuration: PluginConfiguration
     /// Serialises calls into a plugin that is not thread-safe; nil for a thread-safe one.
@@ -34,18 +32,21 @@ final class PluginContext: @unchecked Sendable {
     let host: UnsafeMutablePointer<ph_host_t>
     /// True while the plugin's `create` runs: subscribe and provide_service work only then.
     let creating = Atomic<Bool>(false)
-    /// The registrations of the generation being built (control thread, during create only).
-    var builder: GenerationBuilder?
-    /// The generation this instance serves in (unretained; the runtime keeps it alive longer than this context).
+    /// What the plugin registered during `create` (filled only then; read when generations are assembled).
+    let registrations: PluginRegistrations
+    /// Aliases whose services this plugin looked up: a reload that replaces one re-creates this plugin too.
+    private let providersUsed = Mutex<Set<String>>([])
+    /// The generation this instance serves in; calls the plugin makes into the host are counted in it.
+    let slot = GenerationSlot()
     private let generationPointer = Atomic<UnsafeRawPointer?>(nil)
 
-    init(alias: String, libraryPath: String, order: Int, configuration: PluginConfiguration, threadSafe: Bool,
-         servesHTTP: Bool, cacheLimit: Int, logger: Logger) {
+    init(alias: String, libraryPath: String, configuration: PluginConfiguration, threadSafe: Bool,
+         registrations: PluginRegistrations, cacheLimit: Int, logger: Logger) {
         self.alias = alias
         self.libraryPath = libraryPath
-        self.servesHTTP = servesHTTP
+        self.servesHTTP = registrations.servesHTTP
+        self.registrations = registrations
         self.cAlias = strdup(alias)!
-        self.order = order
         self.configuration = configuration
         self.lock = threadSafe ? nil : PluginLock()
         var logger = logger
@@ -63,20 +64,24 @@ final class PluginContext: @unchecked Sendable {
         free(cAlias)
     }
 
-    /// The builder to register with, or nil outside this plugin's `create` (registration then answers PH_ERR_STATE).
-    var registrationBuilder: GenerationBuilder? {
-        creating.load(ordering: .acquiring) ? builder : nil
+    /// The registrations to add to, or nil outside this plugin's `create` (registration then answers PH_ERR_STATE).
+    var openRegistrations: PluginRegistrations? {
+        creating.load(ordering: .acquiring) ? registrations : nil
     }
 
-    /// The generation this instance is part of, once frozen.
-    var generation: Generation? {
-        generationPointer.load(ordering: .acquiring).map { Unmanaged<Generation>.fromOpaque($0).takeUnretainedValue() }
+    /// Points the instance at `generation` (which the runtime keeps alive longer), or at none once it is stopped.
+    func attach(to generation: Generation?) {
+        slot.store(generation)
     }
 
-    /// Points the instance at `generation` (which must outlive this context).
-    func attach(to generation: Generation) {
-        generationPointer.store(Unmanaged.passUnretained(generation).toOpaque(), ordering: .releasing)
+    /// Records that the plugin holds a service of `provider`.
+    func noteUse(of provider: String) {
+        guard provider != alias else { return }
+        providersUsed.withLock { _ = $0.insert(provider) }
     }
+
+    /// The aliases whose services the plugin looked up.
+    var providers: Set<String> { providersUsed.withLock { $0 } }
 
     /// The context behind a `ph_host_t` the plugin passed back.
     static func from(_ host: UnsafePointer<ph_host_t>) -> PluginContext {

@@ -25,16 +25,31 @@ final class LoadedPlugin: @unchecked Sendable {
     let abi: String
     /// Whether the plugin declared PH_PLUGIN_THREAD_SAFE.
     let isThreadSafe: Bool
+    /// `save_state`, when the descriptor is 1.1 or newer and sets it.
+    let saveState: (@convention(c) (UnsafeMutableRawPointer?, ph_state_write_fn?, UnsafeMutableRawPointer?, UnsafeMutablePointer<ph_message_t>?) -> ph_status_t)?
+    /// `restore_state`, when the descriptor is 1.1 or newer and sets it.
+    let restoreState: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int, UnsafeMutablePointer<ph_message_t>?) -> ph_status_t)?
 
     init(entry: EntryPoint, library: PluginLibrary, descriptor: UnsafePointer<ph_plugin_t>) {
         self.entry = entry
         self.library = library
         self.descriptor = descriptor
-        let d = descriptor.pointee
-        self.id = String(cString: d.id)
-        self.version = String(cString: d.version)
-        self.summary = d.description.map { String(cString: $0) } ?? ""
-        self.abi = "\(d.abi_major).\(d.abi_minor)"
-        self.isThreadSafe = d.flags & UInt32(PH_PLUGIN_THREAD_SAFE) != 0
+        // Field by field: a copy of the whole struct would read past a 1.0 descriptor.
+        let d = descriptor
+        self.id = String(cString: d.pointee.id)
+        self.version = String(cString: d.pointee.version)
+        self.summary = d.pointee.description.map { String(cString: $0) } ?? ""
+        self.abi = "\(d.pointee.abi_major).\(d.pointee.abi_minor)"
+        self.isThreadSafe = d.pointee.flags & UInt32(PH_PLUGIN_THREAD_SAFE) != 0
+        // Members past the plugin's struct_size do not exist for it: never read them.
+        let hasStateHandoff = d.pointee.abi_minor >= 1 && Int(d.pointee.struct_size) >= LoadedPlugin.size1_1
+        self.saveState = hasStateHandoff ? d.pointee.save_state : nil
+        self.restoreState = hasStateHandoff ? d.pointee.restore_state : nil
     }
+
+    /// `PH_PLUGIN_SIZE_1_1`.
+    static let size1_1 = MemoryLayout<ph_plugin_t>.offset(of: \ph_plugin_t.restore_state)! + MemoryLayout<UnsafeRawPointer>.size
+
+    /// The SHA-256 of the library file as it was loaded, in hex.
+    var contentHash: String { library.contentHash }
 }

@@ -11,35 +11,46 @@ final class PluginLibrary: @unchecked Sendable {
     // @unchecked Sendable: `handle` and `path` never change; `close()` is called
     // once, by the control thread, after nothing of the library runs any more.
 
-    /// The file that was opened.
+    /// The plugin's file (the image itself was loaded from a shadow copy of it).
     let path: String
+    /// SHA-256 of the file's content when it was loaded, in hex.
+    let contentHash: String
     /// Whether the image links `libswiftCore` (and so stays mapped for ever).
     let needsSwiftRuntime: Bool
     private var handle: UnsafeMutableRawPointer?
 
-    private init(path: String, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
+    private init(path: String, contentHash: String, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
         self.path = path
+        self.contentHash = contentHash
         self.needsSwiftRuntime = needsSwiftRuntime
         self.handle = handle
     }
 
-    /// Checks the ELF headers of `path`, then `dlopen`s it with `RTLD_NOW | RTLD_LOCAL`
-    /// (plus `RTLD_NODELETE` for Swift images).
+    /// Copies `path` to a unique shadow path, checks the copy's ELF headers,
+    /// `dlopen`s it with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for Swift
+    /// images) and unlinks it again.
     static func open(path: String, alias: String?) throws(PluginError) -> PluginLibrary {
+        let shadow: ShadowCopy
+        do {
+            shadow = try ShadowCopy.make(of: path)
+        } catch {
+            throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a shadow copy: \(error.description)")
+        }
+        defer { shadow.remove() }
         let image: ELFImage
         do {
-            image = try ELFImage.inspect(path: path)
+            image = try ELFImage.inspect(path: shadow.path)
         } catch {
             throw PluginError(.notASharedLibrary, file: path, alias: alias, reason: error.description)
         }
         var flags = RTLD_NOW | RTLD_LOCAL
         if image.needsSwiftRuntime { flags |= RTLD_NODELETE }
         _ = dlerror()
-        guard let handle = dlopen(path, flags) else {
+        guard let handle = dlopen(shadow.path, flags) else {
             let message = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
-            throw PluginError(.loadFailed, file: path, alias: alias, reason: message)
+            throw PluginError(.loadFailed, file: path, alias: alias, reason: message.replacingAll(shadow.path, with: path))
         }
-        return PluginLibrary(path: path, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle)
+        return PluginLibrary(path: path, contentHash: shadow.contentHash, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle)
     }
 
     /// The address of an exported symbol, or nil.
@@ -57,5 +68,19 @@ final class PluginLibrary: @unchecked Sendable {
         if needsSwiftRuntime { return false }
         dlclose(handle)
         return true
+    }
+}
+
+extension String {
+    /// This string with every occurrence of `target` replaced by `replacement`.
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound] + replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
     }
 }

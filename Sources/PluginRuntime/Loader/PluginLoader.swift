@@ -3,6 +3,9 @@ import CPluginABI
 /// Opens a plugin library and negotiates its ABI, touching nothing of the
 /// plugin but its entry function until the descriptor's version is known good.
 enum PluginLoader {
+    /// `PH_PLUGIN_SIZE_1_0`.
+    static let size1_0 = MemoryLayout<ph_plugin_t>.offset(of: \ph_plugin_t.get_extension)! + MemoryLayout<UnsafeRawPointer>.size
+
     /// The ABI this host speaks, "MAJOR.MINOR".
     static let hostABI = "\(PH_ABI_MAJOR).\(PH_ABI_MINOR)"
 
@@ -40,15 +43,16 @@ enum PluginLoader {
             throw fail(.abiMismatch, "plugin needs ABI \(major).\(minor), host speaks \(hostABI) (upgrade the host)")
         }
         let size = Int(descriptor.pointee.struct_size)
-        guard size >= MemoryLayout<ph_plugin_t>.offset(of: \ph_plugin_t.get_extension)! + MemoryLayout<UnsafeRawPointer>.size else {
-            throw fail(.invalidDescriptor, "descriptor size \(size) is smaller than an ABI \(major).0 descriptor")
+        let needed = minor >= 1 ? LoadedPlugin.size1_1 : size1_0
+        guard size >= needed else {
+            throw fail(.invalidDescriptor, "descriptor size \(size) is smaller than an ABI \(major).\(minor) descriptor (\(needed) bytes)")
         }
-        let d = descriptor.pointee
+        // Field by field: copying the whole struct would read past an older, smaller descriptor.
         var missing: [String] = []
-        if d.id == nil { missing.append("id") }
-        if d.version == nil { missing.append("version") }
-        if d.create == nil { missing.append("create") }
-        if d.destroy == nil { missing.append("destroy") }
+        if descriptor.pointee.id == nil { missing.append("id") }
+        if descriptor.pointee.version == nil { missing.append("version") }
+        if descriptor.pointee.create == nil { missing.append("create") }
+        if descriptor.pointee.destroy == nil { missing.append("destroy") }
         guard missing.isEmpty else {
             throw fail(.invalidDescriptor, "descriptor lacks required member(s): \(missing.joined(separator: ", "))")
         }

@@ -6,6 +6,7 @@
 /// namespaces = ["plughost.plugins"]   # default
 /// enabled = ["auth", "audit"]         # order is priority; absent: every alias, by name
 /// cache-entries = 1024                # per plugin
+/// drain-timeout-ms = 10000            # how long a reload waits for the old generation's requests
 ///
 /// [plugin.audit]                      # handed to audit's parse_config
 /// level = "info"
@@ -24,6 +25,9 @@ public struct HostConfig: Sendable {
     public var pluginConfigs: [String: [String: ConfigValue]]
     /// Maximum cache entries one plugin may hold.
     public var cacheEntriesPerPlugin: Int
+    /// How long a reload (or shutdown) waits for requests still running on the
+    /// old generation before stopping its plugins anyway (their images then stay mapped).
+    public var drainTimeout: Duration = .seconds(10)
 
     /// Creates a config in code (for embedding).
     public init(
@@ -75,8 +79,13 @@ public struct HostConfig: Sendable {
                         throw fail("host.cache-entries must be a non-negative integer, found \(value.json)")
                     }
                     config.cacheEntriesPerPlugin = Int(count)
+                case "drain-timeout-ms":
+                    guard case .integer(let milliseconds) = value, milliseconds > 0 else {
+                        throw fail("host.drain-timeout-ms must be a positive integer, found \(value.json)")
+                    }
+                    config.drainTimeout = .milliseconds(milliseconds)
                 default:
-                    throw fail("unknown key 'host.\(key)' (known: namespaces, enabled, cache-entries)")
+                    throw fail("unknown key 'host.\(key)' (known: namespaces, enabled, cache-entries, drain-timeout-ms)")
                 }
             }
         }

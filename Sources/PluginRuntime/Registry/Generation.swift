@@ -2,32 +2,67 @@
 import Glibc
 #endif
 import CPluginABI
+import Synchronization
 
 /// One immutable set of running plugins: their instances, the frozen event
 /// table and the services they provide.
 ///
-/// The runtime swaps whole generations; readers take a snapshot and dispatch
-/// on it without a lock.
+/// The runtime swaps whole generations; readers take one, counted in
+/// ``inFlight``, and dispatch on it without a lock. A reload retires the old
+/// generation once its count has drained to zero.
 public final class Generation: @unchecked Sendable {
-    // @unchecked Sendable: every member is immutable after init.
+    // @unchecked Sendable: every member is immutable after init but the atomic count.
 
     /// Counts generations within one runtime, from 1.
     public let number: Int
     /// The frozen subscriber lists.
     public let events: EventTable
-    /// Services by id.
-    let services: [String: UnsafeRawPointer]
+    /// Services by id, with the alias of their provider.
+    let services: [String: (pointer: UnsafeRawPointer, provider: String)]
     /// The HTTP endpoints and their wrapper chains.
     public let endpoints: EndpointTable
     /// Instances in config order.
     let instances: [PluginInstance]
+    /// Registrations refused while its plugins were created, and endpoint conflicts and prepare failures found while assembling it.
+    let warnings: [PluginError]
+    /// Requests and plugin calls running on this generation right now.
+    let inFlight = Atomic<Int>(0)
 
-    init(number: Int, events: EventTable, services: [String: UnsafeRawPointer], endpoints: EndpointTable, instances: [PluginInstance]) {
+    init(number: Int, events: EventTable, services: [String: (pointer: UnsafeRawPointer, provider: String)], endpoints: EndpointTable,
+         instances: [PluginInstance], warnings: [PluginError]) {
         self.number = number
         self.events = events
         self.services = services
         self.endpoints = endpoints
         self.instances = instances
+        self.warnings = warnings
+    }
+
+    /// Assembles the generation of `instances`, in this order (which is config
+    /// order: the priority of subscriptions, services and endpoints). Runs every
+    /// wrapper's `accepts` and `prepare` for the endpoints it matches.
+    static func assemble(number: Int, instances: [PluginInstance]) -> Generation {
+        let events = EventTableBuilder()
+        var services: [String: (pointer: UnsafeRawPointer, provider: String)] = [:]
+        var endpoints: [EndpointRegistration] = []
+        var wrappers: [WrapperRegistration] = []
+        var warnings: [PluginError] = []
+        for (order, instance) in instances.enumerated() {
+            let registrations = instance.context.registrations
+            for subscription in registrations.events {
+                events.add(subscription.id, priority: subscription.priority, pluginOrder: order, subscriber: subscription.subscriber)
+            }
+            for subscription in registrations.checks {
+                events.add(subscription.id, priority: subscription.priority, pluginOrder: order, check: subscription.check)
+            }
+            for (id, pointer) in registrations.services where services[id] == nil { services[id] = (pointer, instance.alias) }
+            endpoints += registrations.endpoints
+            wrappers += registrations.wrappers
+            warnings += registrations.warnings
+        }
+        let table = EndpointTable(endpoints: endpoints, wrappers: wrappers)
+        return Generation(number: number, events: events.build(), services: services, endpoints: table,
+                          instances: instances, warnings: warnings + table.warnings)
     }
 
     /// The aliases in this generation, in config order.

@@ -14,33 +14,32 @@ final class PluginInstance: @unchecked Sendable {
 
     let loaded: LoadedPlugin
     let context: PluginContext
+    /// The `[plugin.ALIAS]` table it was created with (a reload compares it).
+    let configTable: [String: ConfigValue]
     private(set) var state: State
     private var handle: UnsafeMutableRawPointer?
 
     var alias: String { context.alias }
 
-    private init(loaded: LoadedPlugin, context: PluginContext, handle: UnsafeMutableRawPointer?) {
+    private init(loaded: LoadedPlugin, context: PluginContext, handle: UnsafeMutableRawPointer?, configTable: [String: ConfigValue]) {
         self.loaded = loaded
         self.context = context
         self.handle = handle
+        self.configTable = configTable
         self.state = .created
     }
 
-    /// Calls the plugin's `create` with `builder` open for registrations.
+    /// Calls the plugin's `create`, recording what it registers in `registrations`.
     static func create(
-        _ prepared: PreparedPlugin, order: Int, builder: GenerationBuilder, cacheLimit: Int, logger: Logger
+        _ prepared: PreparedPlugin, registrations: PluginRegistrations, cacheLimit: Int, logger: Logger
     ) throws(PluginError) -> PluginInstance {
         let loaded = prepared.loaded
         let context = PluginContext(
-            alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath, order: order,
-            configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, servesHTTP: builder.servesHTTP,
+            alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath,
+            configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, registrations: registrations,
             cacheLimit: cacheLimit, logger: logger)
-        context.builder = builder
         context.creating.store(true, ordering: .releasing)
-        defer {
-            context.creating.store(false, ordering: .releasing)
-            context.builder = nil
-        }
+        defer { context.creating.store(false, ordering: .releasing) }
         var handle: UnsafeMutableRawPointer?
         let (status, message) = context.lock.withLock {
             MessageBuffer.with { loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0) }
@@ -49,7 +48,49 @@ final class PluginInstance: @unchecked Sendable {
             throw PluginError(.createFailed, file: loaded.entry.libraryPath, alias: loaded.entry.alias,
                               reason: message.isEmpty ? "create returned status \(status)" : message)
         }
-        return PluginInstance(loaded: loaded, context: context, handle: handle)
+        return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable)
+    }
+
+    /// Asks the plugin for its state to hand to a successor (ABI 1.1 `save_state`).
+    /// - Returns: The bytes, or nil when the plugin has no `save_state` or nothing to hand over.
+    func saveState() throws(PluginError) -> [UInt8]? {
+        guard let save = loaded.saveState, state == .started else { return nil }
+        let handle = self.handle
+        var bytes: [UInt8] = []
+        let (status, message) = withUnsafeMutablePointer(to: &bytes) { sink in
+            context.lock.withLock {
+                MessageBuffer.with { save(handle, { sink, data, length in
+                    guard let sink, data != nil || length == 0 else { return PH_ERR_INVALID }
+                    sink.assumingMemoryBound(to: [UInt8].self).pointee += HostAPI.bytes(data, length)
+                    return PH_OK
+                }, sink, $0) }
+            }
+        }
+        if status == PH_ERR_NOT_FOUND { return nil }
+        guard status == PH_OK else {
+            throw PluginError(.stateHandoffFailed, file: loaded.entry.libraryPath, alias: alias,
+                              reason: "save_state of version \(loaded.version): \(message.isEmpty ? "status \(status)" : message)")
+        }
+        return bytes
+    }
+
+    /// Hands `bytes`, saved by `version` of the plugin, to this new instance (ABI 1.1 `restore_state`), before it starts.
+    /// - Returns: Whether the plugin took them (false when it has no `restore_state`).
+    @discardableResult
+    func restoreState(_ bytes: [UInt8], from version: String) throws(PluginError) -> Bool {
+        guard let restore = loaded.restoreState else { return false }
+        precondition(state == .created, "restore_state after start")
+        let handle = self.handle
+        let (status, message) = version.withCString { cVersion in
+            bytes.withUnsafeBytes { buffer in
+                context.lock.withLock { MessageBuffer.with { restore(handle, cVersion, buffer.baseAddress, buffer.count, $0) } }
+            }
+        }
+        guard status == PH_OK else {
+            throw PluginError(.stateHandoffFailed, file: loaded.entry.libraryPath, alias: alias,
+                              reason: "restore_state of state from version \(version): \(message.isEmpty ? "status \(status)" : message)")
+        }
+        return true
     }
 
     /// Calls `start` (if the plugin has one).
@@ -89,6 +130,7 @@ final class PluginInstance: @unchecked Sendable {
         let handle = self.handle
         self.handle = nil
         context.lock.withLock { loaded.descriptor.pointee.destroy(handle) }
+        context.attach(to: nil)
         context.cache.invalidate(prefix: [])
     }
 }

@@ -1,18 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 import Synchronization
 
-/// Discovers, loads, starts and stops plugins; embeddable in any Swift program.
+/// Discovers, loads, starts, reloads and stops plugins; embeddable in any Swift program.
 ///
 /// ```swift
 /// let runtime = PluginRuntime(pluginsDirectory: "plugins", config: try HostConfig.load(path: "plughost.toml"))
 /// try runtime.start()
-/// runtime.generation?.publish(EventNames.shared.id(for: "app.ready")!, text: "hello")
+/// runtime.withCurrentGeneration { $0.publish(EventNames.shared.id(for: "app.ready")!, text: "hello") }
+/// print(runtime.reload())          // after plugins changed on disk
 /// runtime.shutdown()
 /// ```
 ///
 /// A plugin that fails anywhere (manifest, library, ABI, config, create,
 /// start) is reported in ``statuses`` and left out; the others run. With
-/// `strict`, any failure stops the start instead.
+/// `strict`, any failure stops the start instead. A ``reload()`` swaps in a
+/// new generation only if everything in it succeeded.
 public final class PluginRuntime: Sendable {
     /// Thrown by ``start(strict:)`` in strict mode, or when started twice.
     public struct StartFailure: Error, CustomStringConvertible {
@@ -22,44 +27,62 @@ public final class PluginRuntime: Sendable {
         public var description: String { problems.map(\.description).joined(separator: "\n") }
     }
 
-    private enum Phase { case idle, running, stopped }
-
-    private struct State: ~Copyable {
-        var phase = Phase.idle
-        var generation: Generation?
-        /// Every generation built, kept alive until shutdown (contexts point at them unretained).
-        var generations: [Generation] = []
-        /// Every created instance, including those whose start failed, in config order.
-        var instances: [PluginInstance] = []
+    /// What status readers see; updated at the end of each start, reload and shutdown.
+    struct Published {
+        var config: HostConfig
         var statuses: [PluginStatus] = []
+        var lastReload: ReloadReport?
+        var reloads = 0
+        var retainedSwiftImages = 0
     }
 
     /// The plugins folder.
     public let pluginsDirectory: String
-    /// The host config in force.
-    public let config: HostConfig
     /// Whether plugins are offered the HTTP extension (`plughost.http/1`).
     public let servesHTTP: Bool
-    private let logger: Logger
-    private let state = Mutex(State())
-    /// Libraries of plugins whose create failed, closed at shutdown.
-    private let abandonedLibraries = Mutex<[PluginLibrary]>([])
+    let logger: Logger
+    /// Start, reload and shutdown, one at a time.
+    let control: RuntimeControl
+    /// The generation requests are served from.
+    let slot = GenerationSlot()
+    let published: Mutex<Published>
 
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
-    /// - Parameter servesHTTP: Offer plugins the HTTP extension; set by an HTTP adapter that serves ``Generation/handle(_:)``.
+    /// - Parameters:
+    ///   - config: The host config; a reload reads it again from its ``HostConfig/path`` when it has one.
+    ///   - servesHTTP: Offer plugins the HTTP extension; set by an HTTP adapter that serves ``Generation/handle(_:)``.
     public init(pluginsDirectory: String, config: HostConfig = HostConfig(), servesHTTP: Bool = false,
                 logger: Logger = Logger(label: "plughost")) {
         self.pluginsDirectory = pluginsDirectory
-        self.config = config
         self.servesHTTP = servesHTTP
         self.logger = logger
+        self.control = RuntimeControl(config: config)
+        self.published = Mutex(Published(config: config))
     }
 
-    /// The running generation, to publish events or run checks on; nil before start and after shutdown.
-    public var generation: Generation? { state.withLock { $0.generation } }
+    /// The host config in force (the one the last successful reload read).
+    public var config: HostConfig { published.withLock { $0.config } }
+
+    /// The generation serving now, uncounted: fine for reading its tables in a
+    /// program that never reloads; otherwise use ``withCurrentGeneration(_:)``,
+    /// which keeps a reload from stopping its plugins while `body` runs.
+    public var generation: Generation? { slot.snapshot }
+
+    /// Runs `body` on the generation serving now, counted as in flight on it:
+    /// a reload that retires it waits until `body` returns. Nil when not running.
+    @inline(__always)
+    public func withCurrentGeneration<R, E: Error>(_ body: (Generation) throws(E) -> R) throws(E) -> R? {
+        try slot.withCurrent(body)
+    }
 
     /// The state of every alias and every refused file, in a stable order.
-    public var statuses: [PluginStatus] { state.withLock { $0.statuses } }
+    public var statuses: [PluginStatus] { published.withLock { $0.statuses } }
+
+    /// The outcome of the last reload, or nil before the first.
+    public var lastReload: ReloadReport? { published.withLock { $0.lastReload } }
+
+    /// Swift plugin images that stay mapped after their plugins were unloaded (never `dlclose`d, see DESIGN.md).
+    public var retainedSwiftImages: Int { published.withLock { $0.retainedSwiftImages } }
 
     /// Loads and validates every plugin without creating any (for `list` and `check`).
     ///
@@ -89,16 +112,23 @@ public final class PluginRuntime: Sendable {
     /// order, fires pre-start, starts them, fires plugin-loaded for each and post-start.
     /// - Parameter strict: Refuse to start (and undo everything) if any plugin or file fails.
     public func start(strict: Bool = false) throws(StartFailure) {
-        let alreadyStarted = state.withLock { state in
-            defer { if state.phase == .idle { state.phase = .running } }
-            return state.phase != .idle
+        let refused = control.run { control in startAlone(control, strict: strict) }
+        if let refused {
+            if strict && refused.first?.code != .alreadyStarted { shutdown() }
+            throw StartFailure(problems: refused)
         }
-        if alreadyStarted { throw StartFailure(problems: [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]) }
+    }
 
+    /// The start itself; returns the problems to throw, if any.
+    private func startAlone(_ control: RuntimeControl, strict: Bool) -> [PluginError]? {
+        guard control.phase == .idle else {
+            return [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]
+        }
+        control.phase = .running
+        let config = control.config
         let catalog = PluginCatalog.scan(directory: pluginsDirectory)
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var problems = catalog.problems + plan.problems
-        var statuses = problems.map(PluginStatus.init(problem:))
 
         var prepared: [PreparedPlugin] = []
         for entry in plan.enabled {
@@ -106,116 +136,180 @@ public final class PluginRuntime: Sendable {
                 prepared.append(try PreparedPlugin.prepare(entry, config: config))
             } catch {
                 problems.append(error)
-                statuses.append(PluginStatus(entry: entry, state: .failed, error: error))
+                control.failed[entry.alias] = FailedPlugin(entry: entry, fingerprint: PluginFingerprint(entry, config: config), error: error)
             }
         }
         if strict && !problems.isEmpty {
             prepared.forEach { $0.loaded.library.close() }
-            state.withLock { $0.phase = .stopped }
-            throw StartFailure(problems: problems)
+            control.phase = .stopped
+            return problems
         }
 
-        let builder = GenerationBuilder(logger: logger, servesHTTP: servesHTTP)
         var instances: [PluginInstance] = []
-        // A plugin whose create failed may have registered things before failing:
-        // they are left out of every table, so nothing ever calls into it.
-        var failedOrders = Set<Int>()
-        for (order, plugin) in prepared.enumerated() {
+        for plugin in prepared {
             do {
-                instances.append(try PluginInstance.create(plugin, order: order, builder: builder,
-                                                           cacheLimit: config.cacheEntriesPerPlugin, logger: logger))
+                instances.append(try createInstance(plugin, after: instances, config: config))
             } catch {
-                failedOrders.insert(order)
                 problems.append(error)
-                statuses.append(PluginStatus(entry: plugin.loaded.entry, state: .failed, error: error))
-                // Its library stays open: a C library is closed at shutdown, once no frozen table can refer to it.
-                abandonedLibraries.withLock { $0.append(plugin.loaded.library) }
+                control.failed[plugin.loaded.entry.alias] = FailedPlugin(
+                    entry: plugin.loaded.entry, fingerprint: PluginFingerprint(plugin.loaded.entry, config: config), error: error)
+                control.abandonedLibraries.append(plugin.loaded.library)
             }
         }
 
-        var generations = [freeze(builder, instances: instances, excluding: failedOrders, number: 1)]
-        generations[0].publish(.preStart)
-
+        var generation = assemble(control, instances)
+        generation.publish(.preStart)
+        var running = instances
         for instance in instances {
             do {
                 try instance.start()
             } catch {
                 // Leave the failed plugin out of dispatch and services at once, so
                 // plugins started after it no longer see it; it is destroyed at shutdown.
-                failedOrders.insert(instance.context.order)
                 problems.append(error)
-                generations.append(freeze(builder, instances: instances, excluding: failedOrders, number: generations.count + 1))
+                control.failed[instance.alias] = FailedPlugin(entry: instance.loaded.entry, fingerprint: PluginFingerprint(instance), error: error)
+                control.startFailed.append(instance)
+                running.removeAll { $0 === instance }
+                generation = assemble(control, running)
             }
         }
-        let generation = generations.last!
-        let warnings = builder.warnings + generation.endpoints.warnings
-        for warning in warnings { logger.warning("\(warning)") }
-        for instance in instances {
-            let failure = problems.last { $0.alias == instance.alias && $0.code == .startFailed }
-            var status = PluginStatus(
-                entry: instance.loaded.entry, state: failure == nil ? .running : .failed,
-                version: instance.loaded.version, abi: instance.loaded.abi, error: failure)
-            status.warnings = warnings.filter { $0.alias == instance.alias }
-            statuses.append(status)
-        }
-        statuses += plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
+        for warning in generation.warnings { logger.warning("\(warning)") }
         for problem in problems { logger.error("\(problem)") }
 
-        state.withLock { state in
-            state.generation = generation
-            state.generations = generations
-            state.instances = instances
-            state.statuses = statuses
-        }
+        control.generation = generation
+        slot.store(generation)
+        control.knownProblems = Set(problems + generation.warnings)
+        control.statuses = makeStatuses(catalogProblems: catalog.problems + plan.problems, plan: plan, control: control)
+        publish(control)
         for instance in generation.instances { generation.publish(.pluginLoaded, text: instance.alias) }
         generation.publish(.postStart)
         logger.info("started \(generation.instances.count) plugin(s): \(generation.aliases.joined(separator: ", "))")
-
-        if strict && !problems.isEmpty {
-            shutdown()
-            throw StartFailure(problems: problems)
-        }
+        return strict && !problems.isEmpty ? problems : nil
     }
 
     /// Fires pre-shutdown, stops the running plugins in reverse order (each
     /// preceded by plugin-unloaded), fires post-shutdown, destroys every
-    /// instance and unloads C libraries. Safe to call more than once.
+    /// instance and unloads C libraries. Waits for a reload in progress and for
+    /// requests still running (up to the drain timeout). Safe to call more than once.
     public func shutdown() {
-        let taken = state.withLock { state -> (Generation?, [PluginInstance], [Generation]) in
-            guard state.phase == .running else { return (nil, [], []) }
-            state.phase = .stopped
-            let taken = (state.generation, state.instances, state.generations)
-            state.generation = nil
-            return taken
-        }
-        guard let generation = taken.0 else { return }
-        let instances = taken.1
-        generation.publish(.preShutdown)
-        for instance in generation.instances.reversed() {
-            generation.publish(.pluginUnloaded, text: instance.alias)
-            instance.stop()
-        }
-        generation.publish(.postShutdown)
-        for built in taken.2 { built.endpoints.releaseStates() }
-        for instance in instances.reversed() { instance.destroy() }
-        var retainedSwiftImages = 0
-        for instance in instances where !instance.loaded.library.close() { retainedSwiftImages += 1 }
-        for library in abandonedLibraries.withLock({ $0 }) where !library.close() { retainedSwiftImages += 1 }
-        state.withLock { state in
-            for index in state.statuses.indices where state.statuses[index].state == .running {
-                state.statuses[index].state = .stopped
+        control.run { control in
+            guard control.phase == .running, let generation = control.generation else { return }
+            control.phase = .stopped
+            slot.store(nil)
+            let drained = waitForDrain(generation, timeout: control.config.drainTimeout, what: "shutdown")
+            generation.publish(.preShutdown)
+            for instance in generation.instances.reversed() {
+                generation.publish(.pluginUnloaded, text: instance.alias)
+                instance.stop()
             }
+            generation.publish(.postShutdown)
+            control.generation = nil
+            let instances = generation.instances + control.startFailed
+            control.startFailed = []
+            var retained = unload(instances, survivors: [], from: generation, control: control, closeLibraries: drained)
+            for built in control.alive { built.endpoints.releaseStates() }
+            control.alive = []
+            for library in control.abandonedLibraries where !library.close() { retained += 1 }
+            control.abandonedLibraries = []
+            for index in control.statuses.indices where control.statuses[index].state == .running {
+                control.statuses[index].state = .stopped
+            }
+            published.withLock { $0.retainedSwiftImages += retained }
+            publish(control)
+            logger.info("stopped \(instances.count) plugin(s); \(retainedSwiftImages) Swift image(s) stay mapped")
         }
-        logger.info("stopped \(instances.count) plugin(s); \(retainedSwiftImages) Swift image(s) stay mapped")
     }
 
-    private func freeze(_ builder: GenerationBuilder, instances: [PluginInstance], excluding: Set<Int>, number: Int) -> Generation {
-        let generation = Generation(
-            number: number, events: builder.events.build(excluding: excluding),
-            services: builder.frozenServices(excluding: excluding),
-            endpoints: EndpointTable(endpoints: builder.endpoints, wrappers: builder.wrappers, excluding: excluding),
-            instances: instances.filter { !excluding.contains($0.context.order) })
-        for instance in instances { instance.context.attach(to: generation) }
+    // MARK: - Pieces shared by start and reload
+
+    /// Creates `plugin`, refusing services that `earlier` instances (higher priority) provide.
+    func createInstance(_ plugin: PreparedPlugin, after earlier: [PluginInstance], config: HostConfig) throws(PluginError) -> PluginInstance {
+        var claimed: [String: String] = [:]
+        for instance in earlier {
+            for service in instance.context.registrations.services where claimed[service.id] == nil {
+                claimed[service.id] = instance.alias
+            }
+        }
+        let registrations = PluginRegistrations(servesHTTP: servesHTTP, claimedServices: claimed)
+        return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin, logger: logger)
+    }
+
+    /// Assembles the next generation of `instances`, points them at it and keeps it alive.
+    func assemble(_ control: RuntimeControl, _ instances: [PluginInstance], attach: Bool = true) -> Generation {
+        let generation = Generation.assemble(number: control.nextNumber, instances: instances)
+        control.nextNumber += 1
+        if attach {
+            for instance in instances { instance.context.attach(to: generation) }
+        }
+        control.alive.append(generation)
         return generation
+    }
+
+    /// Stops, detaches, destroys and unloads `instances`, which served in `generation`
+    /// (already out of the slot). Libraries still used by `survivors` stay open.
+    /// - Returns: The number of Swift images left mapped.
+    func unload(_ instances: [PluginInstance], survivors: [PluginInstance], from generation: Generation,
+                control: RuntimeControl, closeLibraries: Bool) -> Int {
+        for instance in instances.reversed() { instance.stop() }
+        for instance in instances { instance.context.attach(to: nil) }
+        // Calls the plugins made through their contexts just before the detach.
+        _ = waitForDrain(generation, timeout: control.config.drainTimeout, what: "unload")
+        generation.endpoints.releaseStates()
+        for instance in instances.reversed() { instance.destroy() }
+        var retained = 0
+        var closed = Set<ObjectIdentifier>()
+        for instance in instances {
+            let library = instance.loaded.library
+            guard !survivors.contains(where: { $0.loaded.library === library }),
+                  closed.insert(ObjectIdentifier(library)).inserted else { continue }
+            if !closeLibraries || !library.close() { retained += 1 }
+        }
+        return retained
+    }
+
+    /// Waits until nothing runs on `generation` any more, or `timeout` passed (logged).
+    /// - Returns: Whether it drained.
+    func waitForDrain(_ generation: Generation, timeout: Duration, what: String) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var pause: UInt32 = 20
+        while generation.inFlight.load(ordering: .sequentiallyConsistent) > 0 {
+            if clock.now >= deadline {
+                logger.error("\(what): generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) call(s) in flight after \(timeout); stopping its plugins anyway, their images stay mapped")
+                return false
+            }
+            usleep(pause)
+            pause = min(pause * 2, 2000)
+        }
+        return true
+    }
+
+    /// Copies the control state status readers see.
+    func publish(_ control: RuntimeControl) {
+        let statuses = control.statuses
+        let config = control.config
+        published.withLock {
+            $0.statuses = statuses
+            $0.config = config
+        }
+    }
+
+    /// Statuses in a stable order: refused files, failed aliases, running ones, disabled ones.
+    func makeStatuses(catalogProblems: [PluginError], plan: LoadPlan, control: RuntimeControl) -> [PluginStatus] {
+        var statuses = catalogProblems.map(PluginStatus.init(problem:))
+        let running = Dictionary(uniqueKeysWithValues: (control.generation?.instances ?? []).map { ($0.alias, $0) })
+        let warnings = control.generation?.warnings ?? []
+        for entry in plan.enabled {
+            if let instance = running[entry.alias] {
+                var status = PluginStatus(entry: instance.loaded.entry, state: .running,
+                                          version: instance.loaded.version, abi: instance.loaded.abi)
+                status.warnings = warnings.filter { $0.alias == instance.alias }
+                statuses.append(status)
+            } else if let failure = control.failed[entry.alias] {
+                statuses.append(PluginStatus(entry: failure.entry, state: .failed, error: failure.error))
+            }
+        }
+        statuses += plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
+        return statuses
     }
 }

@@ -4,19 +4,27 @@ import CPluginABI
 /// ready to be created.
 struct PreparedPlugin {
     let loaded: LoadedPlugin
+    /// The `[plugin.ALIAS]` table of the host config.
+    let configTable: [String: ConfigValue]
     let configuration: PluginConfiguration
 
     /// Loads `entry` and validates its config table from `config`.
     static func prepare(_ entry: EntryPoint, config: HostConfig) throws(PluginError) -> PreparedPlugin {
         let loaded = try PluginLoader.load(entry)
-        let configuration = PluginConfiguration(config.pluginConfigs[entry.alias] ?? [:])
         do {
-            try validate(configuration, of: loaded, configFile: config.path ?? entry.manifestPath)
+            return try prepare(loaded, config: config)
         } catch {
             loaded.library.close()
             throw error
         }
-        return PreparedPlugin(loaded: loaded, configuration: configuration)
+    }
+
+    /// Validates the config of an already loaded plugin (a reload re-creating a plugin whose library did not change).
+    static func prepare(_ loaded: LoadedPlugin, config: HostConfig) throws(PluginError) -> PreparedPlugin {
+        let table = config.pluginConfigs[loaded.entry.alias] ?? [:]
+        let configuration = PluginConfiguration(table)
+        try validate(configuration, of: loaded, configFile: config.path ?? loaded.entry.manifestPath)
+        return PreparedPlugin(loaded: loaded, configTable: table, configuration: configuration)
     }
 
     private static func validate(_ configuration: PluginConfiguration, of loaded: LoadedPlugin, configFile: String) throws(PluginError) {

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+
+/// `plughost reload`: signal a running host to reload and print the outcome.
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a running `plughost serve` to reload its plugins (SIGHUP through its pid file) and print the outcome.",
+        discussion: "Exits 0 when the new plugins serve, 1 when the reload failed (the old ones keep serving) or no answer came.")
+
+    @Option(help: "The pid file `plughost serve` wrote.")
+    var pidFile = "plughost.pid"
+
+    @Option(help: "Seconds to wait for the reload to finish.")
+    var timeout = 60.0
+
+    func run() throws {
+        let files = HostFiles(pidFile: pidFile)
+        let pid = try files.readPid()
+        guard kill(pid, 0) == 0 else {
+            throw HostFileError("\(pidFile): no process \(pid) is running (stale pid file?)")
+        }
+        let asked = Self.nowNanoseconds()
+        guard kill(pid, SIGHUP) == 0 else {
+            throw HostFileError("cannot signal process \(pid): \(String(cString: strerror(errno)))")
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let report = files.readReload(), let startedAt = (report["started_at_ns"] as? NSNumber)?.uint64Value, startedAt >= asked {
+                print(report["summary"] as? String ?? "reload finished")
+                if report["succeeded"] as? Bool == true { return }
+                throw ExitCode.failure
+            }
+            guard kill(pid, 0) == 0 else { throw HostFileError("process \(pid) exited before reporting the reload") }
+            usleep(20_000)
+        }
+        throw HostFileError("no reload report from process \(pid) in \(files.reloadFile) after \(timeout) s")
+    }
+
+    static func nowNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
