@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import PluginRuntime
+import PluginTestSupport
+import Testing
+
+/// A runtime over a temporary folder whose host config lives in `host.toml`, so a reload reads it again.
+private final class ReloadBench {
+    let folder = PluginFolder()
+    private(set) var runtime: PluginRuntime!
+
+    var configPath: String { folder.path + "/host.toml" }
+
+    /// Installs build `build` of fixture `fixture` (e.g. "versioned", "v1") as `<fixture>/lib<fixture>.so`, by rename.
+    func install(_ fixture: String, build: String) {
+        let target = folder.path + "/\(fixture)/lib\(fixture).so"
+        try? FileManager.default.createDirectory(atPath: folder.path + "/\(fixture)", withIntermediateDirectories: true)
+        let staging = target + ".new"
+        try? FileManager.default.removeItem(atPath: staging)
+        try! FileManager.default.copyItem(atPath: Fixtures.library("\(fixture)/\(build)/lib\(fixture).so"), toPath: staging)
+        precondition(rename(staging, target) == 0)
+    }
+
+    /// Declares `alias` for the fixture in its own manifest.
+    func declare(_ alias: String, fixture: String, symbol: String) {
+        folder.manifest("\(fixture)/\(alias).toml", [(alias, "lib\(fixture).so:\(symbol)")])
+    }
+
+    func start(config: String) throws -> PluginRuntime {
+        folder.write("host.toml", config)
+        var logger = Logger(label: "reload-test")
+        logger.logLevel = .critical
+        runtime = PluginRuntime(pluginsDirectory: folder.path, config: try HostConfig.load(path: configPath),
+                                servesHTTP: true, logger: logger)
+        try runtime.start()
+        return runtime
+    }
+
+    /// Serves `GET path` on the current generation.
+    func get(_ path: String) -> (status: Int, body: String) {
+        let response = runtime.withCurrentGeneration { $0.handle(PluginHTTPRequest(method: "GET", path: path)) }
+        guard let response else { return (0, "") }
+        return (response.status, String(decoding: response.body, as: UTF8.self))
+    }
+}
+
+@Suite("Reloading a running PluginRuntime")
+struct ReloadTests {
+    @Test("a C plugin hands its counter to the new build; plugin-reloaded names both versions")
+    func cStateHandoff() throws {
+        let bench = ReloadBench()
+        bench.install("versioned", build: "v1")
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        defer { runtime.shutdown() }
+        for _ in 0..<3 { _ = bench.get("/count") }
+
+        bench.install("versioned", build: "v2")
+        let report = runtime.reload()
+        #expect(report.succeeded, "\(report)")
+        #expect(report.changed == ["versioned"] && report.stateHandedOver == ["versioned"], "\(report)")
+        #expect(report.generation == 2)
+        #expect(bench.get("/version").body == "v2")
+        #expect(bench.get("/count").body == "4")
+        #expect(bench.get("/events").body.contains("plughost.plugin-reloaded versioned 1 2"), "\(bench.get("/events").body)")
+        #expect(runtime.statuses.of("versioned")?.version == "2")
+        #expect(runtime.retainedSwiftImages == 0)
+
+        // Nothing changed on disk: nothing is rebuilt, the generation stays.
+        let again = runtime.reload()
+        #expect(again.succeeded && again.unchanged == ["versioned"] && again.changed.isEmpty && again.generation == 2, "\(again)")
+    }
+
+    @Test("a Swift plugin hands its counter to the new build; the old image stays mapped and is counted")
+    func swiftStateHandoff() throws {
+        let bench = ReloadBench()
+        bench.install("swift_versioned", build: "v1")
+        bench.declare("sv", fixture: "swift_versioned", symbol: "swift_versioned_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"sv\"]\n")
+        defer { runtime.shutdown() }
+        for _ in 0..<5 { _ = bench.get("/swift/count") }
+
+        bench.install("swift_versioned", build: "v2")
+        let report = runtime.reload()
+        #expect(report.succeeded && report.stateHandedOver == ["sv"], "\(report)")
+        #expect(bench.get("/swift/version").body == "swift v2")
+        #expect(bench.get("/swift/count").body == "6")
+        #expect(runtime.retainedSwiftImages == 1)
+        #expect(report.retainedSwiftImages == 1)
+    }
+
+    @Test("a removed plugin's endpoints answer 404; an added one serves; the others are not re-created")
+    func removeAndAdd() throws {
+        let bench = ReloadBench()
+        bench.folder.addRecorder("rec")
+        bench.install("versioned", build: "v1")
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        let config = "[plugin.rec]\nlog = \"\(bench.folder.log)\"\n"  // no `enabled`: every alias loads
+        let runtime = try bench.start(config: config)
+        defer { runtime.shutdown() }
+        #expect(bench.get("/version").status == 200)
+
+        try FileManager.default.removeItem(atPath: bench.folder.path + "/versioned/versioned.toml")
+        let removal = runtime.reload()
+        #expect(removal.succeeded && removal.removed == ["versioned"] && removal.unchanged == ["rec"], "\(removal)")
+        #expect(bench.get("/version").status == 404)
+        #expect(runtime.statuses.of("versioned") == nil)
+
+        bench.declare("back", fixture: "versioned", symbol: "versioned_entry")
+        let addition = runtime.reload()
+        #expect(addition.succeeded && addition.added == ["back"] && addition.unchanged == ["rec"], "\(addition)")
+        #expect(bench.get("/version").body == "v1")
+        #expect(runtime.statuses.of("back")?.state == .running)
+
+        let events = bench.folder.events()
+        #expect(events.filter { $0 == "rec create" }.count == 1, "rec was re-created: \(events)")
+        #expect(events.contains("rec plughost.plugin-unloaded versioned"))
+        #expect(events.contains("rec plughost.plugin-loaded back"))
+    }
+
+    @Test("a failing restore_state keeps the old generation serving; reload-failed reaches the old plugins")
+    func failedHandoffKeepsOld() throws {
+        let bench = ReloadBench()
+        bench.install("versioned", build: "v1")
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        defer { runtime.shutdown() }
+        _ = bench.get("/count")
+
+        // A config change rebuilds the plugin (same library); its restore_state refuses.
+        bench.folder.write("host.toml", "[host]\nenabled = [\"versioned\"]\n[plugin.versioned]\nrefuse-state = true\n")
+        let report = runtime.reload()
+        #expect(!report.succeeded)
+        let problem = try #require(report.problems.first)
+        #expect(problem.code == .stateHandoffFailed && problem.alias == "versioned", "\(problem)")
+        #expect(problem.reason.contains("refusing the state of version 1"), "\(problem)")
+        #expect(report.generation == 1)
+        #expect(bench.get("/count").body == "2")
+        #expect(bench.get("/events").body.contains("plughost.reload-failed"), "\(bench.get("/events").body)")
+        #expect(runtime.lastReload?.succeeded == false)
+        #expect(runtime.config.pluginConfigs["versioned"] == nil, "the refused config must not be in force")
+    }
+
+    @Test("a bad host config or manifest fails the reload with its file and keeps everything")
+    func badInputsKeepOld() throws {
+        let bench = ReloadBench()
+        bench.install("versioned", build: "v1")
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        defer { runtime.shutdown() }
+
+        bench.folder.write("host.toml", "[host]\nenabled = [\"versioned\"\n")
+        let badConfig = runtime.reload()
+        #expect(!badConfig.succeeded && badConfig.problems.first?.file == bench.configPath, "\(badConfig)")
+
+        bench.folder.write("host.toml", "[host]\nenabled = [\"versioned\"]\n")
+        bench.folder.write("versioned/versioned.toml", "[plugin\nname=")
+        let badManifest = runtime.reload()
+        #expect(!badManifest.succeeded && badManifest.problems.first?.file.hasSuffix("versioned.toml") == true, "\(badManifest)")
+        #expect(bench.get("/version").body == "v1")
+
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        try Data("not a library".utf8).write(to: URL(fileURLWithPath: bench.folder.path + "/versioned/libversioned.so"))
+        let badLibrary = runtime.reload()
+        #expect(!badLibrary.succeeded, "\(badLibrary)")
+        #expect(badLibrary.problems.first?.code == .notASharedLibrary && badLibrary.problems.first?.alias == "versioned", "\(badLibrary)")
+        #expect(bench.get("/version").body == "v1")
+        #expect(runtime.statuses.of("versioned")?.state == .running)
+    }
+
+    @Test("a plugin using a replaced plugin's service is re-created with it")
+    func dependentsRecreated() throws {
+        let examples = Fixtures.examples
+        let folder = PluginFolder()
+        let configText = try String(contentsOfFile: Fixtures.repositoryRoot + "/plughost.toml", encoding: .utf8)
+        folder.write("host.toml", configText)
+        let runtime = PluginRuntime(pluginsDirectory: examples, config: try HostConfig.load(path: folder.path + "/host.toml"),
+                                    servesHTTP: true, logger: Logger(label: "quiet", factory: { _ in SwiftLogNoOpLogHandler() }))
+        try runtime.start()
+        defer { runtime.shutdown() }
+
+        folder.write("host.toml", configText.replacingOccurrences(of: "deny = [\"mallory\"]", with: "deny = [\"mallory\", \"eve\"]"))
+        let report = runtime.reload()
+        #expect(report.succeeded, "\(report)")
+        #expect(report.changed == ["audit"] && report.recreated == ["greeter"], "\(report)")
+        #expect(Set(report.unchanged) == ["timing", "auth", "calc"], "\(report)")
+    }
+}
