@@ -4,6 +4,8 @@
  *   -DFIXTURE_BROKEN                   create fails ("broken on purpose").
  * Endpoints (thread-safe):
  *   GET /version  the build's version
+ *   GET /slow     the build's version after 20 ms inside the plugin (a request
+ *                 in flight across a reload: unloading under it would crash)
  *   GET /count    counts calls; the count is handed to the next build through
  *                 save_state / restore_state (ABI 1.1)
  *   GET /events   the reload events this instance saw, one per line
@@ -12,6 +14,7 @@
 #include <plughost/http.h>
 
 #include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +34,12 @@ static ph_status_t version_handler(void *user_data, ph_http_request_t *request, 
     versioned_t *self = user_data; (void)error;
     self->http->set_body(request, "v" FIXTURE_VERSION, strlen("v" FIXTURE_VERSION));
     return PH_OK;
+}
+
+static ph_status_t slow_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    return version_handler(user_data, request, error);
 }
 
 static ph_status_t count_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
@@ -72,6 +81,7 @@ static ph_status_t versioned_create(const ph_plugin_t *plugin, const ph_host_t *
     (void)plugin;
 #ifdef FIXTURE_BROKEN
     (void)host; (void)instance;
+    (void)slow_handler; (void)count_handler; (void)events_handler; (void)on_event;
     ph_message_printf(error, "this build is broken on purpose");
     return PH_ERR_FAILED;
 #else
@@ -82,9 +92,11 @@ static ph_status_t versioned_create(const ph_plugin_t *plugin, const ph_host_t *
     if (self->http != NULL) {
         ph_endpoint_t version = {sizeof(ph_endpoint_t), "GET", "/version", version_handler, self};
         ph_endpoint_t count = {sizeof(ph_endpoint_t), "GET", "/count", count_handler, self};
+        ph_endpoint_t slow = {sizeof(ph_endpoint_t), "GET", "/slow", slow_handler, self};
         ph_endpoint_t events = {sizeof(ph_endpoint_t), "GET", "/events", events_handler, self};
         if (self->http->register_endpoint(host, &version, error) != PH_OK ||
             self->http->register_endpoint(host, &count, error) != PH_OK ||
+            self->http->register_endpoint(host, &slow, error) != PH_OK ||
             self->http->register_endpoint(host, &events, error) != PH_OK) {
             free(self);
             return PH_ERR_FAILED;
