@@ -36,3 +36,10 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 uint64_t malloc_counter_allocations(void) {
     return atomic_load_explicit(&allocations, memory_order_relaxed);
 }
+
+#include <malloc.h>
+
+uint64_t malloc_counter_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
+}

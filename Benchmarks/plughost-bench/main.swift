@@ -13,7 +13,7 @@ let smoke = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_SMOKE"] != nil
 var logger = Logger(label: "plughost-bench")
 logger.logLevel = .error
 
-// PLUGHOST_BENCH_ONLY=events,chain,typed,http,startup runs a subset (for quick iterations).
+// PLUGHOST_BENCH_ONLY=events,chain,typed,http,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
 func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
@@ -29,6 +29,13 @@ if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, sec
 if selected("startup") {
     figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
     figures.append(try StartupBench.examples(directory: arguments[2], config: arguments[3], logger: logger))
+}
+if selected("reload") {
+    let reloads = smoke ? 10 : Int(ProcessInfo.processInfo.environment["PLUGHOST_BENCH_RELOADS"] ?? "") ?? 100
+    figures += try ReloadBench.latency(fixtures: fixtures, reloads: reloads, logger: logger)
+    figures.append(try ReloadBench.memory(fixtures: fixtures, swift: false, reloads: reloads, logger: logger))
+    figures.append(try ReloadBench.memory(fixtures: fixtures, swift: true, reloads: reloads, logger: logger))
+    if let underLoad = try await ReloadBench.underLoad(fixtures: fixtures, reloads: reloads, logger: logger) { figures.append(underLoad) }
 }
 
 let table = Report.table(figures)

@@ -1,12 +1,12 @@
 import Foundation
 
-/// Sends raw bytes to a loopback port and reads until the server closes (or 2 s pass).
+/// Sends raw bytes to a loopback port and reads until the server closes (or 10 s pass: generous, for a loaded CI machine).
 public enum RawHTTP {
     public static func send(_ text: String, port: Int) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

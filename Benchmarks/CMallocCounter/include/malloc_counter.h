@@ -5,3 +5,6 @@
 
 /** Number of allocations made so far by any thread. */
 uint64_t malloc_counter_allocations(void);
+
+/** Bytes of heap in use right now (glibc's mallinfo2().uordblks + hblkhd). */
+uint64_t malloc_counter_bytes_in_use(void);

@@ -1,6 +1,12 @@
+import Synchronization
 import TOMLKit
 
 /// Reads a TOML file into a ``ConfigValue`` table.
+///
+/// Files are parsed again only when their bytes changed: a reload rescans
+/// every manifest, and TOMLKit never frees what its C++ parser allocates
+/// (LebJe/TOMLKit#26, about 2 KiB per manifest), so re-parsing unchanged files
+/// would leak on every reload.
 enum TOMLDocument {
     /// Why a TOML text could not be read: the parser's message with its line.
     struct ParseFailure: Error, CustomStringConvertible {
@@ -30,7 +36,7 @@ enum TOMLDocument {
         }
     }
 
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the file at `path` (from the cache when its bytes are the ones parsed last time).
     static func load(path: String) throws(ParseFailure) -> [String: ConfigValue] {
         let bytes: [UInt8]
         do {
@@ -38,11 +44,19 @@ enum TOMLDocument {
         } catch {
             throw ParseFailure(description: "cannot read: \(error)")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ParseFailure(description: "not UTF-8 text")
+        if let cached = parsed.withLock({ $0[path] }), cached.bytes == bytes { return try cached.result.get() }
+        let result: Result<[String: ConfigValue], ParseFailure>
+        if let text = String(validating: bytes, as: UTF8.self) {
+            result = Result { () throws(ParseFailure) in try parse(text) }
+        } else {
+            result = .failure(ParseFailure(description: "not UTF-8 text"))
         }
-        return try parse(text)
+        parsed.withLock { $0[path] = (bytes, result) }
+        return try result.get()
     }
+
+    /// The last parse of each file read, with the bytes it parsed.
+    private static let parsed = Mutex<[String: (bytes: [UInt8], result: Result<[String: ConfigValue], ParseFailure>)]>([:])
 
     private static func convert(_ table: TOMLTable) -> [String: ConfigValue] {
         var entries: [String: ConfigValue] = [:]

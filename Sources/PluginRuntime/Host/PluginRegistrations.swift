@@ -49,6 +49,16 @@ final class PluginRegistrations {
         checks.append(CheckSubscription(id: id, priority: priority, check: check))
     }
 
+    /// Forgets everything, once the instance is destroyed: endpoints and wrappers
+    /// refer back to their owner's context, a cycle that would keep it alive.
+    func clear() {
+        events = []
+        checks = []
+        services = []
+        endpoints = []
+        wrappers = []
+    }
+
     /// Registers `pointer` under `id` unless an earlier plugin (or this one) provides it already.
     /// - Returns: The alias that already provides `id`, or nil when registered.
     func provide(_ id: String, pointer: UnsafeRawPointer, alias: String) -> String? {

@@ -131,6 +131,7 @@ final class PluginInstance: @unchecked Sendable {
         self.handle = nil
         context.lock.withLock { loaded.descriptor.pointee.destroy(handle) }
         context.attach(to: nil)
+        context.registrations.clear()
         context.cache.invalidate(prefix: [])
     }
 }
