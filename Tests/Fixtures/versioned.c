@@ -4,8 +4,9 @@
  *   -DFIXTURE_BROKEN                   create fails ("broken on purpose").
  * Endpoints (thread-safe):
  *   GET /version  the build's version
- *   GET /slow     the build's version after 20 ms inside the plugin (a request
- *                 in flight across a reload: unloading under it would crash)
+ *   GET /slow     the build's version after 20 ms (or ?ms=N) inside the plugin,
+ *                 reading its instance: a request in flight across a reload
+ *                 (destroying or unloading under it would crash)
  *   GET /count    counts calls; the count is handed to the next build through
  *                 save_state / restore_state (ABI 1.1)
  *   GET /events   the reload events this instance saw, one per line
@@ -37,9 +38,12 @@ static ph_status_t version_handler(void *user_data, ph_http_request_t *request, 
 }
 
 static ph_status_t slow_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
-    struct timespec pause = {0, 20 * 1000 * 1000};
+    versioned_t *self = user_data;
+    const char *text;
+    long ms = self->http->query(request, "ms", &text, NULL) == PH_OK ? strtol(text, NULL, 10) : 20;
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000 * 1000};
     nanosleep(&pause, NULL);
-    return version_handler(user_data, request, error);
+    return version_handler(self, request, error);
 }
 
 static ph_status_t count_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {

@@ -1,11 +1,13 @@
 import Foundation
 import Logging
+import Synchronization
 import PluginRuntime
 import PluginTestSupport
 import Testing
 
 /// A runtime over a temporary folder whose host config lives in `host.toml`, so a reload reads it again.
-private final class ReloadBench {
+private final class ReloadBench: @unchecked Sendable {
+    // @unchecked Sendable: set up by the test before any other thread sends requests through `get`.
     let folder = PluginFolder()
     private(set) var runtime: PluginRuntime!
 
@@ -36,9 +38,11 @@ private final class ReloadBench {
         return runtime
     }
 
-    /// Serves `GET path` on the current generation.
-    func get(_ path: String) -> (status: Int, body: String) {
-        let response = runtime.withCurrentGeneration { $0.handle(PluginHTTPRequest(method: "GET", path: path)) }
+    /// Serves `GET target` (a path, maybe with `?query`) on the current generation.
+    func get(_ target: String) -> (status: Int, body: String) {
+        let parts = target.split(separator: "?", maxSplits: 1).map(String.init)
+        let request = PluginHTTPRequest(method: "GET", path: parts[0], query: parts.count > 1 ? parts[1] : "")
+        let response = runtime.withCurrentGeneration { $0.handle(request) }
         guard let response else { return (0, "") }
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
@@ -166,6 +170,31 @@ struct ReloadTests {
         #expect(badLibrary.problems.first?.code == .notASharedLibrary && badLibrary.problems.first?.alias == "versioned", "\(badLibrary)")
         #expect(bench.get("/version").body == "v1")
         #expect(runtime.statuses.of("versioned")?.state == .running)
+    }
+
+    @Test("a request outliving the drain timeout finishes on the old build, which is destroyed only after it")
+    func drainTimeout() throws {
+        let bench = ReloadBench()
+        bench.install("versioned", build: "v1")
+        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\ndrain-timeout-ms = 50\n")
+        defer { runtime.shutdown() }
+
+        let slow = Mutex<(Int, String)?>(nil)
+        let request = Thread { slow.withLock { $0 = bench.get("/slow?ms=600") } }
+        request.start()
+        usleep(100_000)  // the request is inside the old build now
+        bench.install("versioned", build: "v2")
+        let report = runtime.reload()
+        #expect(report.succeeded && report.drainTimedOut, "\(report)")
+        #expect(runtime.lingeringGenerations == 1)
+        #expect(bench.get("/version").body == "v2")
+
+        let deadline = Date().addingTimeInterval(10)
+        while (slow.withLock { $0 } == nil || runtime.lingeringGenerations > 0) && Date() < deadline { usleep(10_000) }
+        let answer = try #require(slow.withLock { $0 })
+        #expect(answer.0 == 200 && answer.1 == "v1", "\(answer)")
+        #expect(runtime.lingeringGenerations == 0, "the old build was not destroyed after its last request")
     }
 
     @Test("a plugin using a replaced plugin's service is re-created with it")

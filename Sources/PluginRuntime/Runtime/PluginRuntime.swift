@@ -34,6 +34,7 @@ public final class PluginRuntime: Sendable {
         var lastReload: ReloadReport?
         var reloads = 0
         var retainedSwiftImages = 0
+        var lingering = 0
     }
 
     /// The plugins folder.
@@ -196,19 +197,38 @@ public final class PluginRuntime: Sendable {
             guard control.phase == .running, let generation = control.generation else { return }
             control.phase = .stopped
             slot.store(nil)
-            let drained = waitForDrain(generation, timeout: control.config.drainTimeout, what: "shutdown")
+            let timeout = control.config.drainTimeout
+            let drained = waitForDrain(generation, timeout: timeout)
             generation.publish(.preShutdown)
             for instance in generation.instances.reversed() {
                 generation.publish(.pluginUnloaded, text: instance.alias)
                 instance.stop()
             }
             generation.publish(.postShutdown)
+            // Everything left goes the way of a retired generation, unless requests still run in it.
+            var leftovers = [LingeringGeneration(generation: generation, instances: generation.instances + control.startFailed)]
+            leftovers += control.lingering
+            control.lingering = leftovers
             control.generation = nil
-            let instances = generation.instances + control.startFailed
             control.startFailed = []
-            var retained = unload(instances, survivors: [], from: generation, control: control, closeLibraries: drained)
-            for built in control.alive { built.endpoints.releaseStates() }
+            var undestroyed: [String] = []
+            for leftover in leftovers {
+                let done = leftover.generation === generation ? drained : waitForDrain(leftover.generation, timeout: timeout)
+                guard done else {
+                    undestroyed += leftover.instances.map(\.alias)
+                    continue
+                }
+                control.lingering.removeAll { $0.generation === leftover.generation }
+                finishRetirement(leftover.instances, of: leftover.generation, control: control)
+            }
+            if !undestroyed.isEmpty {
+                logger.error("requests still running after the drain timeout (\(timeout)): \(undestroyed.joined(separator: ", ")) stopped but not destroyed")
+            }
+            for built in control.alive where built.inFlight.load(ordering: .sequentiallyConsistent) == 0 {
+                built.endpoints.releaseStates()
+            }
             control.alive = []
+            var retained = 0
             for library in control.abandonedLibraries where !library.close() { retained += 1 }
             control.abandonedLibraries = []
             for index in control.statuses.indices where control.statuses[index].state == .running {
@@ -216,100 +236,7 @@ public final class PluginRuntime: Sendable {
             }
             published.withLock { $0.retainedSwiftImages += retained }
             publish(control)
-            logger.info("stopped \(instances.count) plugin(s); \(retainedSwiftImages) Swift image(s) stay mapped")
+            logger.info("stopped \(generation.instances.count) plugin(s); \(retainedSwiftImages) Swift image(s) stay mapped")
         }
-    }
-
-    // MARK: - Pieces shared by start and reload
-
-    /// Creates `plugin`, refusing services that `earlier` instances (higher priority) provide.
-    func createInstance(_ plugin: PreparedPlugin, after earlier: [PluginInstance], config: HostConfig) throws(PluginError) -> PluginInstance {
-        var claimed: [String: String] = [:]
-        for instance in earlier {
-            for service in instance.context.registrations.services where claimed[service.id] == nil {
-                claimed[service.id] = instance.alias
-            }
-        }
-        let registrations = PluginRegistrations(servesHTTP: servesHTTP, claimedServices: claimed)
-        return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin, logger: logger)
-    }
-
-    /// Assembles the next generation of `instances`, points them at it and keeps it alive.
-    func assemble(_ control: RuntimeControl, _ instances: [PluginInstance], attach: Bool = true) -> Generation {
-        let generation = Generation.assemble(number: control.nextNumber, instances: instances)
-        control.nextNumber += 1
-        if attach {
-            for instance in instances { instance.context.attach(to: generation) }
-        }
-        control.alive.append(generation)
-        return generation
-    }
-
-    /// Stops, detaches, destroys and unloads `instances`, which served in `generation`
-    /// (already out of the slot). Libraries still used by `survivors` stay open.
-    /// - Returns: The number of Swift images left mapped.
-    func unload(_ instances: [PluginInstance], survivors: [PluginInstance], from generation: Generation,
-                control: RuntimeControl, closeLibraries: Bool) -> Int {
-        for instance in instances.reversed() { instance.stop() }
-        for instance in instances { instance.context.attach(to: nil) }
-        // Calls the plugins made through their contexts just before the detach.
-        _ = waitForDrain(generation, timeout: control.config.drainTimeout, what: "unload")
-        generation.endpoints.releaseStates()
-        for instance in instances.reversed() { instance.destroy() }
-        var retained = 0
-        var closed = Set<ObjectIdentifier>()
-        for instance in instances {
-            let library = instance.loaded.library
-            guard !survivors.contains(where: { $0.loaded.library === library }),
-                  closed.insert(ObjectIdentifier(library)).inserted else { continue }
-            if !closeLibraries || !library.close() { retained += 1 }
-        }
-        return retained
-    }
-
-    /// Waits until nothing runs on `generation` any more, or `timeout` passed (logged).
-    /// - Returns: Whether it drained.
-    func waitForDrain(_ generation: Generation, timeout: Duration, what: String) -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        var pause: UInt32 = 20
-        while generation.inFlight.load(ordering: .sequentiallyConsistent) > 0 {
-            if clock.now >= deadline {
-                logger.error("\(what): generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) call(s) in flight after \(timeout); stopping its plugins anyway, their images stay mapped")
-                return false
-            }
-            usleep(pause)
-            pause = min(pause * 2, 2000)
-        }
-        return true
-    }
-
-    /// Copies the control state status readers see.
-    func publish(_ control: RuntimeControl) {
-        let statuses = control.statuses
-        let config = control.config
-        published.withLock {
-            $0.statuses = statuses
-            $0.config = config
-        }
-    }
-
-    /// Statuses in a stable order: refused files, failed aliases, running ones, disabled ones.
-    func makeStatuses(catalogProblems: [PluginError], plan: LoadPlan, control: RuntimeControl) -> [PluginStatus] {
-        var statuses = catalogProblems.map(PluginStatus.init(problem:))
-        let running = Dictionary(uniqueKeysWithValues: (control.generation?.instances ?? []).map { ($0.alias, $0) })
-        let warnings = control.generation?.warnings ?? []
-        for entry in plan.enabled {
-            if let instance = running[entry.alias] {
-                var status = PluginStatus(entry: instance.loaded.entry, state: .running,
-                                          version: instance.loaded.version, abi: instance.loaded.abi)
-                status.warnings = warnings.filter { $0.alias == instance.alias }
-                statuses.append(status)
-            } else if let failure = control.failed[entry.alias] {
-                statuses.append(PluginStatus(entry: failure.entry, state: .failed, error: failure.error))
-            }
-        }
-        statuses += plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
-        return statuses
     }
 }

@@ -57,6 +57,8 @@ final class RuntimeControl: @unchecked Sendable {
     var failed: [String: FailedPlugin] = [:]
     /// Instances whose `start` failed: destroyed when their alias is rebuilt, removed, or at shutdown.
     var startFailed: [PluginInstance] = []
+    /// Replaced generations still draining after the timeout, with their stopped instances.
+    var lingering: [LingeringGeneration] = []
     /// Libraries of plugins whose `create` failed, closed at shutdown (the plugin may have left threads).
     var abandonedLibraries: [PluginLibrary] = []
     /// Problems and warnings already reported: a reload fails only on new ones.
@@ -84,5 +86,21 @@ final class RuntimeControl: @unchecked Sendable {
             let dropped = Set(retired.prefix(retired.count - Self.retiredGenerationsKept).map(ObjectIdentifier.init))
             alive.removeAll { dropped.contains(ObjectIdentifier($0)) }
         }
+    }
+
+    /// Every instance not destroyed yet: serving, start-failed, or lingering in an old generation.
+    var liveInstances: [PluginInstance] {
+        (generation?.instances ?? []) + startFailed + lingering.flatMap(\.instances)
+    }
+
+    /// Whether `alias` still fails as recorded: enabled, failed, and not running.
+    func stillFails(_ alias: String, plan: LoadPlan, running: Set<String>) -> Bool {
+        !running.contains(alias) && failed[alias] != nil && plan.enabled.contains { $0.alias == alias }
+    }
+
+    /// Drops the failures of aliases that now run or are no longer enabled.
+    func forgetFailures(except plan: LoadPlan, running: Set<String>) {
+        let enabled = Set(plan.enabled.map(\.alias))
+        failed = failed.filter { enabled.contains($0.key) && !running.contains($0.key) }
     }
 }

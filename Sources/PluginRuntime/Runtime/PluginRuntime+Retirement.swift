@@ -1,0 +1,71 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// A generation a reload replaced whose requests outlived the drain timeout,
+/// with the instances that leave with it (stopped, not yet destroyed).
+struct LingeringGeneration {
+    let generation: Generation
+    let instances: [PluginInstance]
+}
+
+extension PluginRuntime {
+    /// Retires `instances`, which leave with the replaced `generation`: waits for
+    /// the generation's in-flight calls (up to the drain timeout), stops them,
+    /// then destroys and unloads them.
+    ///
+    /// When the timeout passes first, it logs, stops them anyway and returns;
+    /// destroying and unloading then happen in the background as soon as the
+    /// last request has left. An instance is never destroyed, nor its image
+    /// unmapped, under a request still running in it.
+    /// - Returns: Whether the generation drained within the timeout.
+    func retire(_ instances: [PluginInstance], of generation: Generation, control: RuntimeControl) -> Bool {
+        let timeout = control.config.drainTimeout
+        let drained = waitForDrain(generation, timeout: timeout)
+        for instance in instances.reversed() { instance.stop() }
+        if drained {
+            finishRetirement(instances, of: generation, control: control)
+            return true
+        }
+        logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
+        control.lingering.append(LingeringGeneration(generation: generation, instances: instances))
+        DispatchQueue.global().async { [self] in
+            _ = waitForDrain(generation, timeout: nil)
+            control.run { control in
+                // Shutdown may have taken it over meanwhile.
+                guard let index = control.lingering.firstIndex(where: { $0.generation === generation }) else { return }
+                let lingering = control.lingering.remove(at: index)
+                finishRetirement(lingering.instances, of: generation, control: control)
+                logger.info("generation \(generation.number) drained late; \(lingering.instances.map(\.alias).joined(separator: ", ")) destroyed")
+                publish(control)
+            }
+        }
+        return false
+    }
+
+    /// Destroys and unloads stopped `instances` of a drained `generation`:
+    /// detaches them from the host API, releases the generation's wrapper
+    /// states, destroys them in reverse order and closes the C libraries no live
+    /// instance uses (a Swift image stays mapped and is counted).
+    func finishRetirement(_ instances: [PluginInstance], of generation: Generation, control: RuntimeControl) {
+        for instance in instances { instance.context.attach(to: nil) }
+        // Host-API calls the plugins began just before the detach.
+        _ = waitForDrain(generation, timeout: control.config.drainTimeout)
+        generation.endpoints.releaseStates()
+        for instance in instances.reversed() { instance.destroy() }
+        let inUse = Set(control.liveInstances.map { ObjectIdentifier($0.loaded.library) })
+        var closed = Set<ObjectIdentifier>()
+        var retained = 0
+        for instance in instances {
+            let library = instance.loaded.library
+            guard !inUse.contains(ObjectIdentifier(library)), closed.insert(ObjectIdentifier(library)).inserted else { continue }
+            if !library.close() { retained += 1 }
+        }
+        published.withLock { $0.retainedSwiftImages += retained }
+    }
+
+    /// Generations whose requests outlived the drain timeout and whose replaced plugins are not destroyed yet.
+    public var lingeringGenerations: Int {
+        published.withLock { $0.lingering }
+    }
+}
