@@ -81,9 +81,8 @@ struct Serve: AsyncParsableCommand {
         // reloads stop being asked for, then the runtime fires the shutdown events and stops the plugins.
         var services: [any Service] = [PluginHostService(runtime: runtime, files: files), ReloadSignalService(reloader: reloader)]
         if watch {
-            var folders = [options.plugins] + PluginCatalog.subfolders(of: options.plugins)
-            if let config = options.config { folders.append(PluginCatalog.folder(of: config)) }
-            services.append(FolderWatchService(folders: folders, reloader: reloader, debounce: .milliseconds(watchDebounceMs), logger: logger))
+            services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, reloader: reloader,
+                                               debounce: .milliseconds(watchDebounceMs), logger: logger))
         }
         services.append(application)
         let group = ServiceGroup(

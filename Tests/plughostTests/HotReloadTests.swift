@@ -177,6 +177,27 @@ struct HotReloadTests {
         let report = try #require(server.reload(startedAfter: asked))
         #expect(report["succeeded"] as? Bool == true, "\(report)")
         #expect(server.get("/version").body == "v2")
+
+        // The reload report written into the watched folder does not start another reload.
+        usleep(400_000)
+        let listing = try #require(try JSONSerialization.jsonObject(with: Data(server.get("/_plughost/plugins").body.utf8)) as? [String: Any])
+        #expect(listing["reloads"] as? Int == 1, "\(listing["reloads"] ?? "?")")
+
+        // A plugin in a new subfolder is picked up too.
+        let second = ServeProcess.now()
+        try FileManager.default.createDirectory(atPath: folder.path + "/more", withIntermediateDirectories: true)
+        usleep(300_000)
+        try FileManager.default.copyItem(atPath: Fixtures.library("libnoop.so"), toPath: folder.path + "/more/libnoop.so")
+        folder.manifest("more/noop.toml", [("noop", "libnoop.so:noop_entry")])
+        folder.write("host.toml", "[host]\nenabled = [\"versioned\", \"noop\"]\n")
+        let added = try #require(server.reload(startedAfter: second), "no reload after adding a plugin")
+        var latest = added
+        let deadline = Date().addingTimeInterval(5)
+        while (latest["added"] as? [String]) != ["noop"] && Date() < deadline {
+            usleep(50_000)
+            latest = server.lastReload ?? latest
+        }
+        #expect(latest["added"] as? [String] == ["noop"], "\(latest)")
         #expect(server.stop() == 0)
     }
 }
