@@ -172,6 +172,19 @@ struct ReloadTests {
         #expect(runtime.statuses.of("versioned")?.state == .running)
     }
 
+    @Test("an ABI 1.0 plugin reloads without the host reading the 1.1 members past its descriptor")
+    func legacyPluginReloads() throws {
+        let bench = ReloadBench()
+        bench.folder.add("leg", library: "liblegacy.so", symbol: "legacy_entry")
+        let runtime = try bench.start(config: "[host]\nenabled = [\"leg\"]\n[plugin.leg]\nsize = 1\n")
+        defer { runtime.shutdown() }
+        #expect(runtime.statuses.of("leg")?.abi == "1.0")
+
+        bench.folder.write("host.toml", "[host]\nenabled = [\"leg\"]\n[plugin.leg]\nsize = 2\n")
+        let report = runtime.reload()  // state handoff is tried: reading garbage there would crash
+        #expect(report.succeeded && report.changed == ["leg"] && report.stateHandedOver.isEmpty, "\(report)")
+    }
+
     @Test("a request outliving the drain timeout finishes on the old build, which is destroyed only after it")
     func drainTimeout() throws {
         let bench = ReloadBench()
