@@ -22,10 +22,11 @@ enum EventDispatchBench {
             for _ in 0..<count { generation.publish(tick) }
         }
 
-        // Baseline: the plugin's own callback, called directly from a flat Swift array.
-        let image = dlopen(folder.path + "/libnoop.so", RTLD_NOW | RTLD_NOLOAD)!
+        // Baseline: the plugin's callback, called directly from a flat Swift array. The host
+        // loaded a shadow copy; this opens the same file once more, as its own image.
+        let image = dlopen(folder.path + "/libnoop.so", RTLD_NOW | RTLD_LOCAL)!
+        defer { dlclose(image) }
         let tickFunction = unsafeBitCast(dlsym(image, "noop_tick")!, to: ph_event_fn.self)
-        dlclose(image)
         let states = (0..<subscribers).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8) }
         let callbacks = ContiguousArray(states.map { (tickFunction, Optional($0)) })
         var event = ph_event_t(struct_size: UInt32(MemoryLayout<ph_event_t>.size), id: tick.rawValue,

@@ -31,6 +31,19 @@ struct SwiftPluginTests {
         #expect(runtime.retainedSwiftImages == 1)
     }
 
+    @Test("two aliases declared in one library share one image, as with a plain dlopen")
+    func aliasesShareAnImage() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("libswift_recorder.so")
+        folder.manifest("swift.toml", [("one", "libswift_recorder.so:swift_recorder_entry"),
+                                       ("two", "libswift_recorder.so:swift_recorder_entry")])
+        let runtime = try folder.start(folder.config(["one", "two"]))
+        #expect(runtime.generation?.aliases == ["one", "two"])
+        runtime.shutdown()
+        // One shadow copy was loaded for both: one Swift image stays mapped, not two.
+        #expect(runtime.retainedSwiftImages == 1)
+    }
+
     @Test("a Swift plugin's validate refuses an unknown key, naming it")
     func swiftConfigRejected() throws {
         let folder = PluginFolder()

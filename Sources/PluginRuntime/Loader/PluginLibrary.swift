@@ -2,14 +2,27 @@
 import Glibc
 #endif
 
-/// One `dlopen`ed shared library.
+/// One `dlopen`ed shared library, shared by every alias a load pass finds in it.
 ///
+/// Each user (a load pass, a prepared plugin, an instance) holds one use and
+/// gives it back with ``release()``; the last release unloads a C library.
 /// Libraries that need the Swift runtime are opened with `RTLD_NODELETE` and
 /// are never closed: unloading a Swift image corrupts the runtime's
-/// conformance caches (see DESIGN.md). C libraries are closed by ``close()``.
+/// conformance caches (see DESIGN.md).
 final class PluginLibrary: @unchecked Sendable {
-    // @unchecked Sendable: `handle` and `path` never change; `close()` is called
-    // once, by the control thread, after nothing of the library runs any more.
+    // @unchecked Sendable: `path` and the hash never change; `users` and `handle`
+    // change only on the control thread, and the last release comes after
+    // nothing of the library runs any more.
+
+    /// What giving back one use did.
+    enum Release: Equatable {
+        /// Another user still holds the library.
+        case stillInUse
+        /// The C library was `dlclose`d.
+        case unloaded
+        /// The last use is gone but the Swift image stays mapped.
+        case keptMapped
+    }
 
     /// The plugin's file (the image itself was loaded from a shadow copy of it).
     let path: String
@@ -18,6 +31,7 @@ final class PluginLibrary: @unchecked Sendable {
     /// Whether the image links `libswiftCore` (and so stays mapped for ever).
     let needsSwiftRuntime: Bool
     private var handle: UnsafeMutableRawPointer?
+    private var users = 1
 
     private init(path: String, contentHash: String, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
         self.path = path
@@ -59,15 +73,23 @@ final class PluginLibrary: @unchecked Sendable {
         return dlsym(handle, name)
     }
 
-    /// Unloads a C library; a Swift library stays mapped (its handle is only forgotten).
-    /// - Returns: Whether the image was really closed.
+    /// Takes one more use of the library (given back with ``release()``).
+    func share() -> PluginLibrary {
+        precondition(users > 0, "share of a released library")
+        users += 1
+        return self
+    }
+
+    /// Gives back one use; the last one unloads a C library (a Swift image only forgets its handle).
     @discardableResult
-    func close() -> Bool {
-        guard let handle else { return false }
+    func release() -> Release {
+        precondition(users > 0, "library released more often than shared")
+        users -= 1
+        guard users == 0, let handle else { return .stillInUse }
         self.handle = nil
-        if needsSwiftRuntime { return false }
+        if needsSwiftRuntime { return .keptMapped }
         dlclose(handle)
-        return true
+        return .unloaded
     }
 }
 

@@ -9,15 +9,16 @@ enum PluginLoader {
     /// The ABI this host speaks, "MAJOR.MINOR".
     static let hostABI = "\(PH_ABI_MAJOR).\(PH_ABI_MINOR)"
 
-    /// Loads `entry`: ELF check, `dlopen`, entry lookup, ABI check, required members.
-    /// On failure a C library is closed again; a Swift one stays mapped.
-    static func load(_ entry: EntryPoint) throws(PluginError) -> LoadedPlugin {
-        let library = try PluginLibrary.open(path: entry.libraryPath, alias: entry.alias)
+    /// Loads `entry` in `pass`: ELF check, `dlopen` (or the pass's image of the same
+    /// library), entry lookup, ABI check, required members. The result holds one use
+    /// of the library; on failure that use is given back.
+    static func load(_ entry: EntryPoint, in pass: LibraryPass) throws(PluginError) -> LoadedPlugin {
+        let library = try pass.open(path: entry.libraryPath, alias: entry.alias)
         do {
             let descriptor = try negotiate(library: library, entry: entry)
             return LoadedPlugin(entry: entry, library: library, descriptor: descriptor)
         } catch {
-            library.close()
+            library.release()
             throw error
         }
     }

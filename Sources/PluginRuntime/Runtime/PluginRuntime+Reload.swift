@@ -26,7 +26,8 @@ extension PluginRuntime {
     /// shutdown or other reload in progress. Never throws: the outcome is the report.
     @discardableResult
     public func reload() -> ReloadReport {
-        let report = control.run { control in reloadAlone(control) }
+        var report = control.run { control in reloadAlone(control) }
+        report.retainedSwiftImages = retainedSwiftImages
         published.withLock {
             $0.lastReload = report
             $0.reloads += 1
@@ -54,7 +55,6 @@ extension PluginRuntime {
             }
             report.problems = problems
             report.swapLatency = clock.now - began
-            report.retainedSwiftImages = retainedSwiftImages
             control.generation?.publish(.reloadFailed, text: problems.map(\.description).joined(separator: "; "))
             return report
         }
@@ -84,12 +84,13 @@ extension PluginRuntime {
             report.succeeded = true
             report.unchanged = current.aliases
             report.swapLatency = clock.now - began
-            report.retainedSwiftImages = retainedSwiftImages
             return report
         }
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
-        let build = ReloadBuild(runtime: self, config: config)
+        let kept = decided.decisions.compactMap { if case .keep(let old) = $0.decision { old } else { nil } }
+        let build = ReloadBuild(runtime: self, config: config, keeping: kept)
+        defer { published.withLock { $0.retainedSwiftImages += build.libraries.finish() } }
         for (entry, decision) in decided.decisions {
             switch decision {
             case .keep(let old):
@@ -147,7 +148,6 @@ extension PluginRuntime {
         control.config = config
         control.knownProblems = Set(scanProblems + generation.warnings + control.failed.values.map(\.error))
         control.statuses = makeStatuses(catalogProblems: scanProblems, plan: plan, control: control)
-        report.retainedSwiftImages = retainedSwiftImages
         publish(control)
         return report
     }

@@ -45,22 +45,15 @@ extension PluginRuntime {
 
     /// Destroys and unloads stopped `instances` of a drained `generation`:
     /// detaches them from the host API, releases the generation's wrapper
-    /// states, destroys them in reverse order and closes the C libraries no live
-    /// instance uses (a Swift image stays mapped and is counted).
+    /// states, destroys them in reverse order and gives back their uses of their
+    /// libraries (the last use unloads a C library; a Swift image stays mapped and is counted).
     func finishRetirement(_ instances: [PluginInstance], of generation: Generation, control: RuntimeControl) {
         for instance in instances { instance.context.attach(to: nil) }
         // Host-API calls the plugins began just before the detach.
         _ = waitForDrain(generation, timeout: control.config.drainTimeout)
         generation.endpoints.releaseStates()
         for instance in instances.reversed() { instance.destroy() }
-        let inUse = Set(control.liveInstances.map { ObjectIdentifier($0.loaded.library) })
-        var closed = Set<ObjectIdentifier>()
-        var retained = 0
-        for instance in instances {
-            let library = instance.loaded.library
-            guard !inUse.contains(ObjectIdentifier(library)), closed.insert(ObjectIdentifier(library)).inserted else { continue }
-            if !library.close() { retained += 1 }
-        }
+        let retained = instances.filter { $0.loaded.library.release() == .keptMapped }.count
         published.withLock { $0.retainedSwiftImages += retained }
     }
 

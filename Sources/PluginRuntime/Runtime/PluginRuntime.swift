@@ -96,11 +96,13 @@ public final class PluginRuntime: Sendable {
     static func inspect(catalog: PluginCatalog, config: HostConfig) -> [PluginStatus] {
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var statuses = (catalog.problems + plan.problems).map(PluginStatus.init(problem:))
+        let pass = LibraryPass()
+        defer { pass.finish() }
         for entry in plan.enabled {
             do {
-                let prepared = try PreparedPlugin.prepare(entry, config: config)
+                let prepared = try PreparedPlugin.prepare(entry, config: config, in: pass)
                 statuses.append(PluginStatus(entry: entry, state: .loaded, version: prepared.loaded.version, abi: prepared.loaded.abi))
-                prepared.loaded.library.close()
+                prepared.loaded.library.release()
             } catch {
                 statuses.append(PluginStatus(entry: entry, state: .failed, error: error))
             }
@@ -131,17 +133,19 @@ public final class PluginRuntime: Sendable {
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var problems = catalog.problems + plan.problems
 
+        let pass = LibraryPass()
+        defer { published.withLock { $0.retainedSwiftImages += pass.finish() } }
         var prepared: [PreparedPlugin] = []
         for entry in plan.enabled {
             do {
-                prepared.append(try PreparedPlugin.prepare(entry, config: config))
+                prepared.append(try PreparedPlugin.prepare(entry, config: config, in: pass))
             } catch {
                 problems.append(error)
                 control.failed[entry.alias] = FailedPlugin(entry: entry, fingerprint: PluginFingerprint(entry, config: config), error: error)
             }
         }
         if strict && !problems.isEmpty {
-            prepared.forEach { $0.loaded.library.close() }
+            prepared.forEach { $0.loaded.library.release() }
             control.phase = .stopped
             return problems
         }
@@ -229,7 +233,7 @@ public final class PluginRuntime: Sendable {
             }
             control.alive = []
             var retained = 0
-            for library in control.abandonedLibraries where !library.close() { retained += 1 }
+            for library in control.abandonedLibraries where library.release() == .keptMapped { retained += 1 }
             control.abandonedLibraries = []
             for index in control.statuses.indices where control.statuses[index].state == .running {
                 control.statuses[index].state = .stopped

@@ -8,13 +8,14 @@ struct PreparedPlugin {
     let configTable: [String: ConfigValue]
     let configuration: PluginConfiguration
 
-    /// Loads `entry` and validates its config table from `config`.
-    static func prepare(_ entry: EntryPoint, config: HostConfig) throws(PluginError) -> PreparedPlugin {
-        let loaded = try PluginLoader.load(entry)
+    /// Loads `entry` in `pass` and validates its config table from `config`.
+    /// The prepared plugin holds one use of its library (given back on failure).
+    static func prepare(_ entry: EntryPoint, config: HostConfig, in pass: LibraryPass) throws(PluginError) -> PreparedPlugin {
+        let loaded = try PluginLoader.load(entry, in: pass)
         do {
             return try prepare(loaded, config: config)
         } catch {
-            loaded.library.close()
+            loaded.library.release()
             throw error
         }
     }

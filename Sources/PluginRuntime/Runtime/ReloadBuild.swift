@@ -5,14 +5,16 @@ final class ReloadBuild {
     private(set) var instances: [PluginInstance] = []
     /// The instances created by this reload, with the one each replaces.
     private(set) var created: [(instance: PluginInstance, replacing: PluginInstance?)] = []
-    /// Libraries this reload opened (closed again by ``undo()``).
-    private var opened: [PluginLibrary] = []
+    /// Where new libraries are opened: aliases of one library share an image, and
+    /// unchanged plugins' images are shared rather than loaded twice.
+    let libraries: LibraryPass
     private let runtime: PluginRuntime
     private let config: HostConfig
 
-    init(runtime: PluginRuntime, config: HostConfig) {
+    init(runtime: PluginRuntime, config: HostConfig, keeping kept: [PluginInstance]) {
         self.runtime = runtime
         self.config = config
+        self.libraries = LibraryPass(sharing: kept.map(\.loaded.library))
     }
 
     /// Carries `instance` into the new generation unchanged.
@@ -25,10 +27,15 @@ final class ReloadBuild {
                 control: RuntimeControl) throws(PluginError) {
         let prepared: PreparedPlugin
         if let reuse {
-            prepared = try PreparedPlugin.prepare(reuse, config: config)
+            _ = reuse.library.share()
+            do {
+                prepared = try PreparedPlugin.prepare(reuse, config: config)
+            } catch {
+                reuse.library.release()
+                throw error
+            }
         } else {
-            prepared = try PreparedPlugin.prepare(entry, config: config)
-            opened.append(prepared.loaded.library)
+            prepared = try PreparedPlugin.prepare(entry, config: config, in: libraries)
         }
         do {
             let instance = try runtime.createInstance(prepared, after: instances, config: config)
@@ -36,25 +43,20 @@ final class ReloadBuild {
             instances.append(instance)
         } catch {
             // Its create may have left threads behind: keep its library mapped until shutdown.
-            if reuse == nil {
-                opened.removeAll { $0 === prepared.loaded.library }
-                control.abandonedLibraries.append(prepared.loaded.library)
-            }
+            control.abandonedLibraries.append(prepared.loaded.library)
             throw error
         }
     }
 
-    /// Stops (if started), destroys and unloads everything this reload created.
+    /// Stops (if started) and destroys everything this reload created, giving back their libraries.
     /// - Returns: The number of Swift images left mapped.
     func undo() -> Int {
         for (instance, _) in created.reversed() {
             instance.stop()
             instance.destroy()
         }
+        let retained = created.filter { $0.instance.loaded.library.release() == .keptMapped }.count
         created = []
-        var retained = 0
-        for library in opened where !library.close() { retained += 1 }
-        opened = []
         return retained
     }
 }

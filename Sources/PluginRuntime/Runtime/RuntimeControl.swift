@@ -88,11 +88,6 @@ final class RuntimeControl: @unchecked Sendable {
         }
     }
 
-    /// Every instance not destroyed yet: serving, start-failed, or lingering in an old generation.
-    var liveInstances: [PluginInstance] {
-        (generation?.instances ?? []) + startFailed + lingering.flatMap(\.instances)
-    }
-
     /// Whether `alias` still fails as recorded: enabled, failed, and not running.
     func stillFails(_ alias: String, plan: LoadPlan, running: Set<String>) -> Bool {
         !running.contains(alias) && failed[alias] != nil && plan.enabled.contains { $0.alias == alias }

@@ -1,0 +1,31 @@
+/// The libraries one load pass (a start, a reload, a check) opens, by path:
+/// aliases declared in the same library share one image, as they would with a
+/// plain `dlopen`, so their entry points see the same globals.
+///
+/// The pass holds one use of each library it opened until ``finish()``.
+final class LibraryPass {
+    private var libraries: [String: PluginLibrary] = [:]
+    private var owned: [PluginLibrary] = []
+
+    /// A pass that also shares `running` libraries (a reload: unchanged plugins keep their image).
+    init(sharing running: [PluginLibrary] = []) {
+        for library in running { libraries[library.path] = library }
+    }
+
+    /// One use of the library at `path`: the one this pass has, or a new shadow-copied image.
+    func open(path: String, alias: String?) throws(PluginError) -> PluginLibrary {
+        if let library = libraries[path] { return library.share() }
+        let library = try PluginLibrary.open(path: path, alias: alias)
+        libraries[path] = library
+        owned.append(library)
+        return library.share()
+    }
+
+    /// Gives back the pass's own uses.
+    /// - Returns: How many Swift images this left mapped.
+    @discardableResult
+    func finish() -> Int {
+        defer { owned = [] }
+        return owned.filter { $0.release() == .keptMapped }.count
+    }
+}
