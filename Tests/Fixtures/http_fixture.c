@@ -16,6 +16,9 @@
  * and tries three it must be refused: a bytes result, a path parameter not in
  * the pattern, and a path under /_plughost/.
  *
+ * http_bench_entry registers one typed GET <prefix>/add/:a/:b (config `prefix`),
+ * so one runtime can serve the same endpoint behind different wrapper chains.
+ *
  * http_wrapper_entry: config mode (pass | tag | block | fail | rescue |
  * post-param | user | rename | picky), match (default "*"), phase ("pre" | "post").
  * "pass" only calls the rest of the chain (benchmarks).
@@ -126,6 +129,42 @@ static const ph_plugin_t endpoints_plugin = {
 PH_EXPORT const ph_plugin_t *http_endpoints_entry(uint32_t major, uint32_t minor) {
     (void)minor;
     return major == PH_ABI_MAJOR ? &endpoints_plugin : NULL;
+}
+
+/* ---- one typed endpoint under a configured prefix (benchmarks) ---- */
+
+static ph_status_t bench_parse_config(const ph_plugin_t *plugin, const ph_config_t *config, ph_message_t *error) {
+    (void)plugin;
+    const char *prefix;
+    if (config->get_string(config, "prefix", &prefix, NULL) != PH_OK || prefix[0] != '/') {
+        ph_message_printf(error, "prefix: a string starting with '/' is required");
+        return PH_ERR_INVALID;
+    }
+    return PH_OK;
+}
+
+static ph_status_t bench_create(const ph_plugin_t *plugin, const ph_host_t *host, void **instance, ph_message_t *error) {
+    (void)plugin;
+    http = host->get_extension(host, PH_EXT_HTTP);
+    if (http == NULL) { ph_message_printf(error, "no HTTP"); return PH_ERR_UNSUPPORTED; }
+    const char *prefix;
+    host->config->get_string(host->config, "prefix", &prefix, NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/add/:a/:b", prefix);
+    const ph_typed_endpoint_t endpoint = TYPED("GET", path, add, add_p, 2, PH_TYPE_INT64);
+    *instance = NULL;
+    return http->register_typed_endpoint(host, &endpoint, error);
+}
+
+static const ph_plugin_t bench_plugin = {
+    .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
+    .flags = PH_PLUGIN_THREAD_SAFE, .id = "test.http-bench", .version = "1.0.0",
+    .parse_config = bench_parse_config, .create = bench_create, .destroy = nothing,
+};
+
+PH_EXPORT const ph_plugin_t *http_bench_entry(uint32_t major, uint32_t minor) {
+    (void)minor;
+    return major == PH_ABI_MAJOR ? &bench_plugin : NULL;
 }
 
 /* ---- the configurable wrapper ---- */
