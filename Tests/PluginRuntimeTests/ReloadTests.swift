@@ -28,6 +28,14 @@ private final class ReloadBench: @unchecked Sendable {
         folder.manifest("\(fixture)/\(alias).toml", [(alias, "lib\(fixture).so:\(symbol)")])
     }
 
+    /// Serves build v1 of `fixture` as the only enabled alias; `hostExtra` is appended to `[host]`.
+    func serving(_ fixture: String = "versioned", alias: String = "versioned", symbol: String = "versioned_entry",
+                 hostExtra: String = "") throws -> PluginRuntime {
+        install(fixture, build: "v1")
+        declare(alias, fixture: fixture, symbol: symbol)
+        return try start(config: "[host]\nenabled = [\"\(alias)\"]\n" + hostExtra)
+    }
+
     func start(config: String) throws -> PluginRuntime {
         folder.write("host.toml", config)
         var logger = Logger(label: "reload-test")
@@ -50,17 +58,20 @@ private final class ReloadBench: @unchecked Sendable {
 
 @Suite("Reloading a running PluginRuntime")
 struct ReloadTests {
+    /// Serves build v1 of `fixture` as `alias`, counts `calls` requests on `countPath`, installs v2 and reloads.
+    private func swapCounting(_ fixture: String, alias: String, symbol: String, countPath: String,
+                              calls: Int) throws -> (ReloadBench, PluginRuntime, ReloadReport) {
+        let bench = ReloadBench()
+        let runtime = try bench.serving(fixture, alias: alias, symbol: symbol)
+        for _ in 0..<calls { _ = bench.get(countPath) }
+        bench.install(fixture, build: "v2")
+        return (bench, runtime, runtime.reload())
+    }
+
     @Test("a C plugin hands its counter to the new build; plugin-reloaded names both versions")
     func cStateHandoff() throws {
-        let bench = ReloadBench()
-        bench.install("versioned", build: "v1")
-        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
-        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        let (bench, runtime, report) = try swapCounting("versioned", alias: "versioned", symbol: "versioned_entry", countPath: "/count", calls: 3)
         defer { runtime.shutdown() }
-        for _ in 0..<3 { _ = bench.get("/count") }
-
-        bench.install("versioned", build: "v2")
-        let report = runtime.reload()
         #expect(report.succeeded, "\(report)")
         #expect(report.changed == ["versioned"] && report.stateHandedOver == ["versioned"], "\(report)")
         #expect(report.generation == 2)
@@ -77,15 +88,9 @@ struct ReloadTests {
 
     @Test("a Swift plugin hands its counter to the new build; the old image stays mapped and is counted")
     func swiftStateHandoff() throws {
-        let bench = ReloadBench()
-        bench.install("swift_versioned", build: "v1")
-        bench.declare("sv", fixture: "swift_versioned", symbol: "swift_versioned_entry")
-        let runtime = try bench.start(config: "[host]\nenabled = [\"sv\"]\n")
+        let (bench, runtime, report) = try swapCounting("swift_versioned", alias: "sv", symbol: "swift_versioned_entry",
+                                                        countPath: "/swift/count", calls: 5)
         defer { runtime.shutdown() }
-        for _ in 0..<5 { _ = bench.get("/swift/count") }
-
-        bench.install("swift_versioned", build: "v2")
-        let report = runtime.reload()
         #expect(report.succeeded && report.stateHandedOver == ["sv"], "\(report)")
         #expect(bench.get("/swift/version").body == "swift v2")
         #expect(bench.get("/swift/count").body == "6")
@@ -125,9 +130,7 @@ struct ReloadTests {
     @Test("a failing restore_state keeps the old generation serving; reload-failed reaches the old plugins")
     func failedHandoffKeepsOld() throws {
         let bench = ReloadBench()
-        bench.install("versioned", build: "v1")
-        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
-        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        let runtime = try bench.serving()
         defer { runtime.shutdown() }
         _ = bench.get("/count")
 
@@ -148,9 +151,7 @@ struct ReloadTests {
     @Test("a bad host config or manifest fails the reload with its file and keeps everything")
     func badInputsKeepOld() throws {
         let bench = ReloadBench()
-        bench.install("versioned", build: "v1")
-        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
-        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\n")
+        let runtime = try bench.serving()
         defer { runtime.shutdown() }
 
         bench.folder.write("host.toml", "[host]\nenabled = [\"versioned\"\n")
@@ -188,9 +189,7 @@ struct ReloadTests {
     @Test("a request outliving the drain timeout finishes on the old build, which is destroyed only after it")
     func drainTimeout() throws {
         let bench = ReloadBench()
-        bench.install("versioned", build: "v1")
-        bench.declare("versioned", fixture: "versioned", symbol: "versioned_entry")
-        let runtime = try bench.start(config: "[host]\nenabled = [\"versioned\"]\ndrain-timeout-ms = 50\n")
+        let runtime = try bench.serving(hostExtra: "drain-timeout-ms = 50\n")
         defer { runtime.shutdown() }
 
         let slow = Mutex<(Int, String)?>(nil)
