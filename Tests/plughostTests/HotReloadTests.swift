@@ -156,6 +156,20 @@ struct HotReloadTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("POST /_plughost/reload from a non-loopback address is refused with 403",
+          .enabled(if: RawHTTP.nonLoopbackAddress() != nil, "this machine has no non-loopback IPv4 address"))
+    func reloadRefusedFromOutside() throws {
+        let folder = versionedFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--host", "0.0.0.0"])
+        let outside = try #require(RawHTTP.nonLoopbackAddress())
+        let request = "POST /_plughost/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        let refused = try RawHTTP.send(request, port: server.port, host: outside)
+        #expect(refused.hasPrefix("HTTP/1.1 403"), "\(refused)")
+        #expect(server.lastReload == nil, "a reload ran")
+        #expect(server.send(request).status == 200)
+        #expect(server.stop() == 0)
+    }
+
     @Test("plughost reload without a running host names the pid file")
     func reloadWithoutHost() throws {
         let folder = PluginFolder()
