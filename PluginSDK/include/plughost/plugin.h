@@ -261,7 +261,9 @@ struct ph_host {
 
     /** The service offered under `id`, or NULL when no plugin provides it.
      *  Look services up in `start` or later: every plugin's create has run by
-     *  then. The pointer is valid until this instance's destroy. [thread-safe] */
+     *  then. The pointer is valid until this instance's destroy: a hot reload
+     *  that replaces or removes the provider re-creates this plugin too (handing
+     *  its state over when it supports that). [thread-safe] */
     const void *(*get_service)(const ph_host_t *host, const char *id);
 
     /** Stores a copy of `value` under `key` (both plugin-owned, copied) in this
@@ -331,7 +333,11 @@ struct ph_plugin {
     ph_status_t (*start)(void *instance, ph_message_t *error);
 
     /** Stops the instance; called once, only after a successful start, before
-     *  destroy. Events may still arrive until it returns. Optional. [control] */
+     *  destroy. Events may still arrive until it returns. On a hot reload it
+     *  comes once the requests still running in the old instance have returned,
+     *  or when the host's drain timeout ends, whichever is first; in the second
+     *  case those requests may still be running, and destroy waits for them.
+     *  Optional. [control] */
     ph_status_t (*stop)(void *instance, ph_message_t *error);
 
     /** Frees the instance; nothing of the instance is called afterwards.
