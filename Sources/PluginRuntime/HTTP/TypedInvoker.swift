@@ -27,6 +27,9 @@ public final class TypedInvoker: @unchecked Sendable {
     private let parameterTypes: UnsafeMutablePointer<ph_type_t>
     /// Whether some argument needs memory copied per call (strings, bytes).
     private let copiesArguments: Bool
+    /// `parameters.count` and `cArguments.count`, kept as plain integers for the call path.
+    private let parameterCount: Int
+    private let argumentCount: Int
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
@@ -48,6 +51,8 @@ public final class TypedInvoker: @unchecked Sendable {
             throw Refusal(reason: "result type \(TypedValue.name(of: result)) cannot be returned (use string, a number, bool or void)")
         }
         self.cArguments = cArguments
+        parameterCount = parameters.count
+        argumentCount = cArguments.count
         parameterTypes = .allocate(capacity: max(parameters.count, 1))
         parameterTypes.initialize(from: parameters, count: parameters.count)
         copiesArguments = parameters.contains { $0 == ph_type_t(PH_TYPE_STRING) || $0 == ph_type_t(PH_TYPE_BYTES) }
@@ -86,20 +91,23 @@ public final class TypedInvoker: @unchecked Sendable {
     /// - Precondition: `values` match ``parameters`` in number and type; anything else
     ///   would pass the C function arguments it does not expect.
     public func invoke(_ values: [TypedValue]) -> TypedValue {
-        if values.count != parameters.count { mismatch(values) }
-        let count = max(cArguments.count, 1)
+        if values.count != parameterCount { mismatch(values) }
+        if !copiesArguments && argumentCount <= Self.fixedSlots {
+            // Scalars only, few of them: a fixed-size scratch area, and one switch per
+            // argument that both checks its type and stores it.
+            return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * Self.fixedSlots) { scratch in
+                let slots = UnsafeMutableRawPointer(scratch.baseAddress!)
+                let pointers = (slots + Self.fixedSlots * 8).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: Self.fixedSlots)
+                storeScalars(values, slots: slots, pointers: pointers)
+                return call(pointers)
+            }
+        }
+        let count = max(argumentCount, 1)
         return withUnsafeTemporaryAllocation(byteCount: count * 8 + count * MemoryLayout<UnsafeMutableRawPointer>.stride, alignment: 8) { scratch in
             let slots = scratch.baseAddress!
             let pointers = (slots + count * 8).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: count)
             guard copiesArguments else {
-                values.withUnsafeBufferPointer { values in
-                    for (slot, value) in values.enumerated() {
-                        if value.type != parameterTypes[slot] { mismatch(Array(values)) }
-                        let address = slots + slot * 8
-                        pointers[slot] = address
-                        Self.store(value, at: address)
-                    }
-                }
+                storeScalars(values, slots: slots, pointers: pointers)
                 return call(pointers)
             }
             var owned: [UnsafeMutableRawPointer] = []
@@ -135,6 +143,34 @@ public final class TypedInvoker: @unchecked Sendable {
     /// Stops the process: passing these values would hand the C function arguments it does not expect.
     private func mismatch(_ values: [TypedValue]) -> Never {
         preconditionFailure("TypedInvoker.invoke: arguments \(values.map { TypedValue.name(of: $0.type) }) do not match the signature \(parameters.map { TypedValue.name(of: $0) })")
+    }
+
+    /// Stores scalar `values` in consecutive 8-byte `slots` and points `pointers` at them.
+    @inline(__always)
+    private func storeScalars(_ values: [TypedValue], slots: UnsafeMutableRawPointer,
+                              pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        for slot in 0..<parameterCount {
+            let address = slots + slot * 8
+            pointers[slot] = address
+            if !Self.storeScalar(values[slot], expecting: parameterTypes[slot], at: address) { mismatch(values) }
+        }
+    }
+
+    /// Arguments that fit the fixed-size scratch area of the scalar fast path.
+    private static let fixedSlots = 8
+
+    /// Stores scalar `value` in its 8-byte slot if it is of type `expected`.
+    @inline(__always)
+    private static func storeScalar(_ value: TypedValue, expecting expected: ph_type_t, at address: UnsafeMutableRawPointer) -> Bool {
+        switch value {
+        case .int64(let number) where expected == ph_type_t(PH_TYPE_INT64): address.storeBytes(of: number, as: Int64.self)
+        case .int32(let number) where expected == ph_type_t(PH_TYPE_INT32): address.storeBytes(of: number, as: Int32.self)
+        case .uint64(let number) where expected == ph_type_t(PH_TYPE_UINT64): address.storeBytes(of: number, as: UInt64.self)
+        case .double(let number) where expected == ph_type_t(PH_TYPE_DOUBLE): address.storeBytes(of: number, as: Double.self)
+        case .bool(let flag) where expected == ph_type_t(PH_TYPE_BOOL): address.storeBytes(of: UInt8(flag ? 1 : 0), as: UInt8.self)
+        default: return false
+        }
+        return true
     }
 
     /// Stores a scalar argument in its 8-byte slot.
