@@ -59,6 +59,7 @@ enum AdminEndpoints {
             "\"reloads\":\(runtime.reloadCount)",
             "\"last_reload\":\(runtime.lastReload?.json ?? "null")",
             "\"retained_swift_images\":\(runtime.retainedSwiftImages)",
+            "\"lingering_generations\":\(runtime.lingeringGenerations)",
             "\"plugins\":[\(entries.joined(separator: ","))]",
         ]
         return "{" + fields.joined(separator: ",") + "}"
