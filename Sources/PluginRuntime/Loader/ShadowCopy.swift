@@ -20,19 +20,49 @@ struct ShadowCopy {
 
     /// Copies `source` into the shadow folder.
     static func make(of source: String) throws(FileSystem.Failure) -> ShadowCopy {
+        let identity = FileIdentity(path: source)
         let bytes = try FileSystem.readFile(source)
         let folder = try shadowFolder()
         let serial = counter.add(1, ordering: .relaxed).newValue
         let name = FileSystem.fileName(of: source)
         let path = FileSystem.join(folder, "\(getpid())-\(serial)-\(name)")
         try FileSystem.writeFile(path, bytes, mode: 0o500)
-        return ShadowCopy(path: path, contentHash: hash(bytes))
+        let contentHash = hash(bytes)
+        // Only if the file did not change while it was read.
+        if let identity, FileIdentity(path: source) == identity { hashes.withLock { $0[source] = (identity, contentHash) } }
+        return ShadowCopy(path: path, contentHash: contentHash)
     }
 
-    /// The content hash of the file at `path`, without copying it.
+    /// The content hash of the file at `path`, without copying it. A file whose
+    /// device, inode, size and modification time (ns) are those of the last
+    /// hash or copy is not read again: a reload checks every library.
     static func contentHash(of path: String) throws(FileSystem.Failure) -> String {
-        hash(try FileSystem.readFile(path))
+        let identity = FileIdentity(path: path)
+        if let identity, let known = hashes.withLock({ $0[path] }), known.identity == identity { return known.hash }
+        let hash = hash(try FileSystem.readFile(path))
+        if let identity { hashes.withLock { $0[path] = (identity, hash) } }
+        return hash
     }
+
+    /// What `stat` says about a file, enough to tell it was replaced or rewritten.
+    private struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+        let modified: Int64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        }
+    }
+
+    /// The last hash of each file, with the identity it had then.
+    private static let hashes = Mutex<[String: (identity: FileIdentity, hash: String)]>([:])
 
     /// Removes the copy (the mapping made by `dlopen` keeps its pages).
     func remove() {
