@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import PluginRuntime
 
 /// `plughost reload`: signal a running host to reload and print the outcome.
 struct Reload: ParsableCommand {
@@ -19,10 +20,11 @@ struct Reload: ParsableCommand {
     func run() throws {
         let files = HostFiles(pidFile: pidFile)
         let pid = try files.readPid()
-        guard kill(pid, 0) == 0 else {
+        if kill(pid, 0) != 0 {
+            if errno == EPERM { throw HostFileError("process \(pid) from \(pidFile) belongs to another user: cannot signal it") }
             throw HostFileError("\(pidFile): no process \(pid) is running (stale pid file?)")
         }
-        let asked = Self.nowNanoseconds()
+        let asked = WallClock.nanoseconds()
         guard kill(pid, SIGHUP) == 0 else {
             throw HostFileError("cannot signal process \(pid): \(String(cString: strerror(errno)))")
         }
@@ -37,11 +39,5 @@ struct Reload: ParsableCommand {
             usleep(20_000)
         }
         throw HostFileError("no reload report from process \(pid) in \(files.reloadFile) after \(timeout) s")
-    }
-
-    static func nowNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PluginRuntime
 import PluginTestSupport
 
 /// A `plughost serve` process on a free loopback port, with its pid file in the test's folder.
@@ -89,12 +90,8 @@ final class ServeProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Nanoseconds since the Unix epoch.
-    static func now() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
+    /// The clock reload reports are stamped with.
+    static func now() -> UInt64 { WallClock.nanoseconds() }
 }
 
 struct ServeFailure: Error, CustomStringConvertible {

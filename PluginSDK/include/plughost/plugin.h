@@ -296,9 +296,10 @@ struct ph_host {
 
 typedef struct ph_plugin ph_plugin_t;
 
-/** Receives the bytes a plugin's `save_state` writes (host-owned sink; the
- *  bytes are copied). May be called any number of times: the pieces are
- *  concatenated. Returns PH_OK, or PH_ERR_INVALID for NULL bytes with a length. */
+/** Receives the bytes a plugin's `save_state` writes. `sink` is host-owned and
+ *  valid only during that `save_state` call, on its thread; `bytes` stay the
+ *  plugin's (they are copied). May be called any number of times: the pieces
+ *  are concatenated. Returns PH_OK, or PH_ERR_INVALID for NULL bytes with a length. */
 typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t length);
 
 /** The plugin declares that every call into it may happen concurrently. */

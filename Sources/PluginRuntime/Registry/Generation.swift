@@ -90,8 +90,7 @@ public final class Generation: @unchecked Sendable {
         let start = listensToResponses ? ContinuousClock.now : nil
         let response = endpoints.handle(request)
         if let start {
-            let micros = (ContinuousClock.now - start).components
-            let elapsed = micros.seconds * 1_000_000 + micros.attoseconds / 1_000_000_000_000
+            let elapsed = (ContinuousClock.now - start).wholeMicroseconds
             publish(.responseSent, text: "\(response.status) \(elapsed) \(request.method) \(request.path)")
         }
         return response

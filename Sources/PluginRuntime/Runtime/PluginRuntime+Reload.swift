@@ -46,7 +46,7 @@ extension PluginRuntime {
     private func reloadAlone(_ control: RuntimeControl) -> ReloadReport {
         let clock = ContinuousClock()
         let began = clock.now
-        var report = ReloadReport(succeeded: false, generation: control.generation?.number ?? 0, startedAt: Self.wallClockNanoseconds())
+        var report = ReloadReport(succeeded: false, generation: control.generation?.number ?? 0, startedAt: WallClock.nanoseconds())
         func fail(_ problems: [PluginError], undoing build: ReloadBuild? = nil, assembled: Generation? = nil) -> ReloadReport {
             assembled?.endpoints.releaseStates()
             if let build {
@@ -168,12 +168,5 @@ extension PluginRuntime {
         let running = Set(generation.aliases)
         report.removed = current.aliases.filter { !running.contains($0) }
         for alias in report.removed { generation.publish(.pluginUnloaded, text: alias) }
-    }
-
-    /// Nanoseconds since the Unix epoch.
-    static func wallClockNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -18,7 +18,7 @@ public struct ReloadReport: Sendable, CustomStringConvertible {
     public var stateHandedOver: [String] = []
     /// Why the reload failed (or, on success, nothing).
     public var problems: [PluginError] = []
-    /// When the reload began, in nanoseconds since the Unix epoch (wall clock).
+    /// When the reload began, in nanoseconds since the Unix epoch (``WallClock``).
     public var startedAt: UInt64
     /// From the start of the reload until the new generation served (or the failure was known).
     public var swapLatency: Duration = .zero
@@ -46,7 +46,7 @@ public struct ReloadReport: Sendable, CustomStringConvertible {
 
     /// `duration` in milliseconds with two decimals.
     static func milliseconds(_ duration: Duration) -> String {
-        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        let micros = duration.wholeMicroseconds
         return "\(micros / 1000).\(String(format2: Int(micros % 1000) / 10))"
     }
 }
@@ -62,15 +62,12 @@ extension ReloadReport {
     /// The report as one JSON object (for `/_plughost/reload`, the reload status file and `plughost reload`).
     public var json: String {
         func list(_ items: [String]) -> String { "[" + items.map(ConfigValue.jsonQuoted).joined(separator: ",") + "]" }
-        func micros(_ duration: Duration) -> Int64 {
-            duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-        }
         let fields = [
             "\"succeeded\":\(succeeded)",
             "\"generation\":\(generation)",
             "\"started_at_ns\":\(startedAt)",
-            "\"swap_latency_us\":\(micros(swapLatency))",
-            "\"drain_us\":\(micros(drainTime))",
+            "\"swap_latency_us\":\(swapLatency.wholeMicroseconds)",
+            "\"drain_us\":\(drainTime.wholeMicroseconds)",
             "\"drain_timed_out\":\(drainTimedOut)",
             "\"added\":\(list(added))",
             "\"changed\":\(list(changed))",

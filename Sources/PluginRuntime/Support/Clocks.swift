@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Duration {
+    /// The duration in whole microseconds (truncated).
+    var wholeMicroseconds: Int64 {
+        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
+    }
+}
+
+/// The wall clock reload reports are stamped with.
+public enum WallClock {
+    /// Nanoseconds since the Unix epoch (`CLOCK_REALTIME`), as in ``ReloadReport/startedAt``.
+    public static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
