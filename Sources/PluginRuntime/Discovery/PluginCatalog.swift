@@ -14,21 +14,41 @@ public struct PluginCatalog: Sendable {
     public var problems: [PluginError]
 
     /// Scans `directory`.
-    public static func scan(directory: String) -> PluginCatalog {
+    /// - Parameter strictPermissions: Refuse the folder, and each manifest, when
+    ///   someone other than root or this user could have written it or a folder above it.
+    public static func scan(directory: String, strictPermissions: Bool = true) -> PluginCatalog {
         var catalog = PluginCatalog(directory: directory, manifests: [], entryPoints: [], problems: [])
         guard FileSystem.kind(of: directory) == .directory else {
             catalog.problems.append(PluginError(.invalidManifest, file: directory, reason: "plugins folder does not exist or is not a folder"))
             return catalog
         }
+        if strictPermissions {
+            do {
+                try FilePermissions.check(directory)
+            } catch {
+                catalog.problems.append(PluginError(.unsafePermissions, file: directory,
+                                                    reason: "plugins folder refused: \(error.description) (or set [host] strict-permissions = false while developing)"))
+                return catalog
+            }
+        }
         for path in manifestPaths(in: directory) {
-            catalog.add(manifestAt: path)
+            catalog.add(manifestAt: path, strictPermissions: strictPermissions)
         }
         catalog.entryPoints.sort { ($0.alias, $0.manifestPath) < ($1.alias, $1.manifestPath) }
         return catalog
     }
 
     /// Reads one manifest into the catalog (used for `plughost check MANIFEST`).
-    mutating func add(manifestAt path: String) {
+    mutating func add(manifestAt path: String, strictPermissions: Bool) {
+        if strictPermissions {
+            do {
+                try FilePermissions.check(path)
+            } catch {
+                problems.append(PluginError(.unsafePermissions, file: path,
+                                            reason: "manifest refused: \(error.description) (or set [host] strict-permissions = false while developing)"))
+                return
+            }
+        }
         do {
             let manifest = try PluginManifest.load(path: path)
             manifests.append(manifest)

@@ -29,6 +29,9 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             case alreadyStarted = "already started"
             case stateHandoffFailed = "state handoff failed"
             case reloadRefused = "reload refused"
+            case unsafePermissions = "unsafe permissions"
+            case pinMismatch = "pin mismatch"
+            case signatureRefused = "signature refused"
         }
 
         private let value: Value
@@ -76,6 +79,14 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let stateHandoffFailed = Code(.stateHandoffFailed)
         /// A reload could not run (the runtime is not running) or was refused as a whole.
         public static let reloadRefused = Code(.reloadRefused)
+        /// A file or folder (or one of its parents) could have been written by
+        /// someone other than root or the host's user (`[host] strict-permissions`).
+        public static let unsafePermissions = Code(.unsafePermissions)
+        /// The library's SHA-256 is not the one `[pins]` names for the alias.
+        public static let pinMismatch = Code(.pinMismatch)
+        /// The library is unsigned while signatures are required, or its
+        /// signature is invalid or made by a key that is not trusted.
+        public static let signatureRefused = Code(.signatureRefused)
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }

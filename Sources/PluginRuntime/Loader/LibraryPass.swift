@@ -6,16 +6,23 @@
 final class LibraryPass {
     private var libraries: [String: PluginLibrary] = [:]
     private var owned: [PluginLibrary] = []
+    /// Permissions, pins and signatures every library of the pass must satisfy.
+    let policy: LoadPolicy
 
-    /// A pass that also shares `running` libraries (a reload: unchanged plugins keep their image).
-    init(sharing running: [PluginLibrary] = []) {
+    /// A pass under `policy` that also shares `running` libraries (a reload: unchanged plugins keep their image).
+    init(policy: LoadPolicy, sharing running: [PluginLibrary] = []) {
+        self.policy = policy
         for library in running { libraries[library.path] = library }
     }
 
-    /// One use of the library at `path`: the one this pass has, or a new shadow-copied image.
-    func open(path: String, alias: String?) throws(PluginError) -> PluginLibrary {
-        if let library = libraries[path] { return library.share() }
-        let library = try PluginLibrary.open(path: path, alias: alias)
+    /// One use of the library at `path`: the one this pass has (checked against
+    /// `alias`'s pin and the signature rules), or a new shadow-copied image.
+    func open(path: String, alias: String) throws(PluginError) -> PluginLibrary {
+        if let library = libraries[path] {
+            try policy.admit(library, alias: alias)
+            return library.share()
+        }
+        let library = try PluginLibrary.open(path: path, alias: alias, policy: policy)
         libraries[path] = library
         owned.append(library)
         return library.share()

@@ -26,31 +26,38 @@ final class PluginLibrary: @unchecked Sendable {
 
     /// The plugin's file (the image itself was loaded from a shadow copy of it).
     let path: String
-    /// SHA-256 of the file's content when it was loaded, in hex.
-    let contentHash: String
+    /// SHA-256 of the bytes that were loaded.
+    let digest: LibraryDigest
+    /// ``digest`` in hex.
+    var contentHash: String { digest.hex }
     /// Whether the image links `libswiftCore` (and so stays mapped for ever).
     let needsSwiftRuntime: Bool
     private var handle: UnsafeMutableRawPointer?
     private var users = 1
 
-    private init(path: String, contentHash: String, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
+    private init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
         self.path = path
-        self.contentHash = contentHash
+        self.digest = digest
         self.needsSwiftRuntime = needsSwiftRuntime
         self.handle = handle
     }
 
-    /// Copies `path` to a unique shadow path, checks the copy's ELF headers,
-    /// `dlopen`s it with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for Swift
-    /// images) and unlinks it again.
-    static func open(path: String, alias: String?) throws(PluginError) -> PluginLibrary {
+    /// Checks `path`'s permissions, copies it to a unique shadow path, checks
+    /// the copy's signature, `alias`'s pin and the ELF headers, then `dlopen`s it
+    /// with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for Swift images) and
+    /// unlinks the copy. No code of the library runs before every check passed.
+    static func open(path: String, alias: String?, policy: LoadPolicy) throws(PluginError) -> PluginLibrary {
+        try policy.checkPermissions(path, alias: alias)
         let shadow: ShadowCopy
         do {
-            shadow = try ShadowCopy.make(of: path)
+            shadow = try ShadowCopy.make(of: path, stateDirectory: policy.stateDirectory)
         } catch {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a shadow copy: \(error.description)")
         }
         defer { shadow.remove() }
+        try policy.checkPermissions(FileSystem.directory(of: shadow.path), alias: alias)
+        try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
+        if let alias { try policy.checkPin(alias: alias, digest: shadow.digest, file: path) }
         let image: ELFImage
         do {
             image = try ELFImage.inspect(path: shadow.path)
@@ -64,7 +71,7 @@ final class PluginLibrary: @unchecked Sendable {
             let message = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw PluginError(.loadFailed, file: path, alias: alias, reason: message.replacingAll(shadow.path, with: path))
         }
-        return PluginLibrary(path: path, contentHash: shadow.contentHash, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle)
+        return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle)
     }
 
     /// The address of an exported symbol, or nil.

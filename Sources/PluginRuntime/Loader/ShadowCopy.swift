@@ -1,47 +1,46 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Crypto
 import Synchronization
 
 /// A private copy of a plugin library, made before `dlopen` and unlinked right
-/// after it (see DESIGN.md).
+/// after it (see docs/ARCHITECTURE.md, "Why shadow copies").
 ///
 /// `dlopen` of a path that is already loaded returns the old image, and a
 /// library rewritten in place while mapped crashes the process. Loading a
 /// copy under a name never used before in this process gives each build its
 /// own image, and leaves the plugin author's file free to be replaced. The
-/// bytes are read once: the copy and the content hash describe the same file.
+/// bytes are read once: the copy, the digest that pins and signatures are
+/// checked against, and the image `dlopen` maps are the same bytes.
 struct ShadowCopy {
     /// Where the copy was written.
     let path: String
-    /// SHA-256 of the content, in hex.
-    let contentHash: String
+    /// SHA-256 of the content.
+    let digest: LibraryDigest
 
-    /// Copies `source` into the shadow folder.
-    static func make(of source: String) throws(FileSystem.Failure) -> ShadowCopy {
+    /// Copies `source` into the shadow folder (see ``ShadowFolder``) for `stateDirectory`.
+    static func make(of source: String, stateDirectory: String?) throws(FileSystem.Failure) -> ShadowCopy {
         let identity = FileIdentity(path: source)
         let bytes = try FileSystem.readFile(source)
-        let folder = try shadowFolder()
+        let folder = try ShadowFolder.current(stateDirectory: stateDirectory)
         let serial = counter.add(1, ordering: .relaxed).newValue
-        let name = FileSystem.fileName(of: source)
-        let path = FileSystem.join(folder, "\(getpid())-\(serial)-\(name)")
+        let path = FileSystem.join(folder, "\(serial)-\(FileSystem.fileName(of: source))")
         try FileSystem.writeFile(path, bytes, mode: 0o500)
-        let contentHash = hash(bytes)
+        let digest = LibraryDigest(of: bytes)
         // Only if the file did not change while it was read.
-        if let identity, FileIdentity(path: source) == identity { hashes.withLock { $0[source] = (identity, contentHash) } }
-        return ShadowCopy(path: path, contentHash: contentHash)
+        if let identity, FileIdentity(path: source) == identity { digests.withLock { $0[source] = (identity, digest) } }
+        return ShadowCopy(path: path, digest: digest)
     }
 
-    /// The content hash of the file at `path`, without copying it. A file whose
+    /// The digest of the file at `path`, without copying it. A file whose
     /// device, inode, size and modification time (ns) are those of the last
-    /// hash or copy is not read again: a reload checks every library.
-    static func contentHash(of path: String) throws(FileSystem.Failure) -> String {
+    /// digest or copy is not read again: a reload checks every library.
+    static func digest(of path: String) throws(FileSystem.Failure) -> LibraryDigest {
         let identity = FileIdentity(path: path)
-        if let identity, let known = hashes.withLock({ $0[path] }), known.identity == identity { return known.hash }
-        let hash = hash(try FileSystem.readFile(path))
-        if let identity { hashes.withLock { $0[path] = (identity, hash) } }
-        return hash
+        if let identity, let known = digests.withLock({ $0[path] }), known.identity == identity { return known.digest }
+        let digest = LibraryDigest(of: try FileSystem.readFile(path))
+        if let identity { digests.withLock { $0[path] = (identity, digest) } }
+        return digest
     }
 
     /// What `stat` says about a file, enough to tell it was replaced or rewritten.
@@ -61,38 +60,13 @@ struct ShadowCopy {
         }
     }
 
-    /// The last hash of each file, with the identity it had then.
-    private static let hashes = Mutex<[String: (identity: FileIdentity, hash: String)]>([:])
+    /// The last digest of each file, with the identity it had then.
+    private static let digests = Mutex<[String: (identity: FileIdentity, digest: LibraryDigest)]>([:])
 
     /// Removes the copy (the mapping made by `dlopen` keeps its pages).
     func remove() {
         unlink(path)
     }
 
-    private static func hash(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 0xF)] }.joined()
-    }
-
-    private static let hexDigits = (0..<16).map { String($0, radix: 16) }
     private static let counter = Atomic<Int>(0)
-    private static let folder = Mutex<String?>(nil)
-
-    /// `$PLUGHOST_SHADOW_DIR`, else a folder made once per process under `$TMPDIR` (or `/tmp`).
-    private static func shadowFolder() throws(FileSystem.Failure) -> String {
-        let result: Result<String, FileSystem.Failure> = folder.withLock { cached in
-            if let cached { return .success(cached) }
-            if let configured = getenv("PLUGHOST_SHADOW_DIR").map({ String(cString: $0) }), !configured.isEmpty {
-                cached = configured
-                return .success(configured)
-            }
-            let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-            var template = Array(FileSystem.join(base, "plughost-shadow-XXXXXX").utf8CString)
-            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!).map { String(cString: $0) } }) else {
-                return .failure(FileSystem.Failure(description: "cannot create a shadow folder in \(base): \(FileSystem.errorText())"))
-            }
-            cached = made
-            return .success(made)
-        }
-        return try result.get()
-    }
 }

@@ -1,5 +1,5 @@
 /// The host's own config file: which namespaces and aliases load, in which
-/// order, and each plugin's config table.
+/// order, each plugin's config table, and what the host trusts.
 ///
 /// ```toml
 /// [host]
@@ -7,10 +7,22 @@
 /// enabled = ["auth", "audit"]         # order is priority; absent: every alias, by name
 /// cache-entries = 1024                # per plugin
 /// drain-timeout-ms = 10000            # how long a reload waits for the old generation's requests
+/// strict-permissions = true           # refuse files others could have written (default)
+/// trusted-keys = ["ed25519:…"]        # keys whose library signatures are accepted
+/// require-signatures = false          # refuse unsigned libraries
+/// admin = "loopback"                  # who may use /_plughost/: loopback, token or off
+/// admin-token = "…"                   # with admin = "token"
+/// header-timeout-ms = 10000           # close connections that send headers slower
+/// state-dir = "/var/lib/plughost"     # private working files (shadow copies)
+///
+/// [pins]                              # alias = SHA-256 of the exact library bytes loaded
+/// audit = "sha256:…"
 ///
 /// [plugin.audit]                      # handed to audit's parse_config
 /// level = "info"
 /// ```
+///
+/// Every key is described in `docs/CONFIG.md`.
 public struct HostConfig: Sendable {
     /// The namespace loaded when the config names none.
     public static let defaultNamespace = "plughost.plugins"
@@ -28,6 +40,27 @@ public struct HostConfig: Sendable {
     /// How long a reload (or shutdown) waits for requests still running on the
     /// old generation before stopping its plugins anyway (their images then stay mapped).
     public var drainTimeout: Duration = .seconds(10)
+    /// Refuse plugins folders, manifests, libraries, the host config and the
+    /// shadow folder when someone other than root or this user could have
+    /// written them (OpenSSH's StrictModes). Off only for development.
+    public var strictPermissions = true
+    /// Pinned SHA-256 digests of libraries, by alias: a library whose loaded
+    /// bytes hash differently is refused.
+    public var pins: [String: LibraryDigest] = [:]
+    /// Public keys whose library signatures (`LIBRARY.sig`) are accepted.
+    public var trustedKeys: [SigningKey.Public] = []
+    /// Refuse libraries without a valid signature by one of ``trustedKeys``.
+    public var requireSignatures = false
+    /// Who may use the host's admin endpoints.
+    public var admin: AdminAccess = .loopback
+    /// The bearer token admin requests must carry when ``admin`` is ``AdminAccess/token``.
+    public var adminToken: String?
+    /// A connection that has not sent a request's complete headers within this
+    /// time is closed (a slow-header client holds a connection otherwise).
+    public var headerTimeout: Duration = .seconds(10)
+    /// Where the host keeps private working files such as shadow copies; nil
+    /// uses `$XDG_RUNTIME_DIR/plughost`, else a private folder in `$TMPDIR` or `/tmp`.
+    public var stateDirectory: String?
 
     /// Creates a config in code (for embedding).
     public init(
@@ -49,6 +82,14 @@ public struct HostConfig: Sendable {
         let document = try TOMLDocument.load(path: path, failingWith: .invalidHostConfig)
         var config = try parse(document, path: path)
         config.path = path
+        if config.strictPermissions {
+            do {
+                try FilePermissions.check(path)
+            } catch {
+                throw PluginError(.unsafePermissions, file: path,
+                                  reason: "host config refused: \(error.description) (or set [host] strict-permissions = false while developing)")
+            }
+        }
         return config
     }
 
@@ -56,37 +97,29 @@ public struct HostConfig: Sendable {
         func fail(_ reason: String, alias: String? = nil) -> PluginError {
             PluginError(.invalidHostConfig, file: path, alias: alias, reason: reason)
         }
-        for key in document.keys where key != "host" && key != "plugin" {
-            throw fail("unknown top-level key '\(key)' (expected [host] and [plugin.ALIAS])")
+        for key in document.keys.sorted() where !["host", "plugin", "pins"].contains(key) {
+            throw fail("unknown top-level key '\(key)' (expected [host], [pins] and [plugin.ALIAS])")
         }
         var config = HostConfig()
         if let host = document["host"] {
             guard let table = host.table else { throw fail("'host' must be a table") }
             for (key, value) in table.sorted(by: { $0.key < $1.key }) {
-                switch key {
-                case "namespaces":
-                    config.namespaces = try stringList(value, key: "host.namespaces", fail: fail)
-                    if config.namespaces.isEmpty { throw fail("host.namespaces must name at least one namespace") }
-                case "enabled":
-                    let aliases = try stringList(value, key: "host.enabled", fail: fail)
-                    var seen = Set<String>()
-                    for alias in aliases where !seen.insert(alias).inserted {
-                        throw fail("host.enabled lists '\(alias)' twice", alias: alias)
-                    }
-                    config.enabled = aliases
-                case "cache-entries":
-                    guard case .integer(let count) = value, count >= 0 else {
-                        throw fail("host.cache-entries must be a non-negative integer, found \(value.json)")
-                    }
-                    config.cacheEntriesPerPlugin = Int(count)
-                case "drain-timeout-ms":
-                    guard case .integer(let milliseconds) = value, milliseconds > 0 else {
-                        throw fail("host.drain-timeout-ms must be a positive integer, found \(value.json)")
-                    }
-                    config.drainTimeout = .milliseconds(milliseconds)
-                default:
-                    throw fail("unknown key 'host.\(key)' (known: namespaces, enabled, cache-entries, drain-timeout-ms)")
+                try config.setHostKey(key, value, fail: fail)
+            }
+            if config.admin == .token && config.adminToken == nil {
+                throw fail("host.admin = \"token\" needs a non-empty host.admin-token")
+            }
+            if config.requireSignatures && config.trustedKeys.isEmpty {
+                throw fail("host.require-signatures = true needs at least one key in host.trusted-keys")
+            }
+        }
+        if let pins = document["pins"] {
+            guard let table = pins.table else { throw fail("'pins' must be a table of alias = \"sha256:HEX\"") }
+            for (alias, value) in table.sorted(by: { $0.key < $1.key }) {
+                guard let text = value.string, let digest = LibraryDigest(parsing: text) else {
+                    throw fail("pins.\(alias) must be \"sha256:\" followed by 64 hex digits, found \(value.json)", alias: alias)
                 }
+                config.pins[alias] = digest
             }
         }
         if let plugins = document["plugin"] {
@@ -101,7 +134,7 @@ public struct HostConfig: Sendable {
         return config
     }
 
-    private static func stringList(
+    static func stringList(
         _ value: ConfigValue, key: String, fail: (String, String?) -> PluginError
     ) throws(PluginError) -> [String] {
         guard let elements = value.array else { throw fail("\(key) must be an array of strings", nil) }

@@ -15,11 +15,11 @@ public enum PluginChecker {
         case .missing:
             return [PluginStatus(problem: PluginError(.libraryNotFound, file: path, reason: "no such file or folder"))]
         case .directory:
-            return inspectAll(PluginCatalog.scan(directory: path), config: config)
+            return inspectAll(PluginCatalog.scan(directory: path, strictPermissions: config.strictPermissions), config: config)
         default:
             if path.hasSuffix(".toml") {
                 var catalog = PluginCatalog(directory: FileSystem.directory(of: path), manifests: [], entryPoints: [], problems: [])
-                catalog.add(manifestAt: path)
+                catalog.add(manifestAt: path, strictPermissions: config.strictPermissions)
                 return inspectAll(catalog, config: config)
             }
             return checkLibrary(path, config: config)
@@ -42,7 +42,7 @@ public enum PluginChecker {
         var catalog = PluginCatalog(directory: folder, manifests: [], entryPoints: [], problems: [])
         for file in (try? FileSystem.list(folder)) ?? [] where file.hasSuffix(".toml") {
             var candidate = PluginCatalog(directory: folder, manifests: [], entryPoints: [], problems: [])
-            candidate.add(manifestAt: FileSystem.join(folder, file))
+            candidate.add(manifestAt: FileSystem.join(folder, file), strictPermissions: config.strictPermissions)
             let naming = candidate.entryPoints.filter { $0.library == name || $0.library == "./" + name }
             catalog.entryPoints += naming
         }

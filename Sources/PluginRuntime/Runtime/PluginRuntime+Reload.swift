@@ -71,7 +71,7 @@ extension PluginRuntime {
                 return fail([error])
             }
         }
-        let catalog = PluginCatalog.scan(directory: pluginsDirectory)
+        let catalog = PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions)
         let plan = LoadPlan.make(catalog: catalog, config: config)
         let scanProblems = catalog.problems + plan.problems
         let fresh = scanProblems.filter { !control.knownProblems.contains($0) }
@@ -89,6 +89,15 @@ extension PluginRuntime {
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
         let kept = decided.decisions.compactMap { if case .keep(let old) = $0.decision { old } else { nil } }
+        // Unchanged plugins stay only if the new config's pins and keys still admit what they loaded.
+        let policy = LoadPolicy(config)
+        for old in kept {
+            do {
+                try policy.admit(old.loaded.library, alias: old.alias)
+            } catch {
+                return fail([error])
+            }
+        }
         let build = ReloadBuild(runtime: self, config: config, keeping: kept)
         defer { published.withLock { $0.retainedSwiftImages += build.libraries.finish() } }
         for (entry, decision) in decided.decisions {

@@ -87,13 +87,13 @@ public final class PluginRuntime: Sendable {
     /// Each library is opened, its ABI checked and its config validated, then
     /// closed again (a Swift one stays mapped).
     public static func inspect(pluginsDirectory: String, config: HostConfig) -> [PluginStatus] {
-        inspect(catalog: PluginCatalog.scan(directory: pluginsDirectory), config: config)
+        inspect(catalog: PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions), config: config)
     }
 
     static func inspect(catalog: PluginCatalog, config: HostConfig) -> [PluginStatus] {
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var statuses = (catalog.problems + plan.problems).map(PluginStatus.init(problem:))
-        let pass = LibraryPass()
+        let pass = LibraryPass(policy: LoadPolicy(config))
         defer { pass.finish() }
         for entry in plan.enabled {
             do {
@@ -126,11 +126,14 @@ public final class PluginRuntime: Sendable {
         }
         control.phase = .running
         let config = control.config
-        let catalog = PluginCatalog.scan(directory: pluginsDirectory)
+        if !config.strictPermissions {
+            logger.warning("[host] strict-permissions = false: plugin files and folders writable by other users are loaded; never run like this in production")
+        }
+        let catalog = PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions)
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var problems = catalog.problems + plan.problems
 
-        let pass = LibraryPass()
+        let pass = LibraryPass(policy: LoadPolicy(config))
         defer { published.withLock { $0.retainedSwiftImages += pass.finish() } }
         var prepared: [PreparedPlugin] = []
         for entry in plan.enabled {

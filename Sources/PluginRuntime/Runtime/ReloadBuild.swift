@@ -14,7 +14,7 @@ final class ReloadBuild {
     init(runtime: PluginRuntime, config: HostConfig, keeping kept: [PluginInstance]) {
         self.runtime = runtime
         self.config = config
-        self.libraries = LibraryPass(sharing: kept.map(\.loaded.library))
+        self.libraries = LibraryPass(policy: LoadPolicy(config), sharing: kept.map(\.loaded.library))
     }
 
     /// Carries `instance` into the new generation unchanged.
@@ -27,6 +27,7 @@ final class ReloadBuild {
                 control: RuntimeControl) throws(PluginError) {
         let prepared: PreparedPlugin
         if let reuse {
+            try libraries.policy.admit(reuse.library, alias: entry.alias)
             _ = reuse.library.share()
             do {
                 prepared = try PreparedPlugin.prepare(reuse, config: config)

@@ -19,7 +19,7 @@ struct PluginFingerprint: Equatable {
     init(_ entry: EntryPoint, config: HostConfig) {
         self.entry = entry
         do {
-            contentHash = try ShadowCopy.contentHash(of: entry.libraryPath)
+            contentHash = try ShadowCopy.digest(of: entry.libraryPath).hex
         } catch {
             contentHash = "unreadable: \(error.description)"
         }

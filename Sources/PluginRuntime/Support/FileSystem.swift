@@ -103,6 +103,31 @@ enum FileSystem {
         }
     }
 
+    /// Makes `path` and any missing parents with `mode` (existing folders are left as they are).
+    static func makeDirectories(_ path: String, mode: mode_t) throws(Failure) {
+        guard kind(of: path) != .directory else { return }
+        let parent = directory(of: path)
+        if parent != path && parent != "." { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST {
+            throw Failure(description: "cannot create \(path): \(errorText())")
+        }
+    }
+
+    /// Removes the folder `path` and the files directly in it (shadow folders hold no subfolders),
+    /// without following symbolic links.
+    static func removeTree(_ path: String) {
+        for name in (try? list(path)) ?? [] {
+            let child = join(path, name)
+            var info = stat()
+            if lstat(child, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
+                removeTree(child)
+            } else {
+                unlink(child)
+            }
+        }
+        rmdir(path)
+    }
+
     /// `name` joined to `directory`.
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name

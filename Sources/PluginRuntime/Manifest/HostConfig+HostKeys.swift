@@ -1,0 +1,69 @@
+extension HostConfig {
+    /// The keys `[host]` accepts, as an unknown-key error lists them.
+    static let hostKeys = [
+        "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
+        "require-signatures", "admin", "admin-token", "header-timeout-ms", "state-dir",
+    ]
+
+    /// Applies one `[host]` key, or throws an error naming the key and what it expects.
+    mutating func setHostKey(_ key: String, _ value: ConfigValue, fail: (String, String?) -> PluginError) throws(PluginError) {
+        func flag() throws(PluginError) -> Bool {
+            guard case .bool(let flag) = value else { throw fail("host.\(key) must be true or false, found \(value.json)", nil) }
+            return flag
+        }
+        func milliseconds() throws(PluginError) -> Duration {
+            guard case .integer(let count) = value, count > 0 else {
+                throw fail("host.\(key) must be a positive integer, found \(value.json)", nil)
+            }
+            return .milliseconds(count)
+        }
+        switch key {
+        case "namespaces":
+            namespaces = try Self.stringList(value, key: "host.namespaces", fail: fail)
+            if namespaces.isEmpty { throw fail("host.namespaces must name at least one namespace", nil) }
+        case "enabled":
+            let aliases = try Self.stringList(value, key: "host.enabled", fail: fail)
+            var seen = Set<String>()
+            for alias in aliases where !seen.insert(alias).inserted {
+                throw fail("host.enabled lists '\(alias)' twice", alias)
+            }
+            enabled = aliases
+        case "cache-entries":
+            guard case .integer(let count) = value, count >= 0 else {
+                throw fail("host.cache-entries must be a non-negative integer, found \(value.json)", nil)
+            }
+            cacheEntriesPerPlugin = Int(count)
+        case "drain-timeout-ms":
+            drainTimeout = try milliseconds()
+        case "header-timeout-ms":
+            headerTimeout = try milliseconds()
+        case "strict-permissions":
+            strictPermissions = try flag()
+        case "require-signatures":
+            requireSignatures = try flag()
+        case "trusted-keys":
+            trustedKeys = []
+            for text in try Self.stringList(value, key: "host.trusted-keys", fail: fail) {
+                guard let publicKey = SigningKey.Public(parsing: text) else {
+                    throw fail("host.trusted-keys: '\(text)' is not \"ed25519:\" followed by a base64 public key of 32 bytes (see `plughost keygen`)", nil)
+                }
+                trustedKeys.append(publicKey)
+            }
+        case "admin":
+            guard let access = value.string.flatMap(AdminAccess.init(rawValue:)) else {
+                throw fail("host.admin must be \"loopback\", \"token\" or \"off\", found \(value.json)", nil)
+            }
+            admin = access
+        case "admin-token":
+            guard let token = value.string else { throw fail("host.admin-token must be a string, found \(value.json)", nil) }
+            adminToken = token.isEmpty ? nil : token
+        case "state-dir":
+            guard let folder = value.string, folder.hasPrefix("/") else {
+                throw fail("host.state-dir must be an absolute path, found \(value.json)", nil)
+            }
+            stateDirectory = folder
+        default:
+            throw fail("unknown key 'host.\(key)' (known: \(Self.hostKeys.joined(separator: ", ")))", nil)
+        }
+    }
+}

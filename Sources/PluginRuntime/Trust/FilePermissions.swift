@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenSSH's `safe_path` rule for what the host loads or reads: the file and
+/// every folder above it, up to `/`, must be owned by root or the host's own
+/// user and be writable by nobody else.
+///
+/// Anyone who can write a library, a manifest, the host config or any folder
+/// above them (and so rename things inside it) can run code as the host. A
+/// root-owned folder with the sticky bit, such as `/tmp`, is fine as a parent:
+/// nobody else can rename or delete what lies in it.
+enum FilePermissions {
+    /// Why a path is not safe: which path, its owner and mode.
+    struct Problem: Error, CustomStringConvertible {
+        /// One sentence naming the path, its owner and mode, and the fix.
+        let description: String
+    }
+
+    /// Checks `path` (resolved through symlinks) and each of its parents.
+    static func check(_ path: String) throws(Problem) {
+        guard let resolved = FileSystem.realPath(path) else {
+            throw Problem(description: "\(path): cannot resolve the path: \(FileSystem.errorText())")
+        }
+        let me = geteuid()
+        var current = resolved
+        var isTarget = true
+        while true {
+            var info = stat()
+            guard lstat(current, &info) == 0 else {
+                throw Problem(description: "\(current): cannot stat: \(FileSystem.errorText())")
+            }
+            let mode = info.st_mode & 0o7777
+            let isDirectory = info.st_mode & S_IFMT == S_IFDIR
+            let subject = current == resolved && path != resolved ? "\(current) (resolved from \(path))" : current
+            if info.st_uid != 0 && info.st_uid != me {
+                throw Problem(description: "\(subject) is owned by uid \(info.st_uid), mode \(octal(mode)): only root or the host's user (uid \(me)) may own it")
+            }
+            let sharedSticky = !isTarget && isDirectory && info.st_uid == 0 && mode & 0o1000 != 0
+            if mode & 0o022 != 0 && !sharedSticky {
+                let who = mode & 0o002 != 0 ? "everyone" : "its group"
+                throw Problem(description: "\(subject) is writable by \(who) (mode \(octal(mode)), owner uid \(info.st_uid)): run chmod go-w on it")
+            }
+            if current == "/" { return }
+            current = FileSystem.directory(of: current)
+            if current.isEmpty { current = "/" }
+            isTarget = false
+        }
+    }
+
+    private static func octal(_ mode: UInt32) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
