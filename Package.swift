@@ -23,6 +23,7 @@ let tomlKit = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let nioHTTPTypes = Target.Dependency.product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
@@ -43,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
     ],
     targets: [
         // MARK: SDK: the C header and the thin Swift layer plugin authors use
@@ -73,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "PluginHTTP",
-            dependencies: ["PluginRuntime", hummingbird, nioCore, httpTypes, logging],
+            dependencies: ["PluginRuntime", hummingbird, nioCore, nioHTTPTypes, httpTypes, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -87,12 +87,16 @@ public struct HTTPExchange {
     public var method: String { api.pointee.method(request).map { String(cString: $0) } ?? "" }
     /// The path, without the query.
     public var path: String { api.pointee.path(request).map { String(cString: $0) } ?? "" }
-    /// A `:name` path capture.
-    public func pathParameter(_ name: String) -> String? { text { api.pointee.path_param(request, name, &$0, nil) } }
-    /// The first query parameter `name`.
-    public func query(_ name: String) -> String? { text { api.pointee.query(request, name, &$0, nil) } }
+    /// A `:name` path capture, percent-decoded (invalid UTF-8 shows as U+FFFD; ``pathParameterBytes(_:)`` has the exact bytes).
+    public func pathParameter(_ name: String) -> String? { pathParameterBytes(name).map { String(decoding: $0, as: UTF8.self) } }
+    /// The first query parameter `name`, percent-decoded (invalid UTF-8 shows as U+FFFD; ``queryBytes(_:)`` has the exact bytes).
+    public func query(_ name: String) -> String? { queryBytes(name).map { String(decoding: $0, as: UTF8.self) } }
     /// The request header `name` (case-insensitive).
-    public func header(_ name: String) -> String? { text { api.pointee.header(request, name, &$0, nil) } }
+    public func header(_ name: String) -> String? { bytes { api.pointee.header(request, name, &$0, &$1) }.map { String(decoding: $0, as: UTF8.self) } }
+    /// The exact percent-decoded bytes of path capture `name` (an escaped NUL included).
+    public func pathParameterBytes(_ name: String) -> [UInt8]? { bytes { api.pointee.path_param(request, name, &$0, &$1) } }
+    /// The exact percent-decoded bytes of the first query parameter `name` (an escaped NUL included).
+    public func queryBytes(_ name: String) -> [UInt8]? { bytes { api.pointee.query(request, name, &$0, &$1) } }
 
     /// The request body.
     public var body: [UInt8] {
@@ -136,10 +140,12 @@ public struct HTTPExchange {
         _ = Array(value.utf8).withUnsafeBytes { api.pointee.set_property(request, key, ph_type_t(PH_TYPE_STRING), $0.baseAddress, $0.count) }
     }
 
-    private func text(_ read: (inout UnsafePointer<CChar>?) -> ph_status_t) -> String? {
+    /// The bytes an accessor hands over: exactly `length` of them (they may hold a NUL).
+    private func bytes(_ read: (inout UnsafePointer<CChar>?, inout Int) -> ph_status_t) -> [UInt8]? {
         var value: UnsafePointer<CChar>?
-        guard read(&value) == PH_OK, let value else { return nil }
-        return String(cString: value)
+        var length = 0
+        guard read(&value, &length) == PH_OK, let value else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 }
 

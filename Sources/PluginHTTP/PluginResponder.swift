@@ -31,8 +31,10 @@ public struct PluginResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         var request = request
         let path = request.uri.path
-        if path.hasPrefix(AdminEndpoints.prefix) {
-            return await AdminEndpoints.respond(method: request.method, path: path, context: context,
+        if path.hasPrefix(AdminEndpoints.prefix)
+            || (PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix)) {
+            return await AdminEndpoints.respond(method: request.method, path: PluginHTTPRequest.mergingSlashes(path),
+                                                authorization: request.headers[.authorization], context: context,
                                                 runtime: runtime, reloader: reloader).hummingbird
         }
         let body: ByteBuffer

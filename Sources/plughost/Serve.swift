@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         var application = PluginHTTPServer.makeApplication(
-            runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, logger: logger,
+            runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout, logger: logger,
             onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
         // Plugins start once the service group handles signals and before the port opens,
         // so no request finds the host without plugins and an early SIGTERM still shuts down cleanly.

@@ -13,6 +13,8 @@
  *   raw   GET  /r/fail           fails with "handler exploded"
  *   raw   POST /r/echo           echoes the body, header X-Seen-User = property "user"
  *   raw   GET  /r/slow           answers "slow done" after 600 ms (for draining)
+ *   raw   GET  /r/spans/:seg     answers the spans query(msg), path_param(seg) and header(X-Echo)
+ *                                hand over, in hex, exactly `length` bytes each: "q|p|h"
  * and tries three it must be refused: a bytes result, a path parameter not in
  * the pattern, and a path under /_plughost/.
  *
@@ -68,6 +70,34 @@ static ph_status_t echo_handler(void *user_data, ph_http_request_t *request, ph_
     return PH_OK;
 }
 
+/** Appends `length` bytes at `data` as hex (or "-" when the accessor found nothing). */
+static size_t append_hex(char *out, size_t at, size_t room, ph_status_t status, const char *data, size_t length) {
+    static const char digits[] = "0123456789abcdef";
+    if (status != PH_OK) { if (at < room) out[at++] = '-'; return at; }
+    for (size_t i = 0; i < length && at + 2 <= room; i++) {
+        out[at++] = digits[(unsigned char)data[i] >> 4];
+        out[at++] = digits[(unsigned char)data[i] & 0xF];
+    }
+    return at;
+}
+
+static ph_status_t spans_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    static _Thread_local char out[4096];
+    size_t at = 0;
+    const char *value; size_t length;
+    ph_status_t status = http->query(request, "msg", &value, &length);
+    at = append_hex(out, at, 1000, status, value, length);
+    out[at++] = '|';
+    status = http->path_param(request, "seg", &value, &length);
+    at = append_hex(out, at, 2000, status, value, length);
+    out[at++] = '|';
+    status = http->header(request, "X-Echo", &value, &length);
+    at = append_hex(out, at, sizeof out - 1, status, value, length);
+    http->set_body(request, out, at);
+    return PH_OK;
+}
+
 #define TYPED(m, p, fn, params, count, res) {sizeof(ph_typed_endpoint_t), m, p, (void (*)(void))fn, params, count, res}
 
 static const ph_param_t add_p[] = {{"a", PH_SOURCE_PATH, PH_TYPE_INT64}, {"b", PH_SOURCE_PATH, PH_TYPE_INT64}};
@@ -101,6 +131,8 @@ static ph_status_t endpoints_create(const ph_plugin_t *plugin, const ph_host_t *
     http->register_endpoint(host, &echo, error);
     ph_endpoint_t slow = {sizeof(ph_endpoint_t), "GET", "/r/slow", slow_handler, NULL};
     http->register_endpoint(host, &slow, error);
+    ph_endpoint_t spans = {sizeof(ph_endpoint_t), "GET", "/r/spans/:seg", spans_handler, NULL};
+    http->register_endpoint(host, &spans, error);
 
     /* These must be refused with a reason; the plugin still loads. */
     char ignored[256];

@@ -114,7 +114,7 @@ struct EndpointTests {
         folder.manifest("second.toml", [("second", "libhttp_fixture.so:http_endpoints_entry")])
         try await withServer(folder, HostConfig(enabled: ["second", "first"])) { client, runtime in
             let conflicts = runtime.statuses.of("first")?.warnings.filter { $0.code == .endpointConflict } ?? []
-            #expect(conflicts.count == 10)
+            #expect(conflicts.count == 11)  // every endpoint of the fixture (see http_fixture.c)
             #expect(conflicts.first?.reason.contains("already served by 'second'") == true)
             let listing = runtime.generation!.endpoints.listing
             #expect(listing.allSatisfy { $0.alias == "second" })
@@ -138,7 +138,7 @@ struct EndpointTests {
                 #expect(ep["version"] as? String == "1.0.0" && ep["abi"] as? String == "1.1")
                 #expect((ep["library"] as? String)?.hasSuffix("libhttp_fixture.so") == true)
                 let endpoints = try #require(ep["endpoints"] as? [[String: Any]])
-                #expect(endpoints.count == 10)
+                #expect(endpoints.count == 11)
                 #expect((endpoints.first?["wrappers"] as? [String]) == ["tag/tag"])
                 #expect((ep["last_error"] as? String)?.contains("registration refused") == true)
                 let tag = try #require(plugins.first { $0["alias"] as? String == "tag" })

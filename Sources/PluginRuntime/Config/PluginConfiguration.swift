@@ -32,7 +32,9 @@ public final class PluginConfiguration: @unchecked Sendable {
         self.cKeys = keys.map { strdup($0)! }
         var strings: [String: (UnsafeMutablePointer<CChar>, Int)] = [:]
         for (key, value) in leaves {
-            if case .string(let text) = value { strings[key] = (strdup(text)!, text.utf8.count) }
+            // Exactly the string's bytes plus a NUL: a TOML "\u0000" escape puts a NUL
+            // inside the value, and the length must still describe the bytes behind the pointer.
+            if case .string(let text) = value { strings[key] = (Self.exactCString(text), text.utf8.count) }
         }
         self.cStrings = strings
         let json = ConfigValue.table(table).json
@@ -117,4 +119,13 @@ public final class PluginConfiguration: @unchecked Sendable {
 extension PluginConfiguration {
     /// The `ph_config_t` view, valid as long as this object (for embedders that call plugins themselves).
     public var cView: UnsafeMutablePointer<ph_config_t> { raw }
+
+    /// A malloc'ed copy of `text`'s UTF-8 bytes followed by a NUL (unlike `strdup`, not cut at an embedded NUL).
+    private static func exactCString(_ text: String) -> UnsafeMutablePointer<CChar> {
+        let bytes = Array(text.utf8)
+        let copy = malloc(bytes.count + 1)!.bindMemory(to: CChar.self, capacity: bytes.count + 1)
+        bytes.withUnsafeBytes { UnsafeMutableRawPointer(copy).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: $0.count) }
+        copy[bytes.count] = 0
+        return copy
+    }
 }

@@ -126,10 +126,10 @@ public final class EndpointTable: @unchecked Sendable {
                 switch parameter.source {
                 case ph_source_t(PH_SOURCE_PATH):
                     source = "path"
-                    raw = context.captures.first { $0.0 == parameter.name }.map { Array($0.1.utf8) }
+                    raw = context.captures.first { $0.0 == parameter.name }?.1
                 case ph_source_t(PH_SOURCE_QUERY):
                     source = "query"
-                    raw = context.query.first { $0.0 == parameter.name }.map { Array($0.1.utf8) }
+                    raw = context.query.first { $0.name.elementsEqual(parameter.name.utf8) }?.value
                 case ph_source_t(PH_SOURCE_HEADER):
                     source = "header"
                     raw = context.header(parameter.name).map { Array($0.utf8) }
@@ -177,7 +177,7 @@ public final class EndpointTable: @unchecked Sendable {
 
     /// What a request's method and path lead to.
     enum Lookup {
-        case found(Route, captures: [(String, String)])
+        case found(Route, captures: [(String, [UInt8])])
         case methodNotAllowed([String])
         case notFound
     }
@@ -246,14 +246,16 @@ public final class EndpointTable: @unchecked Sendable {
     }
 
     /// Finds the route for `method` and `path`.
+    ///
+    /// Empty segments are ignored everywhere (`//a`, `/a//b` and `/a/` are `/a`
+    /// and `/a/b`, as nginx's `merge_slashes`): exact routes, patterns and the
+    /// 405 check all see the same segments.
     func lookup(method: String, path: String) -> Lookup {
         if let route = exact[method + " " + path] { return .found(route, captures: []) }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let bytes = path.utf8
-        let canonical = bytes.last != UInt8(ascii: "/") || bytes.count <= 1
-        let doubled = zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "/") && $1 == UInt8(ascii: "/") }
-        if canonical && !doubled { return matchPatterned(method: method, segments: segments) }
-        if !canonical, let route = exact[method + " /" + segments.joined(separator: "/")] { return .found(route, captures: []) }
+        if PluginHTTPRequest.hasEmptySegments(path), let route = exact[method + " " + PluginHTTPRequest.mergingSlashes(path)] {
+            return .found(route, captures: [])
+        }
         return matchPatterned(method: method, segments: segments)
     }
 

@@ -117,13 +117,19 @@ enum HTTPExtension {
                 return context.cString(context.path).0
             },
             path_param: { request, name, value, length in
-                HTTPExtension.lookup(request, name, value, length) { context, key in context.captures.first { $0.0 == key }?.1 }
+                HTTPExtension.lookup(request, name, value, length) { context, key in
+                    context.captures.first { $0.0.utf8.elementsEqual(key) }?.1
+                }
             },
             query: { request, name, value, length in
-                HTTPExtension.lookup(request, name, value, length) { context, key in context.query.first { $0.0 == key }?.1 }
+                HTTPExtension.lookup(request, name, value, length) { context, key in
+                    context.query.first { $0.name.elementsEqual(key) }?.value
+                }
             },
             header: { request, name, value, length in
-                HTTPExtension.lookup(request, name, value, length) { context, key in context.header(key) }
+                HTTPExtension.lookup(request, name, value, length) { context, key in
+                    context.header(String(decoding: key, as: UTF8.self)).map { Array($0.utf8) }
+                }
             },
             body: { request, data, length in
                 HTTPExtension.exposeBytes(request, data, length) { $0.body }
@@ -187,11 +193,12 @@ enum HTTPExtension {
 
     private static func lookup(
         _ request: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
-        _ length: UnsafeMutablePointer<Int>?, _ find: (RequestContext, String) -> String?
+        _ length: UnsafeMutablePointer<Int>?, _ find: (RequestContext, UnsafeBufferPointer<UInt8>) -> [UInt8]?
     ) -> ph_status_t {
         guard let request, let name else { return PH_ERR_INVALID }
         let context = RequestContext.from(request)
-        guard let found = find(context, String(cString: name)) else { return PH_ERR_NOT_FOUND }
+        let key = UnsafeBufferPointer(start: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), count: strlen(name))
+        guard let found = find(context, key) else { return PH_ERR_NOT_FOUND }
         let (pointer, count) = context.cString(found)
         value?.pointee = pointer
         length?.pointee = count

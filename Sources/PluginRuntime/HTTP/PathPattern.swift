@@ -44,14 +44,15 @@ struct PathPattern: Hashable, Sendable, CustomStringConvertible {
         "/" + segments.map { if case .literal(let text) = $0 { text } else { ":" } }.joined(separator: "/")
     }
 
-    /// Matches `pathSegments` (already split); returns the captures, or nil.
-    func match(_ pathSegments: [Substring]) -> [(String, String)]? {
+    /// Matches `pathSegments` (already split); returns the captures (exact
+    /// percent-decoded bytes), or nil.
+    func match(_ pathSegments: [Substring]) -> [(String, [UInt8])]? {
         guard pathSegments.count == segments.count else { return nil }
-        var captures: [(String, String)] = []
+        var captures: [(String, [UInt8])] = []
         for (segment, part) in zip(segments, pathSegments) {
             switch segment {
             case .literal(let text): if text != part { return nil }
-            case .capture(let name): captures.append((name, PercentDecoding.decode(part)))
+            case .capture(let name): captures.append((name, PercentDecoding.decodeBytes(part.utf8)))
             }
         }
         return captures
@@ -60,25 +61,32 @@ struct PathPattern: Hashable, Sendable, CustomStringConvertible {
 
 /// `%XX` and `+` decoding for paths and query strings.
 enum PercentDecoding {
-    /// Decodes `%XX` escapes (and `+` as space when `plusIsSpace`); invalid escapes stay as they are.
-    static func decode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
-            return String(text)
-        }
+    /// Decodes `%XX` escapes (and `+` as space when `plusIsSpace`) into the exact
+    /// bytes they stand for, `%00` included; invalid escapes stay as they are.
+    static func decodeBytes<C: Collection<UInt8>>(_ text: C, plusIsSpace: Bool = false) -> [UInt8] {
         var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "%"), utf8.count >= 2,
-               let high = hex(utf8[utf8.startIndex]), let low = hex(utf8[utf8.startIndex + 1]) {
-                bytes.append(high << 4 | low)
-                utf8 = utf8.dropFirst(2)
-            } else if plusIsSpace && byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else {
-                bytes.append(byte)
+        bytes.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index != text.endIndex {
+            let byte = text[index]
+            text.formIndex(after: &index)
+            if byte == UInt8(ascii: "%"), index != text.endIndex, let high = hex(text[index]) {
+                let next = text.index(after: index)
+                if next != text.endIndex, let low = hex(text[next]) {
+                    bytes.append(high << 4 | low)
+                    index = text.index(after: next)
+                    continue
+                }
             }
+            bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    /// Decodes like ``decodeBytes(_:plusIsSpace:)`` into text (invalid UTF-8 becomes U+FFFD);
+    /// for display only, never for bytes handed to a plugin.
+    static func decode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String {
+        String(decoding: decodeBytes(text.utf8, plusIsSpace: plusIsSpace), as: UTF8.self)
     }
 
     private static func hex(_ byte: UInt8) -> UInt8? {

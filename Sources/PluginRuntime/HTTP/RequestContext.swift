@@ -13,11 +13,13 @@ final class RequestContext {
     let method: String
     let path: String
     private let rawQuery: String
-    /// The query parameters, parsed on first use.
-    lazy var query: [(String, String)] = PluginHTTPRequest.parseQuery(rawQuery)
+    /// The query parameters, parsed on first use: exact percent-decoded bytes
+    /// (an embedded NUL or invalid UTF-8 stays as it was sent).
+    lazy var query: [(name: [UInt8], value: [UInt8])] = PluginHTTPRequest.parseQuery(rawQuery)
     var headers: [(String, String)]
     let body: [UInt8]
-    var captures: [(String, String)] = []
+    /// Path captures by name: exact percent-decoded bytes.
+    var captures: [(String, [UInt8])] = []
 
     // Response
     var status: UInt32 = 200
@@ -38,7 +40,7 @@ final class RequestContext {
     /// C memory handed out by accessors; freed when the request ends.
     private var retained: [UnsafeMutableRawPointer] = []
 
-    init(request: PluginHTTPRequest, route: EndpointTable.Route, captures: [(String, String)]) {
+    init(request: PluginHTTPRequest, route: EndpointTable.Route, captures: [(String, [UInt8])]) {
         self.method = request.method
         self.path = request.path
         self.rawQuery = request.query
@@ -57,11 +59,21 @@ final class RequestContext {
         Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
     }
 
-    /// A C copy of `text`, valid until the request ends.
-    func cString(_ text: String) -> (UnsafePointer<CChar>, Int) {
-        let copy = strdup(text)!
+    /// A C copy of exactly `bytes` plus a terminating NUL, valid until the request ends,
+    /// and the number of bytes before that NUL: the length always describes
+    /// exactly the bytes given, even when they hold a NUL themselves.
+    func cString(_ bytes: some Collection<UInt8>) -> (UnsafePointer<CChar>, Int) {
+        let count = bytes.count
+        let copy = malloc(count + 1)!.bindMemory(to: UInt8.self, capacity: count + 1)
+        _ = UnsafeMutableBufferPointer(start: copy, count: count).initialize(from: bytes)
+        copy[count] = 0
         retained.append(UnsafeMutableRawPointer(copy))
-        return (UnsafePointer(copy), text.utf8.count)
+        return (UnsafeRawPointer(copy).assumingMemoryBound(to: CChar.self), count)
+    }
+
+    /// A C copy of `text`'s UTF-8 bytes (see ``cString(_:)-(some Collection<UInt8>)``).
+    func cString(_ text: String) -> (UnsafePointer<CChar>, Int) {
+        cString(text.utf8)
     }
 
     /// A C copy of `bytes`, valid until the request ends.
@@ -129,12 +141,28 @@ public struct PluginHTTPRequest: Sendable {
         self.body = body
     }
 
-    /// The query parameters of `query`, percent-decoded, in order.
-    static func parseQuery(_ query: String) -> [(String, String)] {
-        query.split(separator: "&").map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (PercentDecoding.decode(parts[0], plusIsSpace: true),
-                    parts.count > 1 ? PercentDecoding.decode(parts[1], plusIsSpace: true) : "")
+    /// Whether `path` has an empty segment: `//` anywhere, or a trailing `/` after a segment.
+    public static func hasEmptySegments(_ path: String) -> Bool {
+        var previousWasSlash = false
+        for byte in path.utf8 {
+            let isSlash = byte == UInt8(ascii: "/")
+            if isSlash && previousWasSlash { return true }
+            previousWasSlash = isSlash
+        }
+        return previousWasSlash && path.utf8.count > 1
+    }
+
+    /// `path` without empty segments (`//a//b/` becomes `/a/b`), as routing sees it.
+    public static func mergingSlashes(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+    }
+
+    /// The query parameters of `query`, percent-decoded to their exact bytes, in order.
+    static func parseQuery(_ query: String) -> [(name: [UInt8], value: [UInt8])] {
+        query.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            return (PercentDecoding.decodeBytes(parts[0], plusIsSpace: true),
+                    parts.count > 1 ? PercentDecoding.decodeBytes(parts[1], plusIsSpace: true) : [])
         }
     }
 }

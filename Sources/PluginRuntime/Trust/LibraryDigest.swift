@@ -54,3 +54,15 @@ public struct LibraryDigest: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension LibraryDigest {
+    /// The digest of the file at `path` as it is now (for `plughost pin` and `plughost sign`).
+    /// - Throws: ``PluginError`` naming the file when it cannot be read.
+    public init(ofFileAt path: String) throws(PluginError) {
+        do {
+            self.init(of: try FileSystem.readFile(path))
+        } catch {
+            throw PluginError(.libraryNotFound, file: path, reason: "cannot read: \(error.description)")
+        }
+    }
+}

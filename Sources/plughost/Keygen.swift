@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import PluginRuntime
+
+/// `plughost keygen`: a new ed25519 key pair for signing plugin libraries.
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make an ed25519 key pair for signing plugin libraries: the private key in FILE (mode 0600), the public key in FILE.pub.")
+
+    @Option(name: .long, help: "Where to write the private key (never overwritten).")
+    var out: String = "plughost-signing.key"
+
+    func run() throws {
+        let key = SigningKey.Private()
+        for path in [out, out + ".pub"] where FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path) exists; not overwriting a key")
+        }
+        guard FileManager.default.createFile(atPath: out, contents: Data(key.fileText.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(out)")
+        }
+        try "\(key.publicKey)\n".write(toFile: out + ".pub", atomically: true, encoding: .utf8)
+        print("private key: \(out) (keep it secret; sign with `plughost sign LIBRARY --key \(out)`)")
+        print("public key:  \(key.publicKey)")
+        print("host config: trusted-keys = [\"\(key.publicKey)\"] under [host]")
+    }
+}
