@@ -40,7 +40,7 @@ enum ShadowFolder {
             } catch {
                 return .failure(error)
             }
-            if cached == nil { registerRemovalAtExit(folder) }
+            registerRemovalAtExit(folder)
             cached = folder
             return .success(folder)
         }
@@ -72,13 +72,17 @@ enum ShadowFolder {
         return text.isEmpty ? nil : text
     }
 
-    /// The folder `atexit` removes; set once.
-    nonisolated(unsafe) private static var folderToRemove: String?
+    /// The folders `atexit` removes. Written under the `made` lock only; read once, at exit.
+    nonisolated(unsafe) private static var foldersToRemove: [String] = []
 
+    /// Called under the `made` lock.
     private static func registerRemovalAtExit(_ folder: String) {
-        folderToRemove = folder
-        atexit {
-            if let folder = ShadowFolder.folderToRemove { FileSystem.removeTree(folder) }
+        guard !foldersToRemove.contains(folder) else { return }
+        if foldersToRemove.isEmpty {
+            atexit {
+                for folder in ShadowFolder.foldersToRemove { FileSystem.removeTree(folder) }
+            }
         }
+        foldersToRemove.append(folder)
     }
 }

@@ -31,7 +31,7 @@ public struct PluginManifest: Sendable {
     static func parse(_ document: [String: ConfigValue], path: String) throws(PluginError) -> PluginManifest {
         func fail(_ reason: String) -> PluginError { PluginError(.invalidManifest, file: path, reason: reason) }
 
-        for key in document.keys where key != "plugin" && key != "entry-points" {
+        for key in document.keys.sorted() where key != "plugin" && key != "entry-points" {
             throw fail("unknown top-level key '\(key)' (expected [plugin] and [entry-points])")
         }
         guard let plugin = document["plugin"]?.table else { throw fail("missing [plugin] table") }

@@ -78,16 +78,6 @@ extension PluginRuntime {
         if !fresh.isEmpty { return fail(fresh) }
 
         let decided = ReloadPlan(plan: plan, config: config, running: current.instances, failed: control.failed)
-        if decided.keepsAsIs(current) {
-            control.config = config
-            publish(control)
-            report.succeeded = true
-            report.unchanged = current.aliases
-            report.swapLatency = clock.now - began
-            return report
-        }
-
-        // Build the new generation off to the side: create, register, assemble (accepts/prepare).
         let kept = decided.decisions.compactMap { if case .keep(let old) = $0.decision { old } else { nil } }
         // Unchanged plugins stay only if the new config's pins and keys still admit what they loaded.
         let policy = LoadPolicy(config)
@@ -98,6 +88,16 @@ extension PluginRuntime {
                 return fail([error])
             }
         }
+        if decided.keepsAsIs(current) {
+            control.config = config
+            publish(control)
+            report.succeeded = true
+            report.unchanged = current.aliases
+            report.swapLatency = clock.now - began
+            return report
+        }
+
+        // Build the new generation off to the side: create, register, assemble (accepts/prepare).
         let build = ReloadBuild(runtime: self, config: config, keeping: kept)
         defer { published.withLock { $0.retainedSwiftImages += build.libraries.finish() } }
         for (entry, decision) in decided.decisions {
