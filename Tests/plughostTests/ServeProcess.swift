@@ -11,7 +11,7 @@ final class ServeProcess: @unchecked Sendable {
     let logPath: String
 
     /// Starts `plughost serve` over `folder` with `folder/host.toml`; waits until it listens.
-    init(folder: PluginFolder, extraArguments: [String] = []) throws {
+    init(folder: PluginFolder, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         pidFile = folder.path + "/plughost.pid"
         logPath = folder.path + ".serve.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -19,6 +19,7 @@ final class ServeProcess: @unchecked Sendable {
         process.arguments = ["serve", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--port", "0",
                              "--pid-file", pidFile] + extraArguments
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try process.run()
         var found: Int?
         let deadline = Date().addingTimeInterval(20)
