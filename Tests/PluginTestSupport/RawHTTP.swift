@@ -18,6 +18,11 @@ public enum RawHTTP {
     }
 
     public static func send(_ text: String, port: Int, host: String = "127.0.0.1") throws -> String {
+        try send(bytes: Array(text.utf8), port: port, host: host)
+    }
+
+    /// Sends exactly `bytes` (which need not be UTF-8) and reads the reply until the server closes.
+    public static func send(bytes: [UInt8], port: Int, host: String = "127.0.0.1") throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
@@ -31,7 +36,7 @@ public enum RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

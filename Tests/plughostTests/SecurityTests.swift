@@ -92,6 +92,27 @@ struct ServeSecurityTests {
     }
 }
 
+@Suite("Header bytes on a running plughost serve")
+struct HeaderBytesTests {
+    @Test("a NUL in a header value is refused with 400 before any plugin runs; bytes that are not UTF-8 arrive as U+FFFD, with their length")
+    func headerBytes() throws {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.write("host.toml", "[host]\nenabled = [\"ep\"]\n")
+        let server = try ServeProcess(folder: folder)
+        func spans(header value: [UInt8]) throws -> String {
+            let request = Array("GET /r/spans/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Echo: ".utf8) + value + Array("\r\n\r\n".utf8)
+            return try RawHTTP.send(bytes: request, port: server.port)
+        }
+        let nul = try spans(header: Array("a".utf8) + [0] + Array("b".utf8))
+        #expect(nul.hasPrefix("HTTP/1.1 400"), "\(nul)")
+        let latin1 = try spans(header: Array("caf".utf8) + [0xE9])
+        #expect(latin1.hasPrefix("HTTP/1.1 200") && latin1.hasSuffix("-|73|636166efbfbd"), "\(latin1)")
+        #expect(server.get("/r/spans/ok").body == "-|6f6b|-")
+        #expect(server.stop() == 0)
+    }
+}
+
 @Suite("plughost pin, keygen and sign")
 struct TrustCommandTests {
     @Test("pin prints a [pins] table that, written into the config, lets the current build serve and refuses another")

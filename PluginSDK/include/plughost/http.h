@@ -158,11 +158,23 @@ typedef struct ph_http {
     const char *(*method)(ph_http_request_t *request);
     /** The request path, without the query. [request] */
     const char *(*path)(ph_http_request_t *request);
-    /** A `:name` path capture. PH_ERR_NOT_FOUND when absent. [request] */
+    /*
+     * Values handed over by path_param, query and header: `*value` points at
+     * exactly `*length` bytes, followed by one NUL that is not counted. The
+     * bytes are the request's own, percent-decoded for path_param and query
+     * (`+` is a space in a query): `%00` arrives as a NUL inside the value and
+     * `%FF` as the byte 0xFF, so a value may hold NULs and need not be UTF-8.
+     * Read `*length` bytes, not up to the first NUL, when the difference matters.
+     * Header values are what the HTTP parser accepted: a NUL or other control
+     * byte in a header is refused with 400 before any plugin runs, and bytes
+     * that are not UTF-8 arrive replaced by U+FFFD (EF BF BD). The memory is
+     * the host's and stays valid until the request ends. `length` may be NULL.
+     */
+    /** A `:name` path capture, percent-decoded (see above). PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*path_param)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
-    /** The first query parameter `name`, percent-decoded. PH_ERR_NOT_FOUND when absent. [request] */
+    /** The first query parameter `name`, percent-decoded (see above). PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*query)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
-    /** The request header `name` (case-insensitive). PH_ERR_NOT_FOUND when absent. [request] */
+    /** The request header `name` (case-insensitive; see above). PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*header)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
     /** The request body (may be empty). [request] */
     ph_status_t (*body)(ph_http_request_t *request, const void **data, size_t *length);

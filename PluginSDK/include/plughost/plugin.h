@@ -177,8 +177,9 @@ struct ph_config {
     /** The index-th leaf key (0 ≤ index < key_count), NUL-terminated, host-owned,
      *  valid as long as the config; NULL when out of range. */
     const char *(*key_at)(const ph_config_t *config, size_t index);
-    /** A string value. `*value` points to host-owned, NUL-terminated UTF-8 valid as
-     *  long as the config; `*length` (may be NULL) gets its byte length.
+    /** A string value. `*value` points to host-owned UTF-8 valid as long as the
+     *  config: exactly `*length` bytes (may be NULL) plus one uncounted NUL. A
+     *  TOML `\u0000` escape puts a NUL inside the value: read `*length` bytes.
      *  PH_ERR_NOT_FOUND if absent, PH_ERR_TYPE if not a string. */
     ph_status_t (*get_string)(const ph_config_t *config, const char *key, const char **value, size_t *length);
     /** An integer value. PH_ERR_NOT_FOUND if absent, PH_ERR_TYPE if not an integer. */
