@@ -8,6 +8,14 @@
 #
 # Each plugin is written to a temporary name and renamed into place, so a
 # running host never sees a half-written library (never `cp` over a loaded .so).
+#
+# Signing: with PLUGHOST_SIGNING_KEY set to a key file from `plughost keygen`,
+# each library is signed before it is renamed into place (LIBRARY.sig beside
+# it), for hosts with `require-signatures = true`. PLUGHOST names the plughost
+# binary that signs (default: `plughost` on PATH).
+
+# Rules here must not become the including Makefile's default goal.
+PH_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
 PH_SDK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 PH_SDK_INCLUDE := $(PH_SDK_DIR)/include
@@ -17,6 +25,11 @@ CC ?= cc
 SWIFTC ?= swiftc
 PLUGIN_CFLAGS ?= -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration
 PLUGIN_SWIFTFLAGS ?= -O -g
+PLUGHOST ?= plughost
+PLUGHOST_SIGNING_KEY ?=
+
+# Signs $@.tmp and moves its signature to $@.sig (before the library itself is renamed into place).
+PH_SIGN = $(if $(PLUGHOST_SIGNING_KEY),&& $(PLUGHOST) sign $@.tmp --key $(PLUGHOST_SIGNING_KEY) >/dev/null && mv $@.tmp.sig $@.sig)
 
 # The Swift SDK is compiled once into a static archive that each Swift plugin links.
 PH_SWIFT_SDK_DIR ?= $(PH_SDK_DIR)/../.build/plugin-sdk
@@ -32,10 +45,12 @@ $(PH_SWIFT_SDK): $(PH_SWIFT_SDK_SOURCES) $(PH_SDK_HEADER)
 
 # Compile the C sources among the prerequisites into the target .so.
 PH_BUILD_C_PLUGIN = @mkdir -p $(@D) && $(CC) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA_CFLAGS) -I $(PH_SDK_INCLUDE) \
-	-o $@.tmp $(filter %.c,$^) && mv $@.tmp $@ && echo "  built $@"
+	-o $@.tmp $(filter %.c,$^) $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
 
 # Compile the Swift sources among the prerequisites into the target .so.
 PH_BUILD_SWIFT_PLUGIN = @mkdir -p $(@D) && $(SWIFTC) -emit-library -parse-as-library -swift-version 6 \
 	-module-name $(basename $(notdir $(patsubst lib%,%,$(notdir $@)))) $(PLUGIN_SWIFTFLAGS) $(PLUGIN_EXTRA_SWIFTFLAGS) \
 	-I $(PH_SWIFT_SDK_DIR) -I $(PH_SDK_INCLUDE) -L $(PH_SWIFT_SDK_DIR) -lPluginSDK \
-	-o $@.tmp $(filter %.swift,$^) && mv $@.tmp $@ && echo "  built $@"
+	-o $@.tmp $(filter %.swift,$^) $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
+
+.DEFAULT_GOAL := $(PH_SAVED_DEFAULT_GOAL)

@@ -164,6 +164,30 @@ struct TrustCommandTests {
         #expect(tampered.output.contains("signature refused: the signature does not match"), "\(tampered.output)")
     }
 
+    @Test("plugin.mk signs what it builds when PLUGHOST_SIGNING_KEY is set; a host requiring signatures loads it")
+    func pluginMakefileSigns() throws {
+        let folder = PluginFolder()
+        let keyFile = folder.path + "/signing.key"
+        #expect(try Plughost.run(["keygen", "--out", keyFile]).status == 0)
+        let publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let plugin = folder.path + "/noop"
+        try FileManager.default.createDirectory(atPath: plugin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.repositoryRoot + "/Tests/Fixtures/noop.c", toPath: plugin + "/noop.c")
+        folder.write("noop/Makefile", "include \(Fixtures.repositoryRoot)/PluginSDK/plugin.mk\nlibnoop.so: noop.c $(PH_SDK_HEADER)\n\t$(PH_BUILD_C_PLUGIN)\n")
+        folder.manifest("noop/noop.toml", [("noop", "libnoop.so:noop_entry")])
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        make.arguments = ["make", "-s", "-C", plugin, "PLUGHOST=\(Plughost.path)", "PLUGHOST_SIGNING_KEY=\(keyFile)"]
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: plugin + "/libnoop.so.sig"))
+        #expect(!FileManager.default.fileExists(atPath: plugin + "/libnoop.so.tmp.sig"))
+        folder.write("host.toml", "[host]\ntrusted-keys = [\"\(publicKey)\"]\nrequire-signatures = true\n")
+        let checked = try Plughost.run(["check", plugin, "--config", folder.path + "/host.toml"])
+        #expect(checked.status == 0, "\(checked.output)")
+    }
+
     @Test("check, list and serve leave no shadow folder behind in TMPDIR")
     func noShadowFolderLeft() throws {
         let folder = servedFolder()
