@@ -8,7 +8,7 @@ import Glibc
 /// gives it back with ``release()``; the last release unloads a C library.
 /// Libraries that need the Swift runtime are opened with `RTLD_NODELETE` and
 /// are never closed: unloading a Swift image corrupts the runtime's
-/// conformance caches (see DESIGN.md).
+/// conformance caches (see docs/ARCHITECTURE.md, "Why Swift images are never unloaded").
 final class PluginLibrary: @unchecked Sendable {
     // @unchecked Sendable: `path` and the hash never change; `users` and `handle`
     // change only on the control thread, and the last release comes after

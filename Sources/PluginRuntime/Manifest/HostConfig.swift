@@ -22,7 +22,7 @@
 /// level = "info"
 /// ```
 ///
-/// Every key is described in `docs/CONFIG.md`.
+/// Every key is described in docs/CONFIG.md.
 public struct HostConfig: Sendable {
     /// The namespace loaded when the config names none.
     public static let defaultNamespace = "plughost.plugins"

@@ -79,7 +79,7 @@ public final class PluginRuntime: Sendable {
     /// The outcome of the last reload, or nil before the first.
     public var lastReload: ReloadReport? { published.withLock { $0.lastReload } }
 
-    /// Swift plugin images that stay mapped after their plugins were unloaded (never `dlclose`d, see DESIGN.md).
+    /// Swift plugin images that stay mapped after their plugins were unloaded (never `dlclose`d, see docs/ARCHITECTURE.md).
     public var retainedSwiftImages: Int { published.withLock { $0.retainedSwiftImages } }
 
     /// Loads and validates every plugin without creating any (for `list` and `check`).
