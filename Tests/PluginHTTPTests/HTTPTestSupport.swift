@@ -15,7 +15,11 @@ func withServer(
     let runtime = PluginRuntime(pluginsDirectory: folder.path, config: config, servesHTTP: true, logger: logger)
     try runtime.start()
     defer { runtime.shutdown() }
-    let application = PluginHTTPServer.makeApplication(runtime: runtime, host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, logger: logger)
+    // The test client may open its connection long before its first request when the
+    // whole suite runs in parallel on 2 cores: no header timeout here (slow headers are
+    // tested against `plughost serve` with a short one).
+    let application = PluginHTTPServer.makeApplication(runtime: runtime, host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes,
+                                                       headerTimeout: .seconds(3600), logger: logger)
     try await application.test(.live) { client in try await body(client, runtime) }
 }
 
