@@ -49,45 +49,6 @@ enum AdminEndpoints {
 
     /// Every alias with state, version, library, ABI, its endpoints and wrappers, and its last error.
     static func pluginsJSON(_ runtime: PluginRuntime) -> String {
-        let listing = runtime.generation?.endpoints.listing ?? []
-        let wrappers = runtime.generation?.endpoints.wrapperListing ?? [:]
-        let entries = runtime.statuses.map { status -> String in
-            let alias = status.alias
-            let endpoints = listing.filter { $0.alias == alias }.map { endpoint in
-                var fields = [
-                    "\"method\":\(quoted(endpoint.method))", "\"path\":\(quoted(endpoint.path))",
-                    "\"kind\":\(quoted(endpoint.kind))",
-                    "\"wrappers\":[\(endpoint.wrappers.map(quoted).joined(separator: ","))]",
-                ]
-                if let reason = endpoint.unavailable { fields.append("\"unavailable\":\(quoted(reason))") }
-                return "{" + fields.joined(separator: ",") + "}"
-            }
-            let lastError = status.error ?? status.warnings.last
-            let fields = [
-                "\"alias\":\(alias.map(quoted) ?? "null")",
-                "\"namespace\":\(status.namespace.map(quoted) ?? "null")",
-                "\"state\":\(quoted(status.state.rawValue))",
-                "\"version\":\(status.version.map(quoted) ?? "null")",
-                "\"library\":\(status.library.map(quoted) ?? "null")",
-                "\"manifest\":\(quoted(status.file))",
-                "\"abi\":\(status.abi.map(quoted) ?? "null")",
-                "\"endpoints\":[\(endpoints.joined(separator: ","))]",
-                "\"wrappers\":[\((alias.flatMap { wrappers[$0] } ?? []).map(quoted).joined(separator: ","))]",
-                "\"warnings\":[\(status.warnings.map { quoted($0.description) }.joined(separator: ","))]",
-                "\"last_error\":\(lastError.map { quoted($0.description) } ?? "null")",
-            ]
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        let fields = [
-            "\"generation\":\(runtime.generation?.number ?? 0)",
-            "\"reloads\":\(runtime.reloadCount)",
-            "\"last_reload\":\(runtime.lastReload?.json ?? "null")",
-            "\"retained_swift_images\":\(runtime.retainedSwiftImages)",
-            "\"lingering_generations\":\(runtime.lingeringGenerations)",
-            "\"plugins\":[\(entries.joined(separator: ","))]",
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
+        AdminListing(runtime).json
     }
-
-    private static func quoted(_ text: String) -> String { ConfigValue.jsonQuoted(text) }
 }

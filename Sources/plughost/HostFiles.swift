@@ -44,9 +44,9 @@ struct HostFiles: Sendable {
     }
 
     /// The last reload report, if the file holds one.
-    func readReload() -> [String: Any]? {
+    func readReload() -> ReloadReport.Outcome? {
         guard let data = FileManager.default.contents(atPath: reloadFile) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        return try? JSONDecoder().decode(ReloadReport.Outcome.self, from: data)
     }
 
     /// Writes `text` to a temporary file and renames it over `path`, so readers never see half of it.

@@ -30,9 +30,9 @@ struct Reload: ParsableCommand {
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let report = files.readReload(), let startedAt = (report["started_at_ns"] as? NSNumber)?.uint64Value, startedAt >= asked {
-                print(report["summary"] as? String ?? "reload finished")
-                if report["succeeded"] as? Bool == true { return }
+            if let report = files.readReload(), report.startedAt >= asked {
+                print(report.summary)
+                if report.succeeded { return }
                 throw ExitCode.failure
             }
             guard kill(pid, 0) == 0 else { throw HostFileError("process \(pid) exited before reporting the reload") }

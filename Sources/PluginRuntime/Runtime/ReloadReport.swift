@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What one reload did, or why it changed nothing.
 public struct ReloadReport: Sendable, CustomStringConvertible {
     /// Whether the new generation was swapped in. When false, the old one keeps serving untouched.
@@ -58,27 +64,54 @@ extension String {
     }
 }
 
-extension ReloadReport {
-    /// The report as one JSON object (for `/_plughost/reload`, the reload status file and `plughost reload`).
+extension ReloadReport: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case succeeded, generation, added, changed, recreated, removed, unchanged, problems, summary
+        case startedAt = "started_at_ns", swapLatency = "swap_latency_us", drainTime = "drain_us"
+        case drainTimedOut = "drain_timed_out", stateHandedOver = "state_handed_over", retainedSwiftImages = "retained_swift_images"
+    }
+
+    /// Encodes the report as the admin endpoint, the reload status file and `plughost reload` read it:
+    /// durations in whole microseconds, problems as their one-line descriptions, and a one-line summary.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(succeeded, forKey: .succeeded)
+        try container.encode(generation, forKey: .generation)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(swapLatency.wholeMicroseconds, forKey: .swapLatency)
+        try container.encode(drainTime.wholeMicroseconds, forKey: .drainTime)
+        try container.encode(drainTimedOut, forKey: .drainTimedOut)
+        try container.encode(added, forKey: .added)
+        try container.encode(changed, forKey: .changed)
+        try container.encode(recreated, forKey: .recreated)
+        try container.encode(removed, forKey: .removed)
+        try container.encode(unchanged, forKey: .unchanged)
+        try container.encode(stateHandedOver, forKey: .stateHandedOver)
+        try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
+        try container.encode(problems.map(\.description), forKey: .problems)
+        try container.encode(description, forKey: .summary)
+    }
+
+    /// The report as one JSON object (see ``encode(to:)``).
     public var json: String {
-        func list(_ items: [String]) -> String { "[" + items.map(ConfigValue.jsonQuoted).joined(separator: ",") + "]" }
-        let fields = [
-            "\"succeeded\":\(succeeded)",
-            "\"generation\":\(generation)",
-            "\"started_at_ns\":\(startedAt)",
-            "\"swap_latency_us\":\(swapLatency.wholeMicroseconds)",
-            "\"drain_us\":\(drainTime.wholeMicroseconds)",
-            "\"drain_timed_out\":\(drainTimedOut)",
-            "\"added\":\(list(added))",
-            "\"changed\":\(list(changed))",
-            "\"recreated\":\(list(recreated))",
-            "\"removed\":\(list(removed))",
-            "\"unchanged\":\(list(unchanged))",
-            "\"state_handed_over\":\(list(stateHandedOver))",
-            "\"retained_swift_images\":\(retainedSwiftImages)",
-            "\"problems\":\(list(problems.map(\.description)))",
-            "\"summary\":\(ConfigValue.jsonQuoted(description))",
-        ]
-        return "{" + fields.joined(separator: ",") + "}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding strings, numbers and booleans cannot fail.
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// What a reader of the JSON needs to know: `plughost reload` decodes this.
+    public struct Outcome: Decodable, Sendable {
+        /// Whether the new generation serves.
+        public var succeeded: Bool
+        /// When the reload began (``WallClock`` nanoseconds).
+        public var startedAt: UInt64
+        /// The one-line summary.
+        public var summary: String
+
+        private enum CodingKeys: String, CodingKey {
+            case succeeded, summary
+            case startedAt = "started_at_ns"
+        }
     }
 }

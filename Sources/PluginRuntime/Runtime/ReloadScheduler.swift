@@ -17,12 +17,20 @@ public final class ReloadScheduler: Sendable {
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "plughost.reload")
     private let onReload: @Sendable (ReloadReport) -> Void
+    /// Runs one reload: `runtime.reload()`, or a stand-in that tests hold at a gate.
+    private let perform: @Sendable () -> ReloadReport
 
     /// Creates a scheduler for `runtime`.
     /// - Parameter onReload: Called on the reload thread after each reload (to record the outcome somewhere).
-    public init(runtime: PluginRuntime, onReload: @escaping @Sendable (ReloadReport) -> Void = { _ in }) {
+    public convenience init(runtime: PluginRuntime, onReload: @escaping @Sendable (ReloadReport) -> Void = { _ in }) {
+        self.init(runtime: runtime, onReload: onReload, performing: { runtime.reload() })
+    }
+
+    /// Creates a scheduler whose reloads run `perform` (tests hold it at a gate to make coalescing deterministic).
+    init(runtime: PluginRuntime, onReload: @escaping @Sendable (ReloadReport) -> Void, performing perform: @escaping @Sendable () -> ReloadReport) {
         self.runtime = runtime
         self.onReload = onReload
+        self.perform = perform
     }
 
     /// Asks for a reload and returns at once (for signal handlers and file watchers).
@@ -34,6 +42,9 @@ public final class ReloadScheduler: Sendable {
     public func reload() async -> ReloadReport {
         await withCheckedContinuation { enqueue($0) }
     }
+
+    /// Callers of ``reload()`` waiting for a reload to begin (for tests).
+    var waitingCallers: Int { state.withLock { $0.waiting.count } }
 
     private func enqueue(_ waiter: CheckedContinuation<ReloadReport, Never>?) {
         let startsLoop = state.withLock { state in
@@ -59,7 +70,7 @@ public final class ReloadScheduler: Sendable {
                 return batch
             }
             guard let batch else { return }
-            let report = runtime.reload()
+            let report = perform()
             onReload(report)
             for waiter in batch { waiter.resume(returning: report) }
         }

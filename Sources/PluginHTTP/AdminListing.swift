@@ -1,0 +1,103 @@
+import Foundation
+import PluginRuntime
+
+/// The body of `GET /_plughost/plugins`: the runtime's state, every alias with
+/// its state, library, ABI, endpoints and wrappers, and the last reload.
+struct AdminListing: Encodable {
+    /// One served endpoint of a plugin.
+    struct Endpoint: Encodable {
+        var method: String
+        var path: String
+        var kind: String
+        var wrappers: [String]
+        var unavailable: String?
+    }
+
+    /// One alias, or one file that yielded none.
+    struct Plugin: Encodable {
+        var alias: String?
+        var namespace: String?
+        var state: String
+        var version: String?
+        var library: String?
+        var manifest: String
+        var abi: String?
+        var endpoints: [Endpoint]
+        var wrappers: [String]
+        var warnings: [String]
+        var lastError: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case alias, namespace, state, version, library, manifest, abi, endpoints, wrappers, warnings
+            case lastError = "last_error"
+        }
+
+        // Absent optionals are written as null, so every key is always there.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(alias, forKey: .alias)
+            try container.encode(namespace, forKey: .namespace)
+            try container.encode(state, forKey: .state)
+            try container.encode(version, forKey: .version)
+            try container.encode(library, forKey: .library)
+            try container.encode(manifest, forKey: .manifest)
+            try container.encode(abi, forKey: .abi)
+            try container.encode(endpoints, forKey: .endpoints)
+            try container.encode(wrappers, forKey: .wrappers)
+            try container.encode(warnings, forKey: .warnings)
+            try container.encode(lastError, forKey: .lastError)
+        }
+    }
+
+    var generation: Int
+    var reloads: Int
+    var lastReload: ReloadReport?
+    var retainedSwiftImages: Int
+    var lingeringGenerations: Int
+    var plugins: [Plugin]
+
+    private enum CodingKeys: String, CodingKey {
+        case generation, reloads, plugins
+        case lastReload = "last_reload", retainedSwiftImages = "retained_swift_images", lingeringGenerations = "lingering_generations"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(generation, forKey: .generation)
+        try container.encode(reloads, forKey: .reloads)
+        try container.encode(lastReload, forKey: .lastReload)
+        try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
+        try container.encode(lingeringGenerations, forKey: .lingeringGenerations)
+        try container.encode(plugins, forKey: .plugins)
+    }
+
+    /// The listing of `runtime` now.
+    init(_ runtime: PluginRuntime) {
+        let generation = runtime.generation
+        let listing = generation?.endpoints.listing ?? []
+        let wrappers = generation?.endpoints.wrapperListing ?? [:]
+        self.generation = generation?.number ?? 0
+        reloads = runtime.reloadCount
+        lastReload = runtime.lastReload
+        retainedSwiftImages = runtime.retainedSwiftImages
+        lingeringGenerations = runtime.lingeringGenerations
+        plugins = runtime.statuses.map { status in
+            Plugin(
+                alias: status.alias, namespace: status.namespace, state: status.state.rawValue, version: status.version,
+                library: status.library, manifest: status.file, abi: status.abi,
+                endpoints: listing.filter { $0.alias == status.alias }.map {
+                    Endpoint(method: $0.method, path: $0.path, kind: $0.kind, wrappers: $0.wrappers, unavailable: $0.unavailable)
+                },
+                wrappers: status.alias.flatMap { wrappers[$0] } ?? [],
+                warnings: status.warnings.map(\.description),
+                lastError: (status.error ?? status.warnings.last)?.description)
+        }
+    }
+
+    /// The listing as JSON text.
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
