@@ -78,7 +78,10 @@ enum HostAPI {
                 guard let host, let id else { return nil }
                 let name = String(cString: id)
                 let context = PluginContext.from(host)
-                guard let service = context.slot.withCurrent({ $0.services[name] }) ?? nil else { return nil }
+                guard let service = context.slot.withCurrent({ $0.services[name] }) ?? nil else {
+                    context.noteMissing(name)
+                    return nil
+                }
                 context.noteUse(of: service.provider)
                 return service.pointer
             },

@@ -36,6 +36,8 @@ final class PluginContext: @unchecked Sendable {
     let registrations: PluginRegistrations
     /// Aliases whose services this plugin looked up: a reload that replaces one re-creates this plugin too.
     private let providersUsed = Mutex<Set<String>>([])
+    /// Service ids this plugin looked up and did not find: a reload that brings a provider re-creates it.
+    private let servicesMissed = Mutex<Set<String>>([])
     /// The generation this instance serves in; calls the plugin makes into the host are counted in it.
     let slot = GenerationSlot()
     private let generationPointer = Atomic<UnsafeRawPointer?>(nil)
@@ -82,6 +84,14 @@ final class PluginContext: @unchecked Sendable {
 
     /// The aliases whose services the plugin looked up.
     var providers: Set<String> { providersUsed.withLock { $0 } }
+
+    /// Records that the plugin looked up service `id` and got NULL.
+    func noteMissing(_ id: String) {
+        servicesMissed.withLock { _ = $0.insert(id) }
+    }
+
+    /// The service ids the plugin looked up in vain.
+    var missedServices: Set<String> { servicesMissed.withLock { $0 } }
 
     /// The context behind a `ph_host_t` the plugin passed back.
     static func from(_ host: UnsafePointer<ph_host_t>) -> PluginContext {

@@ -115,6 +115,16 @@ extension PluginRuntime {
                 }
             }
         }
+        // A kept plugin that looked up a service in vain is re-created when this build brings a provider.
+        for waiting in build.keptAwaitingNewProviders {
+            do {
+                try build.recreate(waiting, control: control)
+                report.recreated.append(waiting.alias)
+                report.unchanged.removeAll { $0 == waiting.alias }
+            } catch {
+                return fail([error], undoing: build)
+            }
+        }
         let generation = Generation.assemble(number: control.nextNumber, instances: build.instances)
         // Plugin threads may hold it even if it never serves: keep it allocated for a while.
         control.keepAlive(generation)
@@ -164,16 +174,18 @@ extension PluginRuntime {
     /// Fires plugin-reloaded, plugin-loaded and plugin-unloaded on the new generation, and fills in the report.
     private func announce(_ build: ReloadBuild, replacing current: Generation, plan: ReloadPlan, on generation: Generation,
                           into report: inout ReloadReport) {
+        // Users of replaced services (decided by the plan) and users of services that just appeared (found by the build).
+        let recreated = plan.recreated + report.recreated.filter { !plan.recreated.contains($0) }
         for (instance, old) in build.created {
             if let old {
-                if !plan.recreated.contains(instance.alias) { report.changed.append(instance.alias) }
+                if !recreated.contains(instance.alias) { report.changed.append(instance.alias) }
                 generation.publish(.pluginReloaded, text: "\(instance.alias) \(old.loaded.version) \(instance.loaded.version)")
             } else {
                 report.added.append(instance.alias)
                 generation.publish(.pluginLoaded, text: instance.alias)
             }
         }
-        report.recreated = plan.recreated
+        report.recreated = recreated
         let running = Set(generation.aliases)
         report.removed = current.aliases.filter { !running.contains($0) }
         for alias in report.removed { generation.publish(.pluginUnloaded, text: alias) }

@@ -49,6 +49,35 @@ final class ReloadBuild {
         }
     }
 
+    /// Kept instances that looked up a service in vain which an instance of this build now provides.
+    var keptAwaitingNewProviders: [PluginInstance] {
+        let provided = Set(instances.flatMap { $0.context.registrations.services.map(\.id) })
+        return instances.filter { instance in
+            !created.contains { $0.instance === instance } && !instance.context.missedServices.isDisjoint(with: provided)
+        }
+    }
+
+    /// Re-creates the kept `old` in its place (its library reused), so that it finds services it missed before.
+    func recreate(_ old: PluginInstance, control: RuntimeControl) throws(PluginError) {
+        guard let index = instances.firstIndex(where: { $0 === old }) else { return }
+        _ = old.loaded.library.share()
+        let prepared: PreparedPlugin
+        do {
+            prepared = try PreparedPlugin.prepare(old.loaded, config: config)
+        } catch {
+            old.loaded.library.release()
+            throw error
+        }
+        do {
+            let instance = try runtime.createInstance(prepared, after: Array(instances[..<index]), config: config)
+            created.append((instance, old))
+            instances[index] = instance
+        } catch {
+            control.abandonedLibraries.append(prepared.loaded.library)
+            throw error
+        }
+    }
+
     /// Stops (if started) and destroys everything this reload created, giving back their libraries.
     /// - Returns: The number of Swift images left mapped.
     func undo() -> Int {
