@@ -18,7 +18,9 @@ public enum PluginHTTPServer {
     ) -> Application<PluginResponder> {
         Application(
             responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
-            server: .http1(configuration: .init(additionalChannelHandlers: [HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout))])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime),
+            ])),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

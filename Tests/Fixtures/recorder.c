@@ -104,7 +104,8 @@ static ph_status_t recorder_create(const ph_plugin_t *plugin, const ph_host_t *h
     }
     const char *events[] = {"plughost.pre-start", "plughost.post-start", "plughost.pre-shutdown",
                             "plughost.post-shutdown", "plughost.plugin-loaded", "plughost.plugin-unloaded",
-                            "plughost.request-received", "plughost.response-sent", "test.ping"};
+                            "plughost.request-received", "plughost.response-sent", "plughost.client-connected",
+                            "plughost.client-disconnected", "test.ping"};
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
         host->subscribe(host, host->event_id(host, events[i]), (int32_t)priority, on_event, r);
     }

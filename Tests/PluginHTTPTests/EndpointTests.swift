@@ -166,6 +166,28 @@ struct EndpointTests {
         #expect(fields[2] == "200" && Int(fields[3]) != nil && fields[4] == "GET" && fields[5] == "/t/add/1/2")
     }
 
+    @Test("client-connected and client-disconnected reach subscribers with the peer's address")
+    func connectionEvents() async throws {
+        let folder = PluginFolder()
+        folder.add("ep", library: "libhttp_fixture.so", symbol: "http_endpoints_entry")
+        folder.addRecorder("rec")
+        let config = HostConfig(enabled: ["ep", "rec"], pluginConfigs: ["rec": ["log": .string(folder.log)]])
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/t/add/1/2", method: .get) { #expect($0.status == .ok) }
+            // The client closes its connection when the test body ends; wait for that below.
+        }
+        var events = folder.events()
+        for _ in 0..<200 where !events.contains(where: { $0.hasPrefix("rec plughost.client-disconnected ") }) {
+            try await Task.sleep(for: .milliseconds(10))
+            events = folder.events()
+        }
+        let connected = try #require(events.first { $0.hasPrefix("rec plughost.client-connected ") }, "\(events)")
+        #expect(connected.split(separator: " ").last?.hasPrefix("127.0.0.1:") == true, "\(connected)")
+        let disconnected = try #require(events.first { $0.hasPrefix("rec plughost.client-disconnected ") }, "\(events)")
+        #expect(disconnected.split(separator: " ").last == connected.split(separator: " ").last)
+        #expect(events.firstIndex(of: connected)! < events.firstIndex { $0.hasPrefix("rec plughost.request-received") }!)
+    }
+
     @Test("Swift plugins serve endpoints and wrappers through the SDK")
     func swiftEndpoints() async throws {
         let folder = PluginFolder()

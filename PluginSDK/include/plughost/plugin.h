@@ -108,9 +108,12 @@ typedef uint32_t ph_event_id_t;
 #define PH_EVENT_PLUGIN_UNLOADED 6   /**< A plugin instance is about to stop. Payload: its alias. */
 #define PH_EVENT_PLUGIN_RELOADED 7   /**< A reload replaced or re-created a plugin. Payload: "ALIAS OLD-VERSION NEW-VERSION". */
 #define PH_EVENT_RELOAD_FAILED 8     /**< A reload failed; the running plugins were kept. Payload: the reason (UTF-8). */
-#define PH_EVENT_CLIENT_CONNECTED 9  /**< Reserved for the HTTP adapter. */
-#define PH_EVENT_REQUEST_RECEIVED 10 /**< Reserved for the HTTP adapter. */
-#define PH_EVENT_RESPONSE_SENT 11    /**< Reserved for the HTTP adapter. */
+#define PH_EVENT_CLIENT_CONNECTED 9  /**< An HTTP client connected. Payload: its address, "IP:PORT" ("[IPv6]:PORT"). On the connection's event-loop thread. */
+#define PH_EVENT_REQUEST_RECEIVED 10 /**< An HTTP request arrived. Payload: "METHOD PATH". */
+#define PH_EVENT_RESPONSE_SENT 11    /**< An HTTP response was produced. Payload: "STATUS MICROSECONDS METHOD PATH". */
+#define PH_EVENT_CLIENT_DISCONNECTED 12 /**< An HTTP client's connection closed. Payload as for PH_EVENT_CLIENT_CONNECTED.
+                                         *   Added after ABI 1.1: an older host's event_id("plughost.client-disconnected")
+                                         *   returns PH_EVENT_NONE. */
 /** First id handed out to custom events. */
 #define PH_EVENT_FIRST_CUSTOM 64
 

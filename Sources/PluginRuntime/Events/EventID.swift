@@ -26,6 +26,10 @@ public struct EventID: Hashable, Sendable, CustomStringConvertible {
     /// A reload failed and the running plugins were kept; payload is the reason.
     public static let reloadFailed = EventID(rawValue: UInt32(PH_EVENT_RELOAD_FAILED))
 
+    /// An HTTP client connected; payload is its address, "IP:PORT".
+    public static let clientConnected = EventID(rawValue: UInt32(PH_EVENT_CLIENT_CONNECTED))
+    /// An HTTP client's connection closed; payload is its address, "IP:PORT".
+    public static let clientDisconnected = EventID(rawValue: UInt32(PH_EVENT_CLIENT_DISCONNECTED))
     /// An HTTP request arrived; payload is "METHOD PATH".
     public static let requestReceived = EventID(rawValue: UInt32(PH_EVENT_REQUEST_RECEIVED))
     /// An HTTP response was produced; payload is "STATUS MICROSECONDS METHOD PATH".

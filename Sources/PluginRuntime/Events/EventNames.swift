@@ -27,6 +27,7 @@ public final class EventNames: Sendable {
         UInt32(PH_EVENT_CLIENT_CONNECTED): "plughost.client-connected",
         UInt32(PH_EVENT_REQUEST_RECEIVED): "plughost.request-received",
         UInt32(PH_EVENT_RESPONSE_SENT): "plughost.response-sent",
+        UInt32(PH_EVENT_CLIENT_DISCONNECTED): "plughost.client-disconnected",
     ]
 
     private struct State: ~Copyable {

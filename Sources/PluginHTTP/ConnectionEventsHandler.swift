@@ -1,0 +1,58 @@
+import NIOCore
+import PluginRuntime
+
+/// Fires `plughost.client-connected` when a connection opens and
+/// `plughost.client-disconnected` when it closes, with the peer's address
+/// ("IP:PORT") as payload, on the current generation.
+///
+/// Costs one subscriber count per connection event when nobody subscribes:
+/// the address is formatted only for subscribers. Plugins run on the
+/// connection's event-loop thread, as for every synchronous event.
+final class ConnectionEventsHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let runtime: PluginRuntime
+    private var announced = false
+
+    init(runtime: PluginRuntime) {
+        self.runtime = runtime
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { connected(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connected(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if announced { publish(.clientDisconnected, address: context.channel.remoteAddress) }
+        announced = false
+        context.fireChannelInactive()
+    }
+
+    private func connected(_ context: ChannelHandlerContext) {
+        guard !announced else { return }
+        announced = true
+        publish(.clientConnected, address: context.channel.remoteAddress)
+    }
+
+    private func publish(_ event: EventID, address: SocketAddress?) {
+        _ = runtime.withCurrentGeneration { generation in
+            guard generation.events.subscriberCount(of: event) > 0 else { return }
+            generation.publish(event, text: Self.text(of: address))
+        }
+    }
+
+    /// "IP:PORT", "[IPv6]:PORT", the socket path, or "unknown".
+    static func text(of address: SocketAddress?) -> String {
+        guard let address else { return "unknown" }
+        switch address {
+        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: return address.pathname ?? "unix"
+        }
+    }
+}
