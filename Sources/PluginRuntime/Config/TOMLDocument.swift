@@ -1,30 +1,29 @@
-import Synchronization
-import TOMLKit
-
-/// Reads a TOML file into a ``ConfigValue`` table.
+/// Reads a TOML file into a ``ConfigValue`` table, with the runtime's own
+/// TOML 1.0 parser (``TOMLParser``).
 ///
-/// Files are parsed again only when their bytes changed: a reload rescans
-/// every manifest, and TOMLKit never frees what its C++ parser allocates
-/// (LebJe/TOMLKit#26, about 2 KiB per manifest), so re-parsing unchanged files
-/// would leak on every reload.
+/// The parser reads every byte of the file, refuses what TOML forbids (bad
+/// UTF-8, NUL and other control characters, UTF-16 text) with a line and
+/// column, and cannot crash or leak on a hostile file; it keeps nothing between
+/// calls, so every load parses the file again.
 enum TOMLDocument {
-    /// Why a TOML text could not be read: the parser's message with its line.
+    /// Why a TOML text could not be read: the parser's message with its line and column.
     struct ParseFailure: Error, CustomStringConvertible {
-        /// The parser's message, with line and column.
+        /// The message: `line L, column C: reason` for a parse error.
         let description: String
+    }
+
+    /// Parses the bytes of a whole TOML file into its top-level table (dates and times as their text).
+    static func parse(_ bytes: [UInt8]) throws(ParseFailure) -> [String: ConfigValue] {
+        do {
+            return try TOMLParser.parse(bytes).mapValues(\.configValue)
+        } catch {
+            throw ParseFailure(description: error.description)
+        }
     }
 
     /// Parses `text` into its top-level table.
     static func parse(_ text: String) throws(ParseFailure) -> [String: ConfigValue] {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ParseFailure(description: "\(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
-        } catch {
-            throw ParseFailure(description: "\(error)")
-        }
-        return convert(table)
+        try parse(Array(text.utf8))
     }
 
     /// Reads and parses the file at `path`, reporting failure as a ``PluginError`` with `code`.
@@ -36,7 +35,7 @@ enum TOMLDocument {
         }
     }
 
-    /// Reads and parses the file at `path` (from the cache when its bytes are the ones parsed last time).
+    /// Reads and parses the file at `path`.
     static func load(path: String) throws(ParseFailure) -> [String: ConfigValue] {
         let bytes: [UInt8]
         do {
@@ -44,37 +43,6 @@ enum TOMLDocument {
         } catch {
             throw ParseFailure(description: "cannot read: \(error)")
         }
-        if let cached = parsed.withLock({ $0[path] }), cached.bytes == bytes { return try cached.result.get() }
-        let result: Result<[String: ConfigValue], ParseFailure>
-        if let text = String(validating: bytes, as: UTF8.self) {
-            result = Result { () throws(ParseFailure) in try parse(text) }
-        } else {
-            result = .failure(ParseFailure(description: "not UTF-8 text"))
-        }
-        parsed.withLock { $0[path] = (bytes, result) }
-        return try result.get()
-    }
-
-    /// The last parse of each file read, with the bytes it parsed.
-    private static let parsed = Mutex<[String: (bytes: [UInt8], result: Result<[String: ConfigValue], ParseFailure>)]>([:])
-
-    private static func convert(_ table: TOMLTable) -> [String: ConfigValue] {
-        var entries: [String: ConfigValue] = [:]
-        for key in table.keys {
-            if let value = table[key] { entries[key] = convert(value) }
-        }
-        return entries
-    }
-
-    private static func convert(_ value: any TOMLValueConvertible) -> ConfigValue {
-        switch value.type {
-        case .table: return .table(convert(value.table!))
-        case .array: return .array(value.array!.map { convert($0) })
-        case .string: return .string(value.string!)
-        case .int: return .integer(Int64(value.int!))
-        case .double: return .double(value.double!)
-        case .bool: return .bool(value.bool!)
-        case .date, .time, .dateTime: return .string(value.tomlValue.debugDescription)
-        }
+        return try parse(bytes)
     }
 }
