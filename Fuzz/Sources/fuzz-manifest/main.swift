@@ -1,0 +1,7 @@
+@_spi(Fuzzing) import PluginRuntime
+
+/// libFuzzer's entry: one input through the `manifest` target (see `FuzzEntryPoints`).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+    FuzzEntryPoints.fuzz("manifest", data, count)
+}
