@@ -10,7 +10,7 @@ import Logging
 /// config order wins), each wrapper's `accepts` and `prepare` run once per
 /// endpoint it matches, and every route gets its list of steps:
 /// pre-wrappers, parameter parsing, post-wrappers, the endpoint.
-public final class EndpointTable: @unchecked Sendable {
+public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     // @unchecked Sendable: routes are immutable after init; per-request state
     // lives in a RequestContext; `released` is touched only on the control thread.
 
@@ -188,7 +188,10 @@ public final class EndpointTable: @unchecked Sendable {
     private let wrappers: [WrapperRegistration]
     private var released = false
     /// Conflicts and prepare failures found while building, one per loser.
-    let warnings: [PluginError]
+    public let warnings: [PluginError]
+
+    /// A table with no endpoints (a generation of a runtime without HTTP).
+    static let empty = EndpointTable(endpoints: [], wrappers: [])
 
     /// Freezes registrations given in priority order (config order, then registration order).
     init(endpoints ordered: [EndpointRegistration], wrappers activeWrappers: [WrapperRegistration]) {
@@ -312,7 +315,7 @@ public final class EndpointTable: @unchecked Sendable {
     }
 
     /// Calls every wrapper's `release` for the states its `prepare` made. Once; control thread.
-    func releaseStates() {
+    public func release() {
         guard !released else { return }
         released = true
         for route in routes {

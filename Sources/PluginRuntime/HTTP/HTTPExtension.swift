@@ -21,7 +21,7 @@ enum HTTPExtension {
     }
 
     /// Records a refused registration: the plugin hears why, the operator sees it in the log and the status.
-    private static func refuse(_ context: PluginContext, _ builder: PluginRegistrations, _ status: ph_status_t,
+    private static func refuse(_ context: PluginOwner, _ builder: HTTPRegistrationStore, _ status: ph_status_t,
                                _ reason: String, _ error: UnsafeMutablePointer<ph_message_t>?) -> ph_status_t {
         MessageBuffer.write(reason, to: error)
         context.logger.warning("registration refused: \(reason)")
@@ -40,10 +40,11 @@ enum HTTPExtension {
         return PathPattern.parse(pathText).map { (methodText, $0) }
     }
 
-    private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginContext, PluginRegistrations)? {
-        guard let host else { return nil }
-        let context = PluginContext.from(host)
-        return context.openRegistrations.map { (context, $0) }
+    /// The registering plugin and its HTTP store, while its `create` runs.
+    private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginOwner, HTTPRegistrationStore)? {
+        guard let (owner, store) = PluginOwner.registering(host, for: HTTPHostExtension.shared) else { return nil }
+        // Only HTTPHostExtension makes the stores it is asked for.
+        return (owner, unsafeDowncast(store, to: HTTPRegistrationStore.self))
     }
 
     private static func make() -> ph_http_t {

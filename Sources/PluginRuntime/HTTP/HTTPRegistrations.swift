@@ -17,7 +17,7 @@ struct EndpointRegistration {
     let method: String
     let pattern: PathPattern
     let kind: Kind
-    let owner: PluginContext
+    let owner: PluginOwner
 }
 
 /// Which endpoints a wrapper may wrap.
@@ -63,7 +63,7 @@ struct WrapperRegistration {
     let raw: ph_wrapper_t
     let name: String
     let match: WrapperMatch
-    let owner: PluginContext
+    let owner: PluginOwner
 
     var isPre: Bool { raw.phase == UInt32(PH_WRAP_PRE) }
 }

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The C functions behind `ph_host_t`. Each finds its ``PluginContext``
 /// through `host_data` and never lets a Swift error or type cross back.
-enum HostAPI {
+package enum HostAPI {
     /// The host's version string (static C memory).
     // nonisolated(unsafe): written once at first use, immutable C memory afterwards.
     nonisolated(unsafe) static let version: UnsafePointer<CChar> = UnsafePointer(strdup("0.1.0")!)
@@ -107,10 +107,7 @@ enum HostAPI {
             },
             get_extension: { host, id in
                 guard let host, let id else { return nil }
-                if strcmp(id, PH_EXT_HTTP) == 0 && PluginContext.from(host).servesHTTP {
-                    return UnsafeRawPointer(HTTPExtension.table)
-                }
-                return nil
+                return PluginContext.from(host).registrations.extensionSet.table(for: id)
             }
         )
     }
@@ -127,7 +124,8 @@ enum HostAPI {
         return PH_OK
     }
 
-    static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {
+    /// A copy of `count` bytes at `pointer` (none when either is empty).
+    package static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {
         guard let pointer, count > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }

@@ -16,8 +16,8 @@ final class PluginContext: @unchecked Sendable {
     let alias: String
     /// The plugin's library, for messages.
     let libraryPath: String
-    /// Whether the host offers the HTTP extension to this plugin.
-    let servesHTTP: Bool
+    /// Alias, library, logger and lock, as registrations carry them.
+    let owner: PluginOwner
     /// The alias as a C string, valid as long as the context.
     let cAlias: UnsafeMutablePointer<CChar>
     /// The plugin's config, valid as long as the context.
@@ -46,7 +46,6 @@ final class PluginContext: @unchecked Sendable {
          registrations: PluginRegistrations, cacheLimit: Int, logger: Logger) {
         self.alias = alias
         self.libraryPath = libraryPath
-        self.servesHTTP = registrations.servesHTTP
         self.registrations = registrations
         self.cAlias = strdup(alias)!
         self.configuration = configuration
@@ -55,6 +54,8 @@ final class PluginContext: @unchecked Sendable {
         logger[metadataKey: "plugin"] = .string(alias)
         self.logger = logger
         self.cache = PluginCache(limit: cacheLimit)
+        self.owner = PluginOwner(alias: alias, libraryPath: libraryPath, logger: self.logger, lock: self.lock)
+        registrations.openExtensions(for: owner)
         self.host = .allocate(capacity: 1)
         host.initialize(to: HostAPI.table(cAlias: cAlias, config: configuration.raw))
         host.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()

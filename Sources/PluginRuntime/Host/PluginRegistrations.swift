@@ -25,21 +25,24 @@ final class PluginRegistrations {
     private(set) var checks: [CheckSubscription] = []
     /// Services by id, in registration order.
     private(set) var services: [(id: String, pointer: UnsafeRawPointer)] = []
-    /// Endpoints registered through the HTTP extension, in registration order.
-    var endpoints: [EndpointRegistration] = []
-    /// Wrappers registered through the HTTP extension, in registration order.
-    var wrappers: [WrapperRegistration] = []
-    /// Registrations refused while the plugin ran `create` (the plugin itself still loads).
-    var warnings: [PluginError] = []
-    /// Whether the plugin gets the HTTP extension.
-    let servesHTTP: Bool
+    /// The extensions the runtime offers, and this instance's store for each (same order).
+    let extensionSet: ExtensionSet
+    private(set) var extensions: [any ExtensionRegistrations] = []
     /// Services that plugins earlier in config order provide (id → alias): a second provider is refused.
     private let claimedServices: [String: String]
 
-    init(servesHTTP: Bool, claimedServices: [String: String]) {
-        self.servesHTTP = servesHTTP
+    init(extensions: ExtensionSet, claimedServices: [String: String]) {
+        self.extensionSet = extensions
         self.claimedServices = claimedServices
     }
+
+    /// Makes this instance's store for each extension, once its owner exists (before `create`).
+    func openExtensions(for owner: PluginOwner) {
+        extensions = extensionSet.extensions.map { $0.makeRegistrations(for: owner) }
+    }
+
+    /// Registrations the extensions refused while the plugin ran `create` (the plugin itself still loads).
+    var warnings: [PluginError] { extensions.flatMap(\.warnings) }
 
     func subscribe(_ id: UInt32, priority: Int32, _ subscriber: EventTable.Subscriber) {
         events.append(Subscription(id: id, priority: priority, subscriber: subscriber))
@@ -49,14 +52,12 @@ final class PluginRegistrations {
         checks.append(CheckSubscription(id: id, priority: priority, check: check))
     }
 
-    /// Forgets everything, once the instance is destroyed: endpoints and wrappers
-    /// refer back to their owner's context, a cycle that would keep it alive.
+    /// Forgets everything, once the instance is destroyed.
     func clear() {
         events = []
         checks = []
         services = []
-        endpoints = []
-        wrappers = []
+        extensions.forEach { $0.clear() }
     }
 
     /// Registers `pointer` under `id` unless an earlier plugin (or this one) provides it already.

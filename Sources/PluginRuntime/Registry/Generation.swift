@@ -5,7 +5,7 @@ import CPluginABI
 import Synchronization
 
 /// One immutable set of running plugins: their instances, the frozen event
-/// table and the services they provide.
+/// table, the services they provide, and each host extension's part.
 ///
 /// The runtime swaps whole generations; readers take one, counted in
 /// ``inFlight``, and dispatch on it without a lock. A reload retires the old
@@ -19,8 +19,11 @@ public final class Generation: @unchecked Sendable {
     public let events: EventTable
     /// Services by id, with the alias of their provider.
     let services: [String: (pointer: UnsafeRawPointer, provider: String)]
-    /// The HTTP endpoints and their wrapper chains.
-    public let endpoints: EndpointTable
+    /// Each extension's part, in the runtime's extension order.
+    private let parts: [any ExtensionPart]
+    private let extensionSet: ExtensionSet
+    /// Whether ``releaseParts()`` ran (control thread only).
+    nonisolated(unsafe) private var released = false
     /// Instances in config order.
     let instances: [PluginInstance]
     /// Registrations refused while its plugins were created, and endpoint conflicts and prepare failures found while assembling it.
@@ -28,12 +31,13 @@ public final class Generation: @unchecked Sendable {
     /// Requests and plugin calls running on this generation right now.
     let inFlight = Atomic<Int>(0)
 
-    init(number: Int, events: EventTable, services: [String: (pointer: UnsafeRawPointer, provider: String)], endpoints: EndpointTable,
-         instances: [PluginInstance], warnings: [PluginError]) {
+    init(number: Int, events: EventTable, services: [String: (pointer: UnsafeRawPointer, provider: String)],
+         parts: [any ExtensionPart], extensions: ExtensionSet, instances: [PluginInstance], warnings: [PluginError]) {
         self.number = number
         self.events = events
         self.services = services
-        self.endpoints = endpoints
+        self.parts = parts
+        self.extensionSet = extensions
         self.instances = instances
         self.warnings = warnings
     }
@@ -41,11 +45,9 @@ public final class Generation: @unchecked Sendable {
     /// Assembles the generation of `instances`, in this order (which is config
     /// order: the priority of subscriptions, services and endpoints). Runs every
     /// wrapper's `accepts` and `prepare` for the endpoints it matches.
-    static func assemble(number: Int, instances: [PluginInstance]) -> Generation {
+    static func assemble(number: Int, instances: [PluginInstance], extensions: ExtensionSet) -> Generation {
         let events = EventTableBuilder()
         var services: [String: (pointer: UnsafeRawPointer, provider: String)] = [:]
-        var endpoints: [EndpointRegistration] = []
-        var wrappers: [WrapperRegistration] = []
         var warnings: [PluginError] = []
         for (order, instance) in instances.enumerated() {
             let registrations = instance.context.registrations
@@ -56,13 +58,27 @@ public final class Generation: @unchecked Sendable {
                 events.add(subscription.id, priority: subscription.priority, pluginOrder: order, check: subscription.check)
             }
             for (id, pointer) in registrations.services where services[id] == nil { services[id] = (pointer, instance.alias) }
-            endpoints += registrations.endpoints
-            wrappers += registrations.wrappers
             warnings += registrations.warnings
         }
-        let table = EndpointTable(endpoints: endpoints, wrappers: wrappers)
-        return Generation(number: number, events: events.build(), services: services, endpoints: table,
-                          instances: instances, warnings: warnings + table.warnings)
+        let parts = extensions.extensions.enumerated().map { index, hostExtension in
+            hostExtension.assemble(instances.map { $0.context.registrations.extensions[index] })
+        }
+        return Generation(number: number, events: events.build(), services: services, parts: parts, extensions: extensions,
+                          instances: instances, warnings: warnings + parts.flatMap(\.warnings))
+    }
+
+    /// The part `hostExtension` assembled for this generation, or nil when the runtime does not offer it.
+    @inline(__always)
+    public func part(for hostExtension: any HostExtension) -> (any ExtensionPart)? {
+        for (index, candidate) in extensionSet.extensions.enumerated() where candidate === hostExtension { return parts[index] }
+        return nil
+    }
+
+    /// Releases every extension's part, once (control thread, after the generation drained).
+    func releaseParts() {
+        guard !released else { return }
+        released = true
+        parts.forEach { $0.release() }
     }
 
     /// The aliases in this generation, in config order.
@@ -79,21 +95,6 @@ public final class Generation: @unchecked Sendable {
     public func publish(_ id: EventID, text: String) {
         var text = text
         text.withUTF8 { publish(id, payload: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// Serves one HTTP request through its endpoint chain, firing the
-    /// request-received and response-sent events when anyone listens.
-    public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
-        let listensToRequests = events.subscriberCount(of: .requestReceived) > 0
-        let listensToResponses = events.subscriberCount(of: .responseSent) > 0
-        if listensToRequests { publish(.requestReceived, text: "\(request.method) \(request.path)") }
-        let start = listensToResponses ? ContinuousClock.now : nil
-        let response = endpoints.handle(request)
-        if let start {
-            let elapsed = (ContinuousClock.now - start).wholeMicroseconds
-            publish(.responseSent, text: "\(response.status) \(elapsed) \(request.method) \(request.path)")
-        }
-        return response
     }
 
     /// Runs the check subscribers of `id` from the host.

@@ -15,13 +15,13 @@ extension PluginRuntime {
                 claimed[service.id] = instance.alias
             }
         }
-        let registrations = PluginRegistrations(servesHTTP: servesHTTP, claimedServices: claimed)
+        let registrations = PluginRegistrations(extensions: extensionSet, claimedServices: claimed)
         return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin, logger: logger)
     }
 
     /// Assembles the next generation of `instances`, points them at it and keeps it alive.
     func assemble(_ control: RuntimeControl, _ instances: [PluginInstance], attach: Bool = true) -> Generation {
-        let generation = Generation.assemble(number: control.nextNumber, instances: instances)
+        let generation = Generation.assemble(number: control.nextNumber, instances: instances, extensions: extensionSet)
         control.nextNumber += 1
         if attach {
             for instance in instances { instance.context.attach(to: generation) }

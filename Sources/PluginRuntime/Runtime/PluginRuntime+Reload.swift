@@ -48,7 +48,7 @@ extension PluginRuntime {
         let began = clock.now
         var report = ReloadReport(succeeded: false, generation: control.generation?.number ?? 0, startedAt: WallClock.nanoseconds())
         func fail(_ problems: [PluginError], undoing build: ReloadBuild? = nil, assembled: Generation? = nil) -> ReloadReport {
-            assembled?.endpoints.releaseStates()
+            assembled?.releaseParts()
             if let build {
                 let retained = build.undo()
                 published.withLock { $0.retainedSwiftImages += retained }
@@ -125,7 +125,7 @@ extension PluginRuntime {
                 return fail([error], undoing: build)
             }
         }
-        let generation = Generation.assemble(number: control.nextNumber, instances: build.instances)
+        let generation = Generation.assemble(number: control.nextNumber, instances: build.instances, extensions: extensionSet)
         // Plugin threads may hold it even if it never serves: keep it allocated for a while.
         control.keepAlive(generation)
         let freshWarnings = generation.warnings.filter { !control.knownProblems.contains($0) }

@@ -51,7 +51,7 @@ extension PluginRuntime {
         for instance in instances { instance.context.attach(to: nil) }
         // Host-API calls the plugins began just before the detach.
         _ = waitForDrain(generation, timeout: control.config.drainTimeout)
-        generation.endpoints.releaseStates()
+        generation.releaseParts()
         for instance in instances.reversed() { instance.destroy() }
         let retained = instances.filter { $0.loaded.library.release() == .keptMapped }.count
         published.withLock { $0.retainedSwiftImages += retained }

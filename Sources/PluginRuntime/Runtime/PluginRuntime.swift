@@ -36,8 +36,9 @@ public final class PluginRuntime: Sendable {
 
     /// The plugins folder.
     public let pluginsDirectory: String
-    /// Whether plugins are offered the HTTP extension (`plughost.http/1`).
-    public let servesHTTP: Bool
+    /// The extensions plugins can look up (`get_extension`), in the order given.
+    public var extensions: [any HostExtension] { extensionSet.extensions }
+    let extensionSet: ExtensionSet
     let logger: Logger
     /// Start, reload and shutdown, one at a time.
     let control: RuntimeControl
@@ -48,11 +49,11 @@ public final class PluginRuntime: Sendable {
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
     /// - Parameters:
     ///   - config: The host config; a reload reads it again from its ``HostConfig/path`` when it has one.
-    ///   - servesHTTP: Offer plugins the HTTP extension; set by an HTTP adapter that serves ``Generation/handle(_:)``.
-    public init(pluginsDirectory: String, config: HostConfig = HostConfig(), servesHTTP: Bool = false,
+    ///   - extensions: Host extensions plugins can look up by id (the HTTP one, `plughost.http/1`, for a host that serves HTTP).
+    public init(pluginsDirectory: String, config: HostConfig = HostConfig(), extensions: [any HostExtension] = [],
                 logger: Logger = Logger(label: "plughost")) {
         self.pluginsDirectory = pluginsDirectory
-        self.servesHTTP = servesHTTP
+        self.extensionSet = ExtensionSet(extensions)
         self.logger = logger
         self.control = RuntimeControl(config: config)
         self.published = Mutex(Published(config: config))
@@ -229,7 +230,7 @@ public final class PluginRuntime: Sendable {
                 logger.error("requests still running after the drain timeout (\(timeout)): \(undestroyed.joined(separator: ", ")) stopped but not destroyed")
             }
             for built in control.alive where built.inFlight.load(ordering: .sequentiallyConsistent) == 0 {
-                built.endpoints.releaseStates()
+                built.releaseParts()
             }
             control.alive = []
             var retained = 0

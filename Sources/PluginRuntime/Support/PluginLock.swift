@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// The recursive lock that serialises every call into a plugin that did not
@@ -7,14 +7,14 @@ import Glibc
 ///
 /// Recursive, because a plugin may publish an event from inside one of its
 /// own callbacks and receive it on the same thread.
-final class PluginLock: @unchecked Sendable {
+package final class PluginLock: @unchecked Sendable {
     // @unchecked Sendable: a pthread mutex is made to be shared between threads;
     // the pointer never changes and is freed only in deinit.
 
     /// The mutex, handed to the dispatch tables so they lock without a Swift call.
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    package let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
@@ -29,7 +29,7 @@ final class PluginLock: @unchecked Sendable {
     }
 
     /// Runs `body` holding the lock.
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
@@ -38,7 +38,7 @@ final class PluginLock: @unchecked Sendable {
 
 extension Optional where Wrapped == PluginLock {
     /// Runs `body` under the lock when there is one (a non-thread-safe plugin), directly otherwise.
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         switch self {
         case .some(let lock): return try lock.withLock(body)
         case .none: return try body()
