@@ -29,7 +29,10 @@ PLUGHOST ?= plughost
 PLUGHOST_SIGNING_KEY ?=
 
 # Signs $@.tmp and moves its signature to $@.sig (before the library itself is renamed into place).
-PH_SIGN = $(if $(PLUGHOST_SIGNING_KEY),&& $(PLUGHOST) sign $@.tmp --key $(PLUGHOST_SIGNING_KEY) >/dev/null && mv $@.tmp.sig $@.sig)
+# Without a key, a signature left from an earlier signed build is removed (it would not match).
+# The signature is renamed into place just before the library: a reload between the two
+# refuses the old library and keeps the running one serving until the new one lands.
+PH_SIGN = $(if $(PLUGHOST_SIGNING_KEY),&& $(PLUGHOST) sign $@.tmp --key $(PLUGHOST_SIGNING_KEY) >/dev/null && mv $@.tmp.sig $@.sig,&& rm -f $@.sig)
 
 # The Swift SDK is compiled once into a static archive that each Swift plugin links.
 PH_SWIFT_SDK_DIR ?= $(PH_SDK_DIR)/../.build/plugin-sdk

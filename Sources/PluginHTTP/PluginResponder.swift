@@ -31,11 +31,15 @@ public struct PluginResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         var request = request
         let path = request.uri.path
-        if path.hasPrefix(AdminEndpoints.prefix)
-            || (PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix)) {
-            return await AdminEndpoints.respond(method: request.method, path: PluginHTTPRequest.mergingSlashes(path),
+        if path.hasPrefix(AdminEndpoints.prefix) {
+            return await AdminEndpoints.respond(method: request.method, path: path,
                                                 authorization: request.headers[.authorization], context: context,
                                                 runtime: runtime, reloader: reloader).hummingbird
+        }
+        // Admin endpoints answer their one canonical spelling only (a proxy rule on the
+        // prefix cannot be bypassed with `//_plughost/…`); other spellings reach nothing.
+        if PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix) {
+            return PluginHTTPResponse.json(404, #"{"error":"not found"}"#).hummingbird
         }
         let body: ByteBuffer
         do {

@@ -11,12 +11,20 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: "The host config (TOML). Without it every alias of 'plughost.plugins' loads, in name order.")
     var config: String?
 
+    /// Development only: skip the ownership and mode checks of the config and of plugin files.
+    @Flag(name: .long, help: "Development only: read a host config and load plugin files that other users could have written (no ownership or mode checks).")
+    var unsafePermissions = false
+
     /// Reads the host config, or the built-in default.
     func hostConfig() throws -> HostConfig {
-        guard let config else { return HostConfig() }
+        guard let config else {
+            var defaults = HostConfig()
+            defaults.strictPermissions = !unsafePermissions
+            return defaults
+        }
         guard FileSystem.exists(config) else { throw ValidationError("\(config): host config not found") }
         do {
-            return try HostConfig.load(path: config)
+            return try HostConfig.load(path: config, checkingPermissions: !unsafePermissions)
         } catch {
             throw ValidationError(error.description)
         }

@@ -12,13 +12,12 @@ struct Keygen: ParsableCommand {
 
     func run() throws {
         let key = SigningKey.Private()
-        for path in [out, out + ".pub"] where FileManager.default.fileExists(atPath: path) {
+        for path in [out, out + ".pub"] where FileSystem.exists(path) {
             throw ValidationError("\(path) exists; not overwriting a key")
         }
-        guard FileManager.default.createFile(atPath: out, contents: Data(key.fileText.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(out)")
-        }
-        try "\(key.publicKey)\n".write(toFile: out + ".pub", atomically: true, encoding: .utf8)
+        // O_EXCL with mode 0600 from the start: the private key is never readable by others, even briefly.
+        try FileSystem.createExclusively(out, key.fileText, mode: 0o600)
+        try FileSystem.createExclusively(out + ".pub", "\(key.publicKey)\n", mode: 0o644)
         print("private key: \(out) (keep it secret; sign with `plughost sign LIBRARY --key \(out)`)")
         print("public key:  \(key.publicKey)")
         print("host config: trusted-keys = [\"\(key.publicKey)\"] under [host]")

@@ -38,9 +38,9 @@ struct Pin: ParsableCommand {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let updated = Self.replacingPinsTable(in: text, with: table)
         let temporary = path + ".pin-\(getpid())"
-        let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) ?? 0o644
-        try updated.write(toFile: temporary, atomically: false, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: temporary)
+        let mode = ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? 0o600
+        // Created with the config's own mode from the start: it may hold the admin token.
+        try FileSystem.createExclusively(temporary, updated, mode: mode_t(mode))
         do {
             _ = try HostConfig.load(path: temporary)
         } catch {

@@ -76,19 +76,41 @@ struct FilePermissionTests {
         #expect(layout.check(strict: true).of("noop")?.state == .loaded)
     }
 
-    @Test("a group-writable host config is refused; with strict-permissions = false it loads")
+    @Test("a symlink on the way, in a folder others can write, is refused even though its target is safe")
+    func symlinkInWritableFolder() throws {
+        let layout = Layout()
+        let shared = PluginFolder()
+        chmod(shared.path, 0o777)
+        let link = shared.path + "/plugins"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: layout.plugins)
+        var config = HostConfig()
+        config.strictPermissions = true
+        let problems = PluginChecker.check(path: link, config: config).compactMap(\.error)
+        #expect(problems.contains { $0.code == .unsafePermissions && $0.reason.contains("\(shared.path) is writable by everyone (mode 0777, owner uid \(geteuid())), on the way to \(link)") }, "\(problems)")
+    }
+
+    @Test("a plugin config key holding a NUL character is refused (plugins read keys as C strings)")
+    func nulInConfigKey() throws {
+        let folder = PluginFolder()
+        folder.write("host.toml", "[plugin.x]\n\"a\\u0000b\" = 1\n")
+        #expect(throws: PluginError.self) { try HostConfig.load(path: folder.path + "/host.toml") }
+    }
+
+    @Test("a group-writable host config is refused before it is read, even when it says strict-permissions = false")
     func writableHostConfig() throws {
         let folder = PluginFolder()
-        folder.write("host.toml", "[host]\nenabled = []\n")
+        folder.write("host.toml", "[host]\nenabled = []\nstrict-permissions = false\n")
         chmod(folder.path + "/host.toml", 0o664)
-        #expect(throws: PluginError.self) { try HostConfig.load(path: folder.path + "/host.toml") }
         do {
             _ = try HostConfig.load(path: folder.path + "/host.toml")
+            Issue.record("a group-writable config that turns the checks off was accepted")
         } catch {
             #expect(error.code == .unsafePermissions && error.reason.contains("mode 0664"), "\(error)")
         }
-        folder.write("host.toml", "[host]\nenabled = []\nstrict-permissions = false\n")
-        chmod(folder.path + "/host.toml", 0o664)
+        // Only the caller (plughost --unsafe-permissions) can skip the check; the file's own key then holds too.
+        let relaxed = try HostConfig.load(path: folder.path + "/host.toml", checkingPermissions: false)
+        #expect(!relaxed.strictPermissions && !relaxed.checksOwnPermissions)
+        chmod(folder.path + "/host.toml", 0o644)
         #expect(try HostConfig.load(path: folder.path + "/host.toml").strictPermissions == false)
     }
 }

@@ -124,6 +124,52 @@ struct PinAndSignatureTests {
         #expect(runtime.statuses.of("versioned")?.version == "1")
     }
 
+    @Test("a library two aliases share is opened only when every alias's pin matches, not only the first one's")
+    func sharedLibraryPins() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("librecorder.so")
+        folder.manifest("pair.toml", [("first", "librecorder.so:recorder_entry"), ("second", "librecorder.so:recorder_entry")])
+        let wrong = LibraryDigest(of: [0])
+        var config = folder.config(["first", "second"])
+        config.pins = ["second": wrong]
+        let runtime = PluginRuntime(pluginsDirectory: folder.path, config: config)
+        try runtime.start()
+        defer { runtime.shutdown() }
+        #expect(runtime.generation?.aliases == [])
+        let first = try #require(runtime.statuses.of("first")?.error)
+        #expect(first.code == .pinMismatch && first.alias == "second", "the unpinned first alias must not open it: \(first)")
+        #expect(!folder.events().contains("first create"), "\(folder.events())")
+    }
+
+    @Test("a pin for an alias no manifest declares is an error; require-pins refuses unpinned aliases")
+    func pinBookkeeping() throws {
+        let bench = TrustBench()
+        bench.install("v1")
+        let typo = try bench.runtime(tables: "[pins]\nversoined = \"\(bench.digest("v1"))\"")
+        #expect(typo.statuses.contains { $0.error?.alias == "versoined" && $0.error?.reason.contains("no manifest declares") == true },
+                "\(typo.statuses.compactMap(\.error))")
+        typo.shutdown()
+        let strict = try bench.runtime("require-pins = true")
+        #expect(strict.generation?.aliases == [])
+        #expect(strict.statuses.of("versioned")?.error?.reason.contains("require-pins") == true)
+        strict.shutdown()
+        let pinned = try bench.runtime("require-pins = true", tables: "[pins]\nversioned = \"\(bench.digest("v1"))\"")
+        #expect(pinned.generation?.aliases == ["versioned"])
+        pinned.shutdown()
+    }
+
+    @Test("a signature file that exists but cannot be read is refused, not taken for unsigned")
+    func unreadableSignature() throws {
+        let bench = TrustBench()
+        bench.install("v1")
+        let key = SigningKey.Private()
+        try FileManager.default.createSymbolicLink(atPath: LibrarySignature.path(for: bench.library), withDestinationPath: "/nonexistent/x.sig")
+        let runtime = try bench.runtime("trusted-keys = [\"\(key.publicKey)\"]")
+        defer { runtime.shutdown() }
+        let error = try #require(runtime.statuses.of("versioned")?.error)
+        #expect(error.code == .signatureRefused && error.reason.contains("not a signature file"), "\(error)")
+    }
+
     @Test("key and signature texts round-trip and refuse malformed input")
     func formats() throws {
         let key = SigningKey.Private()

@@ -49,6 +49,17 @@ struct ServeSecurityTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("admin paths answer only their canonical spelling: //_plughost/plugins and /_plughost//reload answer 404, never the listing")
+    func canonicalAdminPaths() throws {
+        let server = try ServeProcess(folder: servedFolder())
+        let doubled = server.get("//_plughost/plugins")
+        #expect(doubled.status == 404 && !doubled.body.contains("libversioned"), "\(doubled)")
+        #expect(server.send("POST /_plughost//reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").status == 404)
+        #expect(server.lastReload == nil)
+        #expect(server.get("/_plughost/plugins").status == 200)
+        #expect(server.stop() == 0)
+    }
+
     @Test("admin = off: every admin path answers 404, even from loopback; plugins still serve")
     func adminOff() throws {
         let server = try ServeProcess(folder: servedFolder(hostExtra: "admin = \"off\""))

@@ -47,6 +47,19 @@ public struct LoadPlan: Sendable {
             plan.problems.append(PluginError(.invalidHostConfig, file: configFile, alias: alias,
                                              reason: "[plugin.\(alias)] configures an alias no manifest declares"))
         }
+        // A pin that names nobody is most likely a typo that leaves the meant alias unpinned.
+        for alias in config.pins.keys.sorted() where byAlias[alias] == nil {
+            plan.problems.append(PluginError(.invalidHostConfig, file: configFile, alias: alias,
+                                             reason: "[pins] names an alias no manifest declares"))
+        }
+        if config.requirePins {
+            let unpinned = plan.enabled.filter { config.pins[$0.alias] == nil }
+            for entry in unpinned {
+                plan.problems.append(PluginError(.pinMismatch, file: entry.libraryPath, alias: entry.alias,
+                                                 reason: "[host] require-pins is on and [pins] has no digest for this alias (`plughost pin` prints it)"))
+            }
+            plan.enabled.removeAll { entry in unpinned.contains(entry) }
+        }
         return plan
     }
 }

@@ -9,9 +9,15 @@ final class LibraryPass {
     /// Permissions, pins and signatures every library of the pass must satisfy.
     let policy: LoadPolicy
 
-    /// A pass under `policy` that also shares `running` libraries (a reload: unchanged plugins keep their image).
-    init(policy: LoadPolicy, sharing running: [PluginLibrary] = []) {
+    /// The aliases each library path serves in this pass: every one's pin is
+    /// checked before the library's first `dlopen`, not only the first alias's.
+    private let aliasesByPath: [String: [String]]
+
+    /// A pass under `policy` over the `planned` entry points, that also shares
+    /// `running` libraries (a reload: unchanged plugins keep their image).
+    init(policy: LoadPolicy, planned: [EntryPoint], sharing running: [PluginLibrary] = []) {
         self.policy = policy
+        aliasesByPath = Dictionary(grouping: planned, by: \.libraryPath).mapValues { $0.map(\.alias) }
         for library in running { libraries[library.path] = library }
     }
 
@@ -22,7 +28,8 @@ final class LibraryPass {
             try policy.admit(library, alias: alias)
             return library.share()
         }
-        let library = try PluginLibrary.open(path: path, alias: alias, policy: policy)
+        let library = try PluginLibrary.open(path: path, alias: alias, policy: policy,
+                                             sharedWith: (aliasesByPath[path] ?? []).filter { $0 != alias })
         libraries[path] = library
         owned.append(library)
         return library.share()

@@ -45,8 +45,9 @@ final class PluginLibrary: @unchecked Sendable {
     /// Checks `path`'s permissions, copies it to a unique shadow path, checks
     /// the copy's signature, `alias`'s pin and the ELF headers, then `dlopen`s it
     /// with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for Swift images) and
-    /// unlinks the copy. No code of the library runs before every check passed.
-    static func open(path: String, alias: String?, policy: LoadPolicy) throws(PluginError) -> PluginLibrary {
+    /// unlinks the copy. No code of the library runs before every check passed,
+    /// including the pins of the other aliases (`sharedWith`) that will use the same image.
+    static func open(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = []) throws(PluginError) -> PluginLibrary {
         try policy.checkPermissions(path, alias: alias)
         let shadow: ShadowCopy
         do {
@@ -57,7 +58,9 @@ final class PluginLibrary: @unchecked Sendable {
         defer { shadow.remove() }
         try policy.checkPermissions(FileSystem.directory(of: shadow.path), alias: alias)
         try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
-        if let alias { try policy.checkPin(alias: alias, digest: shadow.digest, file: path) }
+        for pinned in ([alias].compactMap { $0 } + others) {
+            try policy.checkPin(alias: pinned, digest: shadow.digest, file: path)
+        }
         let image: ELFImage
         do {
             image = try ELFImage.inspect(path: shadow.path)

@@ -22,10 +22,16 @@ enum ShadowFolder {
     /// The folder for this process, made (again) if missing.
     static func current(stateDirectory: String?) throws(FileSystem.Failure) -> String {
         let result: Result<String, FileSystem.Failure> = made.withLock { cached in
-            if let configured = environment("PLUGHOST_SHADOW_DIR") { return .success(configured) }
+            if let configured = environment("PLUGHOST_SHADOW_DIR") {
+                guard isPrivate(configured) else {
+                    return .failure(FileSystem.Failure(description: "PLUGHOST_SHADOW_DIR \(configured) is not a private folder of this user (mode 0700)"))
+                }
+                return .success(configured)
+            }
             let base = baseFolder(stateDirectory: stateDirectory)
             let folder = FileSystem.join(base, namePrefix + String(getpid()))
-            if cached == folder, FileSystem.kind(of: folder) == .directory { return .success(folder) }
+            // Checked on every use: a temp cleaner may have removed it and someone else put their own in its place.
+            if cached == folder, isPrivate(folder) { return .success(folder) }
             do throws(FileSystem.Failure) {
                 try FileSystem.makeDirectories(base, mode: 0o700)
                 if cached == nil { removeStale(in: base) }
@@ -33,8 +39,7 @@ enum ShadowFolder {
                     return .failure(FileSystem.Failure(description: "cannot create the shadow folder \(folder): \(FileSystem.errorText())"))
                 }
                 // In a shared folder such as /tmp another user could have made it first.
-                var info = stat()
-                guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+                guard isPrivate(folder) else {
                     return .failure(FileSystem.Failure(description: "the shadow folder \(folder) exists but is not a private folder of this user (mode 0700): remove it"))
                 }
             } catch {
@@ -45,6 +50,12 @@ enum ShadowFolder {
             return .success(folder)
         }
         return try result.get()
+    }
+
+    /// Whether `folder` is a real folder (not a link) of this user that nobody else can enter.
+    static func isPrivate(_ folder: String) -> Bool {
+        var info = stat()
+        return lstat(folder, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR && info.st_uid == geteuid() && info.st_mode & 0o077 == 0
     }
 
     /// Where shadow folders are made for `stateDirectory`.

@@ -2,7 +2,7 @@ extension HostConfig {
     /// The keys `[host]` accepts, as an unknown-key error lists them.
     static let hostKeys = [
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
-        "require-signatures", "admin", "admin-token", "header-timeout-ms", "state-dir",
+        "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -41,6 +41,8 @@ extension HostConfig {
             strictPermissions = try flag()
         case "require-signatures":
             requireSignatures = try flag()
+        case "require-pins":
+            requirePins = try flag()
         case "trusted-keys":
             trustedKeys = []
             for text in try Self.stringList(value, key: "host.trusted-keys", fail: fail) {

@@ -40,6 +40,8 @@ public struct HostConfig: Sendable {
     /// How long a reload (or shutdown) waits for requests still running on the
     /// old generation before stopping its plugins anyway (their images then stay mapped).
     public var drainTimeout: Duration = .seconds(10)
+    /// Whether the file was checked before it was read (and will be again on reload).
+    public var checksOwnPermissions = true
     /// Refuse plugins folders, manifests, libraries, the host config and the
     /// shadow folder when someone other than root or this user could have
     /// written them (OpenSSH's StrictModes). Off only for development.
@@ -47,6 +49,8 @@ public struct HostConfig: Sendable {
     /// Pinned SHA-256 digests of libraries, by alias: a library whose loaded
     /// bytes hash differently is refused.
     public var pins: [String: LibraryDigest] = [:]
+    /// Refuse every enabled alias that has no pin.
+    public var requirePins = false
     /// Public keys whose library signatures (`LIBRARY.sig`) are accepted.
     public var trustedKeys: [SigningKey.Public] = []
     /// Refuse libraries without a valid signature by one of ``trustedKeys``.
@@ -77,19 +81,29 @@ public struct HostConfig: Sendable {
     }
 
     /// Reads the host config at `path`.
-    /// - Throws: ``PluginError`` (``PluginError/Code/invalidHostConfig``) naming the key at fault.
-    public static func load(path: String) throws(PluginError) -> HostConfig {
-        let document = try TOMLDocument.load(path: path, failingWith: .invalidHostConfig)
-        var config = try parse(document, path: path)
-        config.path = path
-        if config.strictPermissions {
+    ///
+    /// The file's ownership and mode (and those of every folder above it) are
+    /// checked before a byte of it is read, whatever it says: a config anyone
+    /// else could write could otherwise switch the checks off itself
+    /// (`strict-permissions = false`) or drop its pins.
+    /// - Parameter checkingPermissions: False only for development (`plughost --unsafe-permissions`):
+    ///   the file is read without the check, and ``strictPermissions`` is off whatever the file says.
+    /// - Throws: ``PluginError`` (``PluginError/Code/invalidHostConfig``) naming the key at fault,
+    ///   or ``PluginError/Code/unsafePermissions``.
+    public static func load(path: String, checkingPermissions: Bool = true) throws(PluginError) -> HostConfig {
+        if checkingPermissions && FileSystem.kind(of: path) != .missing {
             do {
                 try FilePermissions.check(path)
             } catch {
                 throw PluginError(.unsafePermissions, file: path,
-                                  reason: "host config refused: \(error.description) (or set [host] strict-permissions = false while developing)")
+                                  reason: "host config refused: \(error.description) (plughost --unsafe-permissions skips this check while developing)")
             }
         }
+        let document = try TOMLDocument.load(path: path, failingWith: .invalidHostConfig)
+        var config = try parse(document, path: path)
+        config.path = path
+        config.checksOwnPermissions = checkingPermissions
+        if !checkingPermissions { config.strictPermissions = false }
         return config
     }
 
@@ -128,10 +142,25 @@ public struct HostConfig: Sendable {
                 guard let pluginTable = value.table else {
                     throw fail("[plugin.\(alias)] must be a table, found a \(value.typeName)", alias: alias)
                 }
+                if let key = firstKeyWithNUL(in: pluginTable) {
+                    throw fail("[plugin.\(alias)] has a key with a NUL character (\(ConfigValue.jsonQuoted(key))): plugins read keys as C strings", alias: alias)
+                }
                 config.pluginConfigs[alias] = pluginTable
             }
         }
         return config
+    }
+
+    /// The first key, at any depth, that holds a NUL character.
+    private static func firstKeyWithNUL(in table: [String: ConfigValue]) -> String? {
+        for (key, value) in table {
+            if key.utf8.contains(0) { return key }
+            if let nested = value.table, let found = firstKeyWithNUL(in: nested) { return found }
+            if let elements = value.array {
+                for case .table(let nested) in elements { if let found = firstKeyWithNUL(in: nested) { return found } }
+            }
+        }
+        return nil
     }
 
     static func stringList(

@@ -66,7 +66,7 @@ extension PluginRuntime {
         var config = control.config
         if let path = config.path {
             do {
-                config = try HostConfig.load(path: path)
+                config = try HostConfig.load(path: path, checkingPermissions: config.checksOwnPermissions)
             } catch {
                 return fail([error])
             }
@@ -98,7 +98,7 @@ extension PluginRuntime {
         }
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
-        let build = ReloadBuild(runtime: self, config: config, keeping: kept)
+        let build = ReloadBuild(runtime: self, config: config, planned: plan.enabled, keeping: kept)
         defer { published.withLock { $0.retainedSwiftImages += build.libraries.finish() } }
         for (entry, decision) in decided.decisions {
             switch decision {

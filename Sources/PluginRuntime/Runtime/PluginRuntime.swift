@@ -94,7 +94,7 @@ public final class PluginRuntime: Sendable {
     static func inspect(catalog: PluginCatalog, config: HostConfig) -> [PluginStatus] {
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var statuses = (catalog.problems + plan.problems).map(PluginStatus.init(problem:))
-        let pass = LibraryPass(policy: LoadPolicy(config))
+        let pass = LibraryPass(policy: LoadPolicy(config), planned: plan.enabled)
         defer { pass.finish() }
         for entry in plan.enabled {
             do {
@@ -128,13 +128,13 @@ public final class PluginRuntime: Sendable {
         control.phase = .running
         let config = control.config
         if !config.strictPermissions {
-            logger.warning("[host] strict-permissions = false: plugin files and folders writable by other users are loaded; never run like this in production")
+            logger.warning("strict permissions are off ([host] strict-permissions = false or --unsafe-permissions): plugin files and folders writable by other users are loaded; never run like this in production")
         }
         let catalog = PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions)
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var problems = catalog.problems + plan.problems
 
-        let pass = LibraryPass(policy: LoadPolicy(config))
+        let pass = LibraryPass(policy: LoadPolicy(config), planned: plan.enabled)
         defer { published.withLock { $0.retainedSwiftImages += pass.finish() } }
         var prepared: [PreparedPlugin] = []
         for entry in plan.enabled {

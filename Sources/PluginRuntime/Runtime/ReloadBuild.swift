@@ -11,10 +11,10 @@ final class ReloadBuild {
     private let runtime: PluginRuntime
     private let config: HostConfig
 
-    init(runtime: PluginRuntime, config: HostConfig, keeping kept: [PluginInstance]) {
+    init(runtime: PluginRuntime, config: HostConfig, planned: [EntryPoint], keeping kept: [PluginInstance]) {
         self.runtime = runtime
         self.config = config
-        self.libraries = LibraryPass(policy: LoadPolicy(config), sharing: kept.map(\.loaded.library))
+        self.libraries = LibraryPass(policy: LoadPolicy(config), planned: planned, sharing: kept.map(\.loaded.library))
     }
 
     /// Carries `instance` into the new generation unchanged.

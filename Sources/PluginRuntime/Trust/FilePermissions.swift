@@ -17,11 +17,14 @@ enum FilePermissions {
         let description: String
     }
 
-    /// Checks `path` (resolved through symlinks) and each of its parents.
+    /// Checks `path` (resolved through symlinks) and each of its parents, and
+    /// also every folder and link on the way as the path is written: a folder
+    /// others can write that holds a symlink on the way lets them point it elsewhere.
     static func check(_ path: String) throws(Problem) {
         guard let resolved = FileSystem.realPath(path) else {
             throw Problem(description: "\(path): cannot resolve the path: \(FileSystem.errorText())")
         }
+        try checkWrittenPrefixes(of: path)
         let me = geteuid()
         var current = resolved
         var isTarget = true
@@ -45,6 +48,36 @@ enum FilePermissions {
             current = FileSystem.directory(of: current)
             if current.isEmpty { current = "/" }
             isTarget = false
+        }
+    }
+
+    /// The folders (and links) on the way to `path` as written, made absolute; each
+    /// must be owned by root or this user, and folders not writable by others
+    /// (a root-owned sticky folder excepted). The resolved walk checks the rest.
+    private static func checkWrittenPrefixes(of path: String) throws(Problem) {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            guard let cwd = getcwd(nil, 0) else { return }
+            absolute = FileSystem.join(String(cString: cwd), path)
+            free(cwd)
+        }
+        let me = geteuid()
+        var prefix = ""
+        let components = absolute.split(separator: "/")
+        for component in components.dropLast() {
+            prefix += "/" + component
+            var info = stat()
+            guard lstat(prefix, &info) == 0 else { return }  // the resolved walk reports what is missing
+            let mode = info.st_mode & 0o7777
+            if info.st_uid != 0 && info.st_uid != me {
+                throw Problem(description: "\(prefix) (on the way to \(path)) is owned by uid \(info.st_uid), mode \(octal(mode)): only root or the host's user (uid \(me)) may own it")
+            }
+            let isDirectory = info.st_mode & S_IFMT == S_IFDIR
+            let sharedSticky = isDirectory && info.st_uid == 0 && mode & 0o1000 != 0
+            if isDirectory && mode & 0o022 != 0 && !sharedSticky {
+                let who = mode & 0o002 != 0 ? "everyone" : "its group"
+                throw Problem(description: "\(prefix) is writable by \(who) (mode \(octal(mode)), owner uid \(info.st_uid)), on the way to \(path): run chmod go-w on it")
+            }
         }
     }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the host config says about which files and libraries may be loaded:
 /// permissions, pins and signatures. Built from a ``HostConfig`` for each load pass.
 struct LoadPolicy: Sendable {
@@ -48,9 +52,15 @@ struct LoadPolicy: Sendable {
         guard !trustedKeys.isEmpty else { return }
         func refuse(_ reason: String) -> PluginError { PluginError(.signatureRefused, file: file, alias: alias, reason: reason) }
         let signaturePath = LibrarySignature.path(for: file)
-        guard FileSystem.kind(of: signaturePath) != .missing else {
+        var info = stat()
+        if lstat(signaturePath, &info) != 0 {
+            // Only a signature that is not there counts as unsigned; one that cannot be seen is refused.
+            guard errno == ENOENT else { throw refuse("cannot read \(signaturePath): \(FileSystem.errorText())") }
             if requireSignatures { throw refuse("not signed: no \(FileSystem.fileName(of: signaturePath)) beside it (sign it with `plughost sign`)") }
             return
+        }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_size <= 4096 else {
+            throw refuse("\(signaturePath) is not a signature file (a regular file of one short line is expected)")
         }
         let text: String
         do {
