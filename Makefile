@@ -4,6 +4,7 @@
 #   make test     build the test fixtures and run the whole test suite
 #   make plugins  build the example plugins into plugins/ (next to their manifests)
 #   make bench    performance figures against their baselines (release build)
+#   make fuzz     libFuzzer on the parsers of hostile bytes (FUZZ_SECONDS per target)
 
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=

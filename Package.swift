@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "plughost", targets: ["plughost"]),
         .library(name: "PluginRuntime", targets: ["PluginRuntime"]),
         .library(name: "PluginSDK", targets: ["PluginSDK"]),
+        .library(name: "PluginHTTPExtension", targets: ["PluginHTTPExtension"]),
         .library(name: "PluginHTTP", targets: ["PluginHTTP"]),
     ],
     dependencies: [
@@ -68,17 +69,25 @@ let package = Package(
         ),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", "CFFI", logging, crypto],
+            dependencies: ["CPluginABI", logging, crypto],
             swiftSettings: swiftSettings
         ),
+        // The plughost.http/1 extension: endpoint table, wrapper chains, typed invoker,
+        // request accessors. No Hummingbird: any HTTP server can drive it.
+        .target(
+            name: "PluginHTTPExtension",
+            dependencies: ["PluginRuntime", "CPluginABI", "CFFI", logging],
+            swiftSettings: swiftSettings
+        ),
+        // The Hummingbird adapter on top of the extension, and the admin endpoints.
         .target(
             name: "PluginHTTP",
-            dependencies: ["PluginRuntime", hummingbird, nioCore, nioHTTPTypes, httpTypes, logging],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, nioCore, nioHTTPTypes, httpTypes, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird],
             swiftSettings: swiftSettings
         ),
 
@@ -89,7 +98,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "plughost-bench",
-            dependencies: ["PluginRuntime", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", logging, hummingbird],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", logging, hummingbird],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),
@@ -103,12 +112,17 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginRuntimeTests",
-            dependencies: ["PluginRuntime", "PluginTestSupport", "CPluginABI"],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginTestSupport", "CPluginABI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PluginHTTPExtensionTests",
+            dependencies: ["PluginHTTPExtension", "PluginRuntime", "PluginTestSupport", "CPluginABI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PluginHTTPTests",
-            dependencies: ["PluginHTTP", "PluginRuntime", "PluginTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore],
+            dependencies: ["PluginHTTP", "PluginHTTPExtension", "PluginRuntime", "PluginTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(

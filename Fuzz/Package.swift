@@ -26,7 +26,10 @@ let package = Package(
     targets: targetNames.map { name in
         .executableTarget(
             name: "fuzz-\(name)",
-            dependencies: [.product(name: "PluginRuntime", package: "plughost")],
+            dependencies: [
+                .product(name: "PluginRuntime", package: "plughost"),
+                .product(name: "PluginHTTPExtension", package: "plughost"),
+            ],
             // libFuzzer brings `main`; the file only defines LLVMFuzzerTestOneInput,
             // so it must not be compiled as a script with top-level code. Tools
             // 5.4 cannot say Swift 6 mode, hence `-swift-version 6` here.

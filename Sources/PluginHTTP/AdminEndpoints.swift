@@ -1,5 +1,6 @@
 import Hummingbird
 import PluginRuntime
+import PluginHTTPExtension
 
 /// The host's own endpoints under `/_plughost/`, which plugins may not register.
 ///

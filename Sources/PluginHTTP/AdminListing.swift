@@ -1,5 +1,6 @@
 import Foundation
 import PluginRuntime
+import PluginHTTPExtension
 
 /// The body of `GET /_plughost/plugins`: the runtime's state, every alias with
 /// its state, library, ABI, endpoints and wrappers, and the last reload.

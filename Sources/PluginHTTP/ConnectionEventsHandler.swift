@@ -1,5 +1,6 @@
 import NIOCore
 import PluginRuntime
+import PluginHTTPExtension
 
 /// Fires `plughost.client-connected` when a connection opens and
 /// `plughost.client-disconnected` when it closes, with the peer's address

@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 public import PluginRuntime
+import PluginHTTPExtension
 import NIOCore
 
 /// Builds the Hummingbird application that serves a ``PluginRuntime``.

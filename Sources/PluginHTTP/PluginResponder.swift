@@ -3,6 +3,7 @@ import HTTPTypes
 import NIOCore
 import Logging
 public import PluginRuntime
+import PluginHTTPExtension
 
 /// Serves every request from the runtime's current generation: the host's own
 /// admin endpoints under `/_plughost/`, then plugin endpoints and their wrapper chains.

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import PluginHTTP
 import PluginRuntime
+import PluginHTTPExtension
 import ServiceLifecycle
 import UnixSignals
 

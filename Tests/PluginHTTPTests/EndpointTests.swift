@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PluginRuntime
+import PluginHTTPExtension
 import PluginTestSupport
 import Testing
 

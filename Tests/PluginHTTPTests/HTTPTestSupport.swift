@@ -3,6 +3,7 @@ import HummingbirdTesting
 import Logging
 import PluginHTTP
 import PluginRuntime
+import PluginHTTPExtension
 import PluginTestSupport
 
 /// Starts a runtime over `folder` and a live server on an ephemeral loopback port, runs `body`, stops both.

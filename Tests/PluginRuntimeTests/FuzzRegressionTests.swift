@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Fuzzing) @testable import PluginRuntime
+@_spi(Fuzzing) import PluginHTTPExtension
 import PluginTestSupport
 import Testing
 
@@ -11,17 +12,17 @@ struct FuzzRegressionTests {
     static let corpus = Fixtures.repositoryRoot + "/Fuzz/Corpus"
 
     static func target(_ name: String) -> FuzzEntryPoints.Target {
-        FuzzEntryPoints.targets.first { $0.name == name }!
+        HTTPFuzzEntryPoints.allTargets.first { $0.name == name }!
     }
 
     @Test("Fuzz/Corpus has one folder per fuzz target, no more, no fewer")
     func corpusFolders() throws {
         let folders = try FileManager.default.contentsOfDirectory(atPath: Self.corpus).filter { !$0.hasPrefix(".") }
-        #expect(Set(folders) == Set(FuzzEntryPoints.targets.map(\.name)))
+        #expect(Set(folders) == Set(HTTPFuzzEntryPoints.allTargets.map(\.name)))
     }
 
     @Test("Every seed runs through its target without a crash or a broken invariant",
-          arguments: FuzzEntryPoints.targets.map(\.name))
+          arguments: HTTPFuzzEntryPoints.allTargets.map(\.name))
     func replay(name: String) throws {
         let folder = Self.corpus + "/" + name
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import PluginRuntime
+import PluginHTTPExtension
 import PluginTestSupport
 import Testing
 

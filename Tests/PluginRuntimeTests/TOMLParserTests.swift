@@ -1,5 +1,6 @@
 import Foundation
 @testable import PluginRuntime
+import PluginHTTPExtension
 import Testing
 
 /// A text the parser must refuse, and where it must say the fault is.
@@ -48,6 +49,10 @@ struct TOMLParserTests {
         TOMLRefusal(text: "[.]\nk = 1\n", line: 1, column: 2, reason: "found '.'"),  // table/dot
         TOMLRefusal(text: "[..]\nk = 1\n", line: 1, column: 2, reason: "found '.'"),  // table/dotdot
         TOMLRefusal(text: "ok = 1\n[a.\n", line: 2, column: 4, reason: "expected a key after '.'"),
+        // Found by `make fuzz` while TOMLKit was still the parser (it aborted on each):
+        TOMLRefusal(text: "[{", line: 1, column: 2, reason: "found '{'"),
+        TOMLRefusal(text: "[[!", line: 1, column: 3, reason: "found '!'"),
+        TOMLRefusal(text: "a=1980-05-27T:", line: 1, column: 3, reason: "is not a valid time"),
     ])
     func abortingInputsAreRefused(_ input: TOMLRefusal) {
         let error = Self.refusal(Array(input.text.utf8))

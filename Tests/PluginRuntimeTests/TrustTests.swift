@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import PluginRuntime
+import PluginHTTPExtension
 import PluginTestSupport
 import Testing
 

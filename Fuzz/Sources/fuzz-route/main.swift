@@ -1,7 +1,7 @@
-@_spi(Fuzzing) import PluginRuntime
+@_spi(Fuzzing) import PluginHTTPExtension
 
-/// libFuzzer's entry: one input through the `route` target (see `FuzzEntryPoints`).
+/// libFuzzer's entry: one input through the `route` target (see `HTTPFuzzEntryPoints`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
-    FuzzEntryPoints.fuzz("route", data, count)
+    HTTPFuzzEntryPoints.fuzz("route", data, count)
 }

@@ -14,7 +14,7 @@ public final class PluginOwner: Sendable {
     /// Serialises calls into a plugin that is not thread-safe; nil for a thread-safe one.
     package let lock: PluginLock?
 
-    init(alias: String, libraryPath: String, logger: Logger, lock: PluginLock?) {
+    package init(alias: String, libraryPath: String, logger: Logger, lock: PluginLock?) {
         self.alias = alias
         self.libraryPath = libraryPath
         self.logger = logger

@@ -4,7 +4,7 @@ import Glibc
 
 extension Duration {
     /// The duration in whole microseconds (truncated).
-    var wholeMicroseconds: Int64 {
+    package var wholeMicroseconds: Int64 {
         components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
     }
 }

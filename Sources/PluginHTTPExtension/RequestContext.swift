@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPluginABI
+public import CPluginABI
+public import PluginRuntime
 
 /// One HTTP exchange as plugins see it through `ph_http_request_t`: the
 /// request, the response being built, request properties, parsed parameters,

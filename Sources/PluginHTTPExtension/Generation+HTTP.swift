@@ -1,3 +1,4 @@
+public import PluginRuntime
 extension Generation {
     /// This generation's HTTP endpoints and wrapper chains (empty when the runtime does not offer HTTP).
     @inline(__always)

@@ -1,3 +1,4 @@
+public import PluginRuntime
 /// A route path pattern: literal segments and `:name` captures, e.g. `/calc/add/:a/:b`.
 struct PathPattern: Hashable, Sendable, CustomStringConvertible {
     enum Segment: Hashable, Sendable {

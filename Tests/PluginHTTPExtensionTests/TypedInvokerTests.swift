@@ -1,6 +1,7 @@
 import CPluginABI
 import Foundation
 import PluginRuntime
+import PluginHTTPExtension
 import PluginTestSupport
 import Testing
 

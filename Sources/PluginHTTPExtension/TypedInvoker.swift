@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CFFI
 public import CPluginABI
+public import PluginRuntime
 
 /// Calls a plain C function through libffi, with an `ffi_cif` prepared once
 /// at creation: what typed endpoints use, open to embedders.

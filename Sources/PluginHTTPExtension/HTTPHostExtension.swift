@@ -1,4 +1,5 @@
-import CPluginABI
+public import CPluginABI
+public import PluginRuntime
 
 /// The `plughost.http/1` extension as the runtime sees it: a registration store
 /// per plugin (endpoints and wrappers) and, per generation, the frozen

@@ -1,3 +1,4 @@
+public import PluginRuntime
 public import Logging
 
 extension PluginRuntime {

@@ -1,4 +1,5 @@
-import CPluginABI
+public import CPluginABI
+public import PluginRuntime
 
 /// A typed value: a parsed endpoint parameter, a request property or a typed endpoint's result.
 public enum TypedValue: Equatable, Sendable {

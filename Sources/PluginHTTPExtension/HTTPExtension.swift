@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPluginABI
+public import CPluginABI
+public import PluginRuntime
 import Logging
 import Synchronization
 

@@ -1,4 +1,5 @@
-import CPluginABI
+public import CPluginABI
+public import PluginRuntime
 
 /// A typed endpoint's parameter, copied from its `ph_param_t`.
 struct TypedParameter: Sendable {

@@ -1,0 +1,89 @@
+import CPluginABI
+@_spi(Fuzzing) public import PluginRuntime
+
+/// The HTTP extension's doors for the libFuzzer targets in `Fuzz/` and the
+/// corpus replay test (see `FuzzEntryPoints` in the runtime for the rules:
+/// each returns the broken invariant, or nil; a refused input is no failure).
+@_spi(Fuzzing) public enum HTTPFuzzEntryPoints {
+    /// Every target, the runtime's and the HTTP extension's, in the order `make fuzz` runs them.
+    public static let allTargets: [FuzzEntryPoints.Target] = [
+        FuzzEntryPoints.targets[0], FuzzEntryPoints.targets[1],
+        FuzzEntryPoints.Target(name: "route", run: route),
+        FuzzEntryPoints.Target(name: "typedvalue", run: typedValue),
+    ] + FuzzEntryPoints.targets.dropFirst(2)
+
+    /// The body of `LLVMFuzzerTestOneInput` for any target `name`.
+    public static func fuzz(_ name: String, _ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+        FuzzEntryPoints.fuzz(name, data, count, in: allTargets)
+    }
+
+    /// Routing: the input's first line is a path pattern, the rest a request path.
+    ///
+    /// Splits the path as `EndpointTable.lookup` does (empty segments ignored)
+    /// and also checks percent-decoding of the path and as a query string.
+    public static func route(_ bytes: [UInt8]) -> String? {
+        let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+        let patternText = String(decoding: bytes[..<newline], as: UTF8.self)
+        let pathBytes = newline < bytes.endIndex ? Array(bytes[(newline + 1)...]) : []
+        let path = String(decoding: pathBytes, as: UTF8.self)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+
+        switch PathPattern.parse(patternText) {
+        case .failure(let error):
+            _ = error.reason
+        case .success(let pattern):
+            _ = pattern.shape
+            let own = pattern.description.split(separator: "/", omittingEmptySubsequences: true)
+            guard let captures = pattern.match(own), captures.count == pattern.captureNames.count else {
+                return "pattern '\(pattern)' does not match its own text"
+            }
+            if let captures = pattern.match(segments), captures.count != pattern.captureNames.count {
+                return "pattern '\(pattern)' matched '\(path)' with \(captures.count) captures, not \(pattern.captureNames.count)"
+            }
+        }
+
+        _ = PercentDecoding.decode(path)
+        _ = PercentDecoding.decode(path, plusIsSpace: true)
+        // Every byte escaped must decode to exactly the bytes escaped.
+        let escaped = pathBytes.map { "%" + String($0 >> 4, radix: 16) + String($0 & 0xF, radix: 16, uppercase: true) }.joined()
+        let expected = String(decoding: pathBytes, as: UTF8.self)
+        guard PercentDecoding.decode(escaped) == expected, PercentDecoding.decode(escaped, plusIsSpace: true) == expected else {
+            return "'\(escaped)' does not decode to the bytes escaped"
+        }
+        return nil
+    }
+
+    /// A typed endpoint parameter: the first byte picks the `ph_type_t` (mod 9,
+    /// so void and one unknown tag are tried too), the rest is the value.
+    public static func typedValue(_ bytes: [UInt8]) -> String? {
+        guard let tag = bytes.first else { return nil }
+        let type = ph_type_t(UInt32(tag % 9))
+        let text = Array(bytes.dropFirst())
+        let value: TypedValue
+        switch TypedValue.parse(text, as: type) {
+        case .failure(let error): _ = error.reason; return nil
+        case .success(let parsed): value = parsed
+        }
+        _ = value.json
+        guard value.type == type else { return "parsed as \(value.type), asked for \(type)" }
+        guard TypedValue.decode(type: type, bytes: value.encoded) == value else { return "\(value) does not survive its ABI encoding" }
+        switch value {
+        case .int64(let number):
+            // The byte fast path must agree with Swift's own integer parsing.
+            if let slow = Int64(String(decoding: text, as: UTF8.self)), slow != number { return "int64 \(number), Int64() says \(slow)" }
+        case .string(let string):
+            guard !string.utf8.contains(0) else { return "string with a NUL byte accepted" }
+        default: break
+        }
+        switch value {
+        case .bool, .int32, .int64, .uint64, .double:
+            // What the host answers as JSON must read back as the same value.
+            guard (try? TypedValue.parse(Array(value.json.utf8), as: type).get()) == value else {
+                return "\(value) does not read back from its JSON \(value.json)"
+            }
+        default: break
+        }
+        return nil
+    }
+
+}
