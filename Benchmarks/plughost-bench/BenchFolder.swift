@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PluginRuntime
+import PluginHTTPExtension
 
 /// A temporary plugins folder of copies of the noop fixture.
 final class BenchFolder {

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import PluginHTTP
 import PluginRuntime
+import PluginHTTPExtension
 
 /// Requests per second and latency on loopback, measured with wrk: a bare
 /// Hummingbird route, the host with a plugin endpoint, and with 3 wrappers.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PluginHTTP
 import PluginRuntime
+import PluginHTTPExtension
 import Synchronization
 import CMallocCounter
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PluginRuntime
+import PluginHTTPExtension
 
 /// Discovering, loading and starting many plugins, and the examples.
 enum StartupBench {

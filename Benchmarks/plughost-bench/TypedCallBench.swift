@@ -2,6 +2,7 @@ import CFFI
 import CPluginABI
 import Foundation
 import PluginRuntime
+import PluginHTTPExtension
 
 /// A typed endpoint's function called through the host's invoker, against a
 /// prepared `ffi_call` and a direct C call of the same function.

@@ -1,5 +1,6 @@
 import Logging
 import PluginRuntime
+import PluginHTTPExtension
 
 /// The cost of wrappers: one runtime serves the same typed endpoint under
 /// four prefixes, behind 0, 1, 3 and 10 pass-through wrappers; the requests
