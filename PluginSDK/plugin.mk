@@ -8,6 +8,8 @@
 #
 # Each plugin is written to a temporary name and renamed into place, so a
 # running host never sees a half-written library (never `cp` over a loaded .so).
+# Libraries are made writable by their owner only, whatever the umask: a host
+# with strict permissions refuses a library others could have written.
 #
 # Signing: with PLUGHOST_SIGNING_KEY set to a key file from `plughost keygen`,
 # each library is signed before it is renamed into place (LIBRARY.sig beside
@@ -48,12 +50,12 @@ $(PH_SWIFT_SDK): $(PH_SWIFT_SDK_SOURCES) $(PH_SDK_HEADER)
 
 # Compile the C sources among the prerequisites into the target .so.
 PH_BUILD_C_PLUGIN = @mkdir -p $(@D) && $(CC) $(PLUGIN_CFLAGS) $(PLUGIN_EXTRA_CFLAGS) -I $(PH_SDK_INCLUDE) \
-	-o $@.tmp $(filter %.c,$^) $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
+	-o $@.tmp $(filter %.c,$^) && chmod go-w $@.tmp $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
 
 # Compile the Swift sources among the prerequisites into the target .so.
 PH_BUILD_SWIFT_PLUGIN = @mkdir -p $(@D) && $(SWIFTC) -emit-library -parse-as-library -swift-version 6 \
 	-module-name $(basename $(notdir $(patsubst lib%,%,$(notdir $@)))) $(PLUGIN_SWIFTFLAGS) $(PLUGIN_EXTRA_SWIFTFLAGS) \
 	-I $(PH_SWIFT_SDK_DIR) -I $(PH_SDK_INCLUDE) -L $(PH_SWIFT_SDK_DIR) -lPluginSDK \
-	-o $@.tmp $(filter %.swift,$^) $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
+	-o $@.tmp $(filter %.swift,$^) && chmod go-w $@.tmp $(PH_SIGN) && mv $@.tmp $@ && echo "  built $@"
 
 .DEFAULT_GOAL := $(PH_SAVED_DEFAULT_GOAL)
