@@ -45,8 +45,8 @@ public protocol ExtensionPart: AnyObject, Sendable {
 
 /// The extensions one runtime offers, with their ids as C strings for `get_extension`.
 final class ExtensionSet: @unchecked Sendable {
-    // @unchecked Sendable: immutable after init; the C strings are never freed
-    // (one set per runtime, plugins may hold the tables for the process's life).
+    // @unchecked Sendable: immutable after init; the C strings are only compared
+    // in `table(for:)` and freed with the set (every registration store holds it).
     let extensions: [any HostExtension]
     private let cIDs: [UnsafeMutablePointer<CChar>]
 
@@ -54,6 +54,8 @@ final class ExtensionSet: @unchecked Sendable {
         self.extensions = extensions
         cIDs = extensions.map { strdup($0.id)! }
     }
+
+    deinit { cIDs.forEach { free($0) } }
 
     /// The table of the extension named `id`, or nil.
     func table(for id: UnsafePointer<CChar>) -> UnsafeRawPointer? {

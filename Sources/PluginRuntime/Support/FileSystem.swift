@@ -46,15 +46,19 @@ enum FileSystem {
         }
     }
 
+    /// Where `d_name` starts in a `dirent`.
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// The names in directory `path`, sorted, without `.` and `..`.
     static func list(_ path: String) throws(Failure) -> [String] {
         guard let dir = opendir(path) else { throw Failure(description: errorText()) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            // Read the name in place, up to its NUL: a record is only as long as its
+            // name (d_reclen), so copying the whole 256-byte d_name field can read
+            // past the end of readdir's buffer (AddressSanitizer caught it in /tmp).
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
