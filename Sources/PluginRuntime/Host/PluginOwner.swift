@@ -4,7 +4,30 @@ public import Logging
 /// Who registered something: the alias, its library, its logger and the lock
 /// that serialises calls into it. Registrations carry this plain record, not
 /// the plugin's whole context.
+///
+/// It is also the one way into a plugin's code: every lifecycle call
+/// (`create`, `start`, `stop`, `destroy`, `save_state`, `restore_state`) goes
+/// through ``call(_:)`` and its checked variants, so the lock, the message
+/// buffer and the wording of a failure are written once.
 public final class PluginOwner: Sendable {
+    /// How the reason of a failed call reads; the wordings are the ones users and tests know.
+    package enum Wording: Sendable {
+        /// The plugin's message, or "`function` returned status N" when it wrote none.
+        case returned(String)
+        /// "`prefix`: " followed by the plugin's message, or by "status N" when it wrote none.
+        case prefixed(String)
+
+        /// The reason for a call that answered `status` and wrote `message`.
+        package func reason(status: ph_status_t, message: String) -> String {
+            switch self {
+            case .returned(let function):
+                message.isEmpty ? "\(function) returned status \(status)" : message
+            case .prefixed(let prefix):
+                "\(prefix): " + (message.isEmpty ? "status \(status)" : message)
+            }
+        }
+    }
+
     /// The alias, e.g. `auth`.
     public let alias: String
     /// The plugin's library, for messages.
@@ -33,11 +56,43 @@ public final class PluginOwner: Sendable {
     /// naming the library, the alias and `what` failed.
     public func callChecked(_ code: PluginError.Code, _ what: String,
                             _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
+        try callChecked(code, .prefixed("\(what) failed"), body)
+    }
+
+    /// Like ``call(_:)``, with a failure turned into a ``PluginError`` of `code`
+    /// naming the library and the alias, its reason worded by `wording`.
+    package func callChecked(_ code: PluginError.Code, _ wording: Wording,
+                            _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
+        try check(call(body), code, wording)
+    }
+
+    /// Throws the ``PluginError`` of `code` for `result` unless it is `PH_OK`
+    /// (for a caller that first looks at the status itself, such as `save_state`'s "nothing to hand over").
+    package func check(_ result: (status: ph_status_t, message: String), _ code: PluginError.Code,
+                      _ wording: Wording) throws(PluginError) {
+        try Self.check(result, code, wording, file: libraryPath, alias: alias)
+    }
+
+    /// Like ``call(_:)`` for a call whose failure the host only reports (`stop`):
+    /// logs it on the plugin's logger, worded by `wording`.
+    package func callLogged(_ wording: Wording, _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) {
         let (status, message) = call(body)
-        guard status == PH_OK else {
-            throw PluginError(code, file: libraryPath, alias: alias,
-                              reason: "\(what) failed: " + (message.isEmpty ? "status \(status)" : message))
-        }
+        if status != PH_OK { logger.error("\(wording.reason(status: status, message: message))") }
+    }
+
+    /// Calls a plugin that has no owner yet (its `parse_config` runs before `create`,
+    /// so before it has a lock) with a fresh message buffer; a failure becomes a
+    /// ``PluginError`` of `code` about `file` and `alias`, worded by `wording`.
+    package static func callUnowned(_ code: PluginError.Code, _ wording: Wording, file: String, alias: String,
+                                    _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
+        try check(MessageBuffer.with(body), code, wording, file: file, alias: alias)
+    }
+
+    /// The check every checked call shares: `PH_OK` passes, anything else throws.
+    private static func check(_ result: (status: ph_status_t, message: String), _ code: PluginError.Code,
+                              _ wording: Wording, file: String, alias: String) throws(PluginError) {
+        guard result.status != PH_OK else { return }
+        throw PluginError(code, file: file, alias: alias, reason: wording.reason(status: result.status, message: result.message))
     }
 
     /// Runs a call into the plugin that has no status (destroy, accepts, release) under its lock.

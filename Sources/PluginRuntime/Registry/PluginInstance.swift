@@ -5,7 +5,8 @@ import Synchronization
 /// One created plugin instance and its lifecycle, which the host drives
 /// exactly once each and in order: create → start → stop → destroy.
 ///
-/// All lifecycle calls come from the control thread.
+/// All lifecycle calls come from the control thread, and all go through the
+/// context's ``PluginOwner`` (its lock, a message buffer, the failure wording).
 final class PluginInstance: @unchecked Sendable {
     // @unchecked Sendable: `state` and `handle` change only on the control
     // thread (lifecycle calls); other threads read only immutable members.
@@ -20,6 +21,8 @@ final class PluginInstance: @unchecked Sendable {
     private var handle: UnsafeMutableRawPointer?
 
     var alias: String { context.alias }
+    /// The way into the plugin's code.
+    private var owner: PluginOwner { context.owner }
 
     private init(loaded: LoadedPlugin, context: PluginContext, handle: UnsafeMutableRawPointer?, configTable: [String: ConfigValue]) {
         self.loaded = loaded
@@ -41,12 +44,8 @@ final class PluginInstance: @unchecked Sendable {
         context.creating.store(true, ordering: .releasing)
         defer { context.creating.store(false, ordering: .releasing) }
         var handle: UnsafeMutableRawPointer?
-        let (status, message) = context.lock.withLock {
-            MessageBuffer.with { loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0) }
-        }
-        guard status == PH_OK else {
-            throw PluginError(.createFailed, file: loaded.entry.libraryPath, alias: loaded.entry.alias,
-                              reason: message.isEmpty ? "create returned status \(status)" : message)
+        try context.owner.callChecked(.createFailed, .returned("create")) {
+            loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0)
         }
         return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable)
     }
@@ -57,20 +56,15 @@ final class PluginInstance: @unchecked Sendable {
         guard let save = loaded.saveState, state == .started else { return nil }
         let handle = self.handle
         var bytes: [UInt8] = []
-        let (status, message) = withUnsafeMutablePointer(to: &bytes) { sink in
-            context.lock.withLock {
-                MessageBuffer.with { save(handle, { sink, data, length in
-                    guard let sink, data != nil || length == 0 else { return PH_ERR_INVALID }
-                    sink.assumingMemoryBound(to: [UInt8].self).pointee += HostAPI.bytes(data, length)
-                    return PH_OK
-                }, sink, $0) }
-            }
+        let result = withUnsafeMutablePointer(to: &bytes) { sink in
+            owner.call { save(handle, { sink, data, length in
+                guard let sink, data != nil || length == 0 else { return PH_ERR_INVALID }
+                sink.assumingMemoryBound(to: [UInt8].self).pointee += HostAPI.bytes(data, length)
+                return PH_OK
+            }, sink, $0) }
         }
-        if status == PH_ERR_NOT_FOUND { return nil }
-        guard status == PH_OK else {
-            throw PluginError(.stateHandoffFailed, file: loaded.entry.libraryPath, alias: alias,
-                              reason: "save_state of version \(loaded.version): \(message.isEmpty ? "status \(status)" : message)")
-        }
+        if result.status == PH_ERR_NOT_FOUND { return nil }
+        try owner.check(result, .stateHandoffFailed, .prefixed("save_state of version \(loaded.version)"))
         return bytes
     }
 
@@ -81,15 +75,12 @@ final class PluginInstance: @unchecked Sendable {
         guard let restore = loaded.restoreState else { return false }
         precondition(state == .created, "restore_state after start")
         let handle = self.handle
-        let (status, message) = version.withCString { cVersion in
+        let result = version.withCString { cVersion in
             bytes.withUnsafeBytes { buffer in
-                context.lock.withLock { MessageBuffer.with { restore(handle, cVersion, buffer.baseAddress, buffer.count, $0) } }
+                owner.call { restore(handle, cVersion, buffer.baseAddress, buffer.count, $0) }
             }
         }
-        guard status == PH_OK else {
-            throw PluginError(.stateHandoffFailed, file: loaded.entry.libraryPath, alias: alias,
-                              reason: "restore_state of state from version \(version): \(message.isEmpty ? "status \(status)" : message)")
-        }
+        try owner.check(result, .stateHandoffFailed, .prefixed("restore_state of state from version \(version)"))
         return true
     }
 
@@ -101,11 +92,11 @@ final class PluginInstance: @unchecked Sendable {
             return
         }
         let handle = self.handle
-        let (status, message) = context.lock.withLock { MessageBuffer.with { start(handle, $0) } }
-        guard status == PH_OK else {
+        do {
+            try owner.callChecked(.startFailed, .returned("start")) { start(handle, $0) }
+        } catch {
             state = .startFailed
-            throw PluginError(.startFailed, file: loaded.entry.libraryPath, alias: alias,
-                              reason: message.isEmpty ? "start returned status \(status)" : message)
+            throw error
         }
         state = .started
     }
@@ -116,10 +107,7 @@ final class PluginInstance: @unchecked Sendable {
         state = .stopped
         guard let stop = loaded.descriptor.pointee.stop else { return }
         let handle = self.handle
-        let (status, message) = context.lock.withLock { MessageBuffer.with { stop(handle, $0) } }
-        if status != PH_OK {
-            context.logger.error("stop failed: \(message.isEmpty ? "status \(status)" : message)")
-        }
+        owner.callLogged(.prefixed("stop failed")) { stop(handle, $0) }
     }
 
     /// Calls `destroy` once and clears the plugin's cache.
@@ -129,7 +117,7 @@ final class PluginInstance: @unchecked Sendable {
         state = .destroyed
         let handle = self.handle
         self.handle = nil
-        context.lock.withLock { loaded.descriptor.pointee.destroy(handle) }
+        owner.withLock { loaded.descriptor.pointee.destroy(handle) }
         context.attach(to: nil)
         context.registrations.clear()
         context.cache.invalidate(prefix: [])

@@ -4,6 +4,22 @@ import Glibc
 import Logging
 import Synchronization
 
+/// What a start or reload finds on disk: the plugins folder scanned and the
+/// load plan the host config makes of it.
+struct PluginScan {
+    /// The enabled and disabled entry points, in config order.
+    let plan: LoadPlan
+    /// Refused files and plan problems (each reported once; a reload fails only on new ones).
+    let problems: [PluginError]
+
+    /// Scans `directory` under `config`.
+    init(directory: String, config: HostConfig) {
+        let catalog = PluginCatalog.scan(directory: directory, strictPermissions: config.strictPermissions)
+        plan = LoadPlan.make(catalog: catalog, config: config)
+        problems = catalog.problems + plan.problems
+    }
+}
+
 /// The steps start, reload and shutdown share: creating instances, assembling
 /// generations, draining and unloading, and publishing statuses.
 extension PluginRuntime {
@@ -19,14 +35,12 @@ extension PluginRuntime {
         return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin, logger: logger)
     }
 
-    /// Assembles the next generation of `instances`, points them at it and keeps it alive.
-    func assemble(_ control: RuntimeControl, _ instances: [PluginInstance], attach: Bool = true) -> Generation {
-        let generation = Generation.assemble(number: control.nextNumber, instances: instances, extensions: extensionSet)
-        control.nextNumber += 1
-        if attach {
-            for instance in instances { instance.context.attach(to: generation) }
-        }
-        control.alive.append(generation)
+    /// Assembles the next generation of `instances`, points them at it and keeps it alive in `ledger`.
+    func assemble(_ instances: [PluginInstance], ledger: inout Ledger) -> Generation {
+        let generation = Generation.assemble(number: ledger.nextNumber, instances: instances, extensions: extensionSet)
+        ledger.nextNumber += 1
+        for instance in instances { instance.context.attach(to: generation) }
+        ledger.alive.append(generation)
         return generation
     }
 
@@ -44,11 +58,11 @@ extension PluginRuntime {
         return true
     }
 
-    /// Copies the control state status readers see.
-    func publish(_ control: RuntimeControl) {
-        let statuses = control.statuses
-        let config = control.config
-        let lingering = control.lingering.count
+    /// Copies what status readers see of `phase`.
+    func publish(_ phase: RuntimePhase) {
+        let statuses = phase.statuses
+        let config = phase.config
+        let lingering = phase.lingering.count
         published.withLock {
             $0.statuses = statuses
             $0.config = config
@@ -57,21 +71,21 @@ extension PluginRuntime {
     }
 
     /// Statuses in a stable order: refused files, failed aliases, running ones, disabled ones.
-    func makeStatuses(catalogProblems: [PluginError], plan: LoadPlan, control: RuntimeControl) -> [PluginStatus] {
-        var statuses = catalogProblems.map(PluginStatus.init(problem:))
-        let running = Dictionary(uniqueKeysWithValues: (control.generation?.instances ?? []).map { ($0.alias, $0) })
-        let warnings = control.generation?.warnings ?? []
-        for entry in plan.enabled {
-            if let instance = running[entry.alias] {
+    func makeStatuses(_ scan: PluginScan, _ running: RunningState) -> [PluginStatus] {
+        var statuses = scan.problems.map(PluginStatus.init(problem:))
+        let instances = Dictionary(uniqueKeysWithValues: running.generation.instances.map { ($0.alias, $0) })
+        let warnings = running.generation.warnings
+        for entry in scan.plan.enabled {
+            if let instance = instances[entry.alias] {
                 var status = PluginStatus(entry: instance.loaded.entry, state: .running,
                                           version: instance.loaded.version, abi: instance.loaded.abi)
                 status.warnings = warnings.filter { $0.alias == instance.alias }
                 statuses.append(status)
-            } else if let failure = control.failed[entry.alias] {
+            } else if let failure = running.ledger.failed[entry.alias] {
                 statuses.append(PluginStatus(entry: failure.entry, state: .failed, error: failure.error))
             }
         }
-        statuses += plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
+        statuses += scan.plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }
         return statuses
     }
 }

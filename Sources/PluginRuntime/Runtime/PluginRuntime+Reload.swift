@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
 
@@ -26,7 +23,15 @@ extension PluginRuntime {
     /// shutdown or other reload in progress. Never throws: the outcome is the report.
     @discardableResult
     public func reload() -> ReloadReport {
-        var report = control.run { control in reloadAlone(control) }
+        var report = control.withLock { phase in
+            guard case .running(var running) = phase else {
+                return ReloadAttempt(generation: 0).refused(
+                    [PluginError(.reloadRefused, file: pluginsDirectory, reason: "the runtime is not running")])
+            }
+            let report = reloadAlone(&running)
+            phase = .running(running)
+            return report
+        }
         report.retainedSwiftImages = retainedSwiftImages
         published.withLock {
             $0.lastReload = report
@@ -43,151 +48,74 @@ extension PluginRuntime {
     /// How many reloads ran (successful or not).
     public var reloadCount: Int { published.withLock { $0.reloads } }
 
-    private func reloadAlone(_ control: RuntimeControl) -> ReloadReport {
-        let clock = ContinuousClock()
-        let began = clock.now
-        var report = ReloadReport(succeeded: false, generation: control.generation?.number ?? 0, startedAt: WallClock.nanoseconds())
-        func fail(_ problems: [PluginError], undoing build: ReloadBuild? = nil, assembled: Generation? = nil) -> ReloadReport {
-            assembled?.releaseParts()
-            if let build {
-                let retained = build.undo()
-                published.withLock { $0.retainedSwiftImages += retained }
-            }
-            report.problems = problems
-            report.swapLatency = clock.now - began
-            control.generation?.publish(.reloadFailed, text: problems.map(\.description).joined(separator: "; "))
-            return report
+    /// The reload itself, in steps: read again → build off to the side → swap → retire the old generation.
+    /// Any step before the swap may refuse; then everything built is undone and `running` keeps serving.
+    private func reloadAlone(_ running: inout RunningState) -> ReloadReport {
+        var attempt = ReloadAttempt(generation: running.generation.number)
+        let current = running.generation
+        let inputs: ReloadInputs
+        do {
+            inputs = try readAgain(running)
+        } catch {
+            return refuse(error, attempt, current: current)
         }
-        guard control.phase == .running, let current = control.generation else {
-            return fail([PluginError(.reloadRefused, file: pluginsDirectory, reason: "the runtime is not running")])
-        }
-
-        // Read everything again; refuse problems not seen before.
-        var config = control.config
-        if let path = config.path {
-            do {
-                config = try HostConfig.load(path: path, checkingPermissions: config.checksOwnPermissions)
-            } catch {
-                return fail([error])
-            }
-        }
-        let catalog = PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions)
-        let plan = LoadPlan.make(catalog: catalog, config: config)
-        let scanProblems = catalog.problems + plan.problems
-        let fresh = scanProblems.filter { !control.knownProblems.contains($0) }
-        if !fresh.isEmpty { return fail(fresh) }
-
-        let decided = ReloadPlan(plan: plan, config: config, running: current.instances, failed: control.failed)
-        let kept = decided.decisions.compactMap { if case .keep(let old) = $0.decision { old } else { nil } }
-        // Unchanged plugins stay only if the new config's pins and keys still admit what they loaded.
-        let policy = LoadPolicy(config)
-        for old in kept {
-            do {
-                try policy.admit(old.loaded.library, alias: old.alias)
-            } catch {
-                return fail([error])
-            }
-        }
-        if decided.keepsAsIs(current) {
-            control.config = config
-            publish(control)
-            report.succeeded = true
-            report.unchanged = current.aliases
-            report.swapLatency = clock.now - began
-            return report
-        }
+        if inputs.decided.keepsAsIs(current) { return keepAsIs(inputs, &running, attempt) }
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
-        let build = ReloadBuild(runtime: self, config: config, planned: plan.enabled, keeping: kept)
+        let build = ReloadBuild(runtime: self, config: inputs.config, planned: inputs.scan.plan.enabled, keeping: inputs.kept)
         defer { published.withLock { $0.retainedSwiftImages += build.libraries.finish() } }
-        for (entry, decision) in decided.decisions {
-            switch decision {
-            case .keep(let old):
-                build.keep(old)
-                report.unchanged.append(old.alias)
-            case .stillFailed:
-                continue
-            case .build(let old, let reuse):
-                do {
-                    try build.create(entry, replacing: old, reusing: reuse, control: control)
-                } catch {
-                    return fail([error], undoing: build)
-                }
-            }
-        }
-        // A kept plugin that looked up a service in vain is re-created when this build brings a provider.
-        for waiting in build.keptAwaitingNewProviders {
-            do {
-                try build.recreate(waiting, control: control)
-                report.recreated.append(waiting.alias)
-                report.unchanged.removeAll { $0 == waiting.alias }
-            } catch {
-                return fail([error], undoing: build)
-            }
-        }
-        let generation = Generation.assemble(number: control.nextNumber, instances: build.instances, extensions: extensionSet)
-        // Plugin threads may hold it even if it never serves: keep it allocated for a while.
-        control.keepAlive(generation)
-        let freshWarnings = generation.warnings.filter { !control.knownProblems.contains($0) }
-        if !freshWarnings.isEmpty { return fail(freshWarnings, undoing: build, assembled: generation) }
-        for (instance, _) in build.created { instance.context.attach(to: generation) }
-
-        // State handoff, then start, both before the swap.
         do {
-            for (instance, old) in build.created {
-                guard let old, old.loaded.id == instance.loaded.id, let state = try old.saveState() else { continue }
-                if try instance.restoreState(state, from: old.loaded.version) { report.stateHandedOver.append(instance.alias) }
-            }
-            for (instance, _) in build.created { try instance.start() }
+            try createAll(inputs, in: build, ledger: &running.ledger, report: &attempt.report)
         } catch {
-            return fail([error], undoing: build, assembled: generation)
+            return refuse(error, attempt, current: current, undoing: build)
+        }
+        let generation = assembleNext(build, &running)
+        do {
+            try refuseFreshWarnings(of: generation, known: running.knownProblems)
+            for (instance, _) in build.created { instance.context.attach(to: generation) }
+            try handOverAndStart(build, report: &attempt.report)
+        } catch {
+            return refuse(error, attempt, current: current, undoing: build, assembled: generation)
         }
 
-        // Swap: requests that start from now on run on the new generation.
-        control.nextNumber += 1
-        control.generation = generation
-        slot.store(generation)
-        for instance in build.instances { instance.context.attach(to: generation) }
-        report.swapLatency = clock.now - began
+        swap(to: generation, build, inputs, &running, &attempt)
+        retireReplaced(current, leftBy: build, inputs, &running, &attempt)
+        settle(inputs, &running)
+        return attempt.report
+    }
+
+    /// The reload that changes no plugin: it only takes the new config.
+    private func keepAsIs(_ inputs: ReloadInputs, _ running: inout RunningState, _ attempt: ReloadAttempt) -> ReloadReport {
+        running.config = inputs.config
+        publish(.running(running))
+        var report = attempt.report
         report.succeeded = true
-        report.generation = generation.number
-        announce(build, replacing: current, plan: decided, on: generation, into: &report)
-
-        // Retire the old generation once its requests drained.
-        let retiring = current.instances.filter { old in !build.instances.contains { $0 === old } }
-        let drainStart = clock.now
-        report.drainTimedOut = !retire(retiring, of: current, control: control)
-        report.drainTime = clock.now - drainStart
-        let running = Set(generation.aliases)
-        let settled = control.startFailed.filter { !control.stillFails($0.alias, plan: plan, running: running) }
-        control.startFailed.removeAll { instance in settled.contains { $0 === instance } }
-        finishRetirement(settled, of: current, control: control)
-
-        control.forgetFailures(except: plan, running: running)
-        control.config = config
-        control.knownProblems = Set(scanProblems + generation.warnings + control.failed.values.map(\.error))
-        control.statuses = makeStatuses(catalogProblems: scanProblems, plan: plan, control: control)
-        publish(control)
+        report.unchanged = running.generation.aliases
+        report.swapLatency = attempt.elapsed
         return report
     }
 
-    /// Fires plugin-reloaded, plugin-loaded and plugin-unloaded on the new generation, and fills in the report.
-    private func announce(_ build: ReloadBuild, replacing current: Generation, plan: ReloadPlan, on generation: Generation,
-                          into report: inout ReloadReport) {
-        // Users of replaced services (decided by the plan) and users of services that just appeared (found by the build).
-        let recreated = plan.recreated + report.recreated.filter { !plan.recreated.contains($0) }
-        for (instance, old) in build.created {
-            if let old {
-                if !recreated.contains(instance.alias) { report.changed.append(instance.alias) }
-                generation.publish(.pluginReloaded, text: "\(instance.alias) \(old.loaded.version) \(instance.loaded.version)")
-            } else {
-                report.added.append(instance.alias)
-                generation.publish(.pluginLoaded, text: instance.alias)
-            }
+    /// Undoes what the reload built (the `assembled` generation's parts, then the
+    /// `build`), fires reload-failed on the `current` generation, which keeps
+    /// serving, and returns the report of the refusal.
+    private func refuse(_ refusal: ReloadRefusal, _ attempt: ReloadAttempt, current: Generation,
+                        undoing build: ReloadBuild? = nil, assembled: Generation? = nil) -> ReloadReport {
+        assembled?.releaseParts()
+        if let build {
+            let retained = build.undo()
+            published.withLock { $0.retainedSwiftImages += retained }
         }
-        report.recreated = recreated
-        let running = Set(generation.aliases)
-        report.removed = current.aliases.filter { !running.contains($0) }
-        for alias in report.removed { generation.publish(.pluginUnloaded, text: alias) }
+        let report = attempt.refused(refusal.problems)
+        current.publish(.reloadFailed, text: refusal.problems.map(\.description).joined(separator: "; "))
+        return report
+    }
+
+    /// Records the swapped-in generation's outcome: failures still standing, config, known problems, statuses.
+    private func settle(_ inputs: ReloadInputs, _ running: inout RunningState) {
+        running.ledger.forgetFailures(except: inputs.scan.plan, running: Set(running.generation.aliases))
+        running.config = inputs.config
+        running.knownProblems = Set(inputs.scan.problems + running.generation.warnings + running.ledger.failed.values.map(\.error))
+        running.statuses = makeStatuses(inputs.scan, running)
+        publish(.running(running))
     }
 }

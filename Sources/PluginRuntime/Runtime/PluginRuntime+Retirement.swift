@@ -4,8 +4,10 @@ import Synchronization
 
 /// A generation a reload replaced whose requests outlived the drain timeout,
 /// with the instances that leave with it (stopped, not yet destroyed).
-struct LingeringGeneration {
+struct LingeringGeneration: Sendable {
+    /// The replaced generation, still counted by requests running in it.
     let generation: Generation
+    /// Its plugins that leave with it.
     let instances: [PluginInstance]
 }
 
@@ -14,30 +16,31 @@ extension PluginRuntime {
     /// the generation's in-flight calls (up to the drain timeout), stops them,
     /// then destroys and unloads them.
     ///
-    /// When the timeout passes first, it logs, stops them anyway and returns;
-    /// destroying and unloading then happen in the background as soon as the
-    /// last request has left. An instance is never destroyed, nor its image
-    /// unmapped, under a request still running in it.
+    /// When the timeout passes first, it logs, stops them anyway, records them in
+    /// `running`'s lingering generations and returns; destroying and unloading
+    /// then happen in the background as soon as the last request has left. An
+    /// instance is never destroyed, nor its image unmapped, under a request still running in it.
     /// - Returns: Whether the generation drained within the timeout.
-    func retire(_ instances: [PluginInstance], of generation: Generation, control: RuntimeControl) -> Bool {
-        let timeout = control.config.drainTimeout
+    func retire(_ instances: [PluginInstance], of generation: Generation, running: inout RunningState) -> Bool {
+        let timeout = running.config.drainTimeout
         let drained = waitForDrain(generation, timeout: timeout)
         for instance in instances.reversed() { instance.stop() }
         if drained {
-            finishRetirement(instances, of: generation, control: control)
+            finishRetirement(instances, of: generation, timeout: timeout)
             return true
         }
         logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
-        control.lingering.append(LingeringGeneration(generation: generation, instances: instances))
+        running.ledger.lingering.append(LingeringGeneration(generation: generation, instances: instances))
         DispatchQueue.global().async { [self] in
             _ = waitForDrain(generation, timeout: nil)
-            control.run { control in
+            // Waits for the reload that retired it to finish (it holds the lock), then
+            // finds it in whatever phase the runtime is in by then.
+            control.withLock { phase in
                 // Shutdown may have taken it over meanwhile.
-                guard let index = control.lingering.firstIndex(where: { $0.generation === generation }) else { return }
-                let lingering = control.lingering.remove(at: index)
-                finishRetirement(lingering.instances, of: generation, control: control)
+                guard let lingering = phase.removeLingering(generation) else { return }
+                finishRetirement(lingering.instances, of: generation, timeout: phase.config.drainTimeout)
                 logger.info("generation \(generation.number) drained late; \(lingering.instances.map(\.alias).joined(separator: ", ")) destroyed")
-                publish(control)
+                publish(phase)
             }
         }
         return false
@@ -47,10 +50,11 @@ extension PluginRuntime {
     /// detaches them from the host API, releases the generation's wrapper
     /// states, destroys them in reverse order and gives back their uses of their
     /// libraries (the last use unloads a C library; a Swift image stays mapped and is counted).
-    func finishRetirement(_ instances: [PluginInstance], of generation: Generation, control: RuntimeControl) {
+    /// - Parameter timeout: How long to wait for host-API calls the plugins began just before the detach.
+    func finishRetirement(_ instances: [PluginInstance], of generation: Generation, timeout: Duration) {
         for instance in instances { instance.context.attach(to: nil) }
         // Host-API calls the plugins began just before the detach.
-        _ = waitForDrain(generation, timeout: control.config.drainTimeout)
+        _ = waitForDrain(generation, timeout: timeout)
         generation.releaseParts()
         for instance in instances.reversed() { instance.destroy() }
         let retained = instances.filter { $0.loaded.library.release() == .keptMapped }.count

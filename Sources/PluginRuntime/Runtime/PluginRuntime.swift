@@ -40,8 +40,19 @@ public final class PluginRuntime: Sendable {
     public var extensions: [any HostExtension] { extensionSet.extensions }
     let extensionSet: ExtensionSet
     let logger: Logger
-    /// Start, reload and shutdown, one at a time.
-    let control: RuntimeControl
+    /// Where the runtime stands. Start, reload and shutdown each hold this lock
+    /// for their whole length, so they run one at a time (a second caller waits).
+    ///
+    /// It cannot deadlock with the plugin code they call: the host API a plugin
+    /// calls back into on the same thread (`publish`, `check`, `get_service`,
+    /// the cache, registrations) reads the generation slots and the plugin's
+    /// context, never this lock, and so do the readers of the public API
+    /// (``statuses`` and the others read `published`, ``generation`` the slot).
+    /// Lock order is `control`, then `published`; nothing takes them the other
+    /// way round. The only other taker is a reload's background drain, on its
+    /// own thread, holding nothing while it waits. (Being non-recursive, a
+    /// same-thread re-entry would trap or hang rather than nest; nothing re-enters.)
+    let control: Mutex<RuntimePhase>
     /// The generation requests are served from.
     let slot = GenerationSlot()
     let published: Mutex<Published>
@@ -55,7 +66,7 @@ public final class PluginRuntime: Sendable {
         self.pluginsDirectory = pluginsDirectory
         self.extensionSet = ExtensionSet(extensions)
         self.logger = logger
-        self.control = RuntimeControl(config: config)
+        self.control = Mutex(.idle(config))
         self.published = Mutex(Published(config: config))
     }
 
@@ -113,84 +124,18 @@ public final class PluginRuntime: Sendable {
     /// order, fires pre-start, starts them, fires plugin-loaded for each and post-start.
     /// - Parameter strict: Refuse to start (and undo everything) if any plugin or file fails.
     public func start(strict: Bool = false) throws(StartFailure) {
-        let refused = control.run { control in startAlone(control, strict: strict) }
+        let refused = control.withLock { phase -> [PluginError]? in
+            guard case .idle(let config) = phase else {
+                return [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]
+            }
+            let (next, refused) = startAlone(config, strict: strict)
+            phase = next
+            return refused
+        }
         if let refused {
             if strict && refused.first?.code != .alreadyStarted { shutdown() }
             throw StartFailure(problems: refused)
         }
-    }
-
-    /// The start itself; returns the problems to throw, if any.
-    private func startAlone(_ control: RuntimeControl, strict: Bool) -> [PluginError]? {
-        guard control.phase == .idle else {
-            return [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]
-        }
-        control.phase = .running
-        let config = control.config
-        if !config.strictPermissions {
-            logger.warning("strict permissions are off ([host] strict-permissions = false or --unsafe-permissions): plugin files and folders writable by other users are loaded; never run like this in production")
-        }
-        let catalog = PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions)
-        let plan = LoadPlan.make(catalog: catalog, config: config)
-        var problems = catalog.problems + plan.problems
-
-        let pass = LibraryPass(policy: LoadPolicy(config), planned: plan.enabled)
-        defer { published.withLock { $0.retainedSwiftImages += pass.finish() } }
-        var prepared: [PreparedPlugin] = []
-        for entry in plan.enabled {
-            do {
-                prepared.append(try PreparedPlugin.prepare(entry, config: config, in: pass))
-            } catch {
-                problems.append(error)
-                control.failed[entry.alias] = FailedPlugin(entry: entry, fingerprint: PluginFingerprint(entry, config: config), error: error)
-            }
-        }
-        if strict && !problems.isEmpty {
-            prepared.forEach { $0.loaded.library.release() }
-            control.phase = .stopped
-            return problems
-        }
-
-        var instances: [PluginInstance] = []
-        for plugin in prepared {
-            do {
-                instances.append(try createInstance(plugin, after: instances, config: config))
-            } catch {
-                problems.append(error)
-                control.failed[plugin.loaded.entry.alias] = FailedPlugin(
-                    entry: plugin.loaded.entry, fingerprint: PluginFingerprint(plugin.loaded.entry, config: config), error: error)
-                control.abandonedLibraries.append(plugin.loaded.library)
-            }
-        }
-
-        var generation = assemble(control, instances)
-        generation.publish(.preStart)
-        var running = instances
-        for instance in instances {
-            do {
-                try instance.start()
-            } catch {
-                // Leave the failed plugin out of dispatch and services at once, so
-                // plugins started after it no longer see it; it is destroyed at shutdown.
-                problems.append(error)
-                control.failed[instance.alias] = FailedPlugin(entry: instance.loaded.entry, fingerprint: PluginFingerprint(instance), error: error)
-                control.startFailed.append(instance)
-                running.removeAll { $0 === instance }
-                generation = assemble(control, running)
-            }
-        }
-        for warning in generation.warnings { logger.warning("\(warning)") }
-        for problem in problems { logger.error("\(problem)") }
-
-        control.generation = generation
-        slot.store(generation)
-        control.knownProblems = Set(problems + generation.warnings)
-        control.statuses = makeStatuses(catalogProblems: catalog.problems + plan.problems, plan: plan, control: control)
-        publish(control)
-        for instance in generation.instances { generation.publish(.pluginLoaded, text: instance.alias) }
-        generation.publish(.postStart)
-        logger.info("started \(generation.instances.count) plugin(s): \(generation.aliases.joined(separator: ", "))")
-        return strict && !problems.isEmpty ? problems : nil
     }
 
     /// Fires pre-shutdown, stops the running plugins in reverse order (each
@@ -198,50 +143,9 @@ public final class PluginRuntime: Sendable {
     /// instance and unloads C libraries. Waits for a reload in progress and for
     /// requests still running (up to the drain timeout). Safe to call more than once.
     public func shutdown() {
-        control.run { control in
-            guard control.phase == .running, let generation = control.generation else { return }
-            control.phase = .stopped
-            slot.store(nil)
-            let timeout = control.config.drainTimeout
-            let drained = waitForDrain(generation, timeout: timeout)
-            generation.publish(.preShutdown)
-            for instance in generation.instances.reversed() {
-                generation.publish(.pluginUnloaded, text: instance.alias)
-                instance.stop()
-            }
-            generation.publish(.postShutdown)
-            // Everything left goes the way of a retired generation, unless requests still run in it.
-            var leftovers = [LingeringGeneration(generation: generation, instances: generation.instances + control.startFailed)]
-            leftovers += control.lingering
-            control.lingering = leftovers
-            control.generation = nil
-            control.startFailed = []
-            var undestroyed: [String] = []
-            for leftover in leftovers {
-                let done = leftover.generation === generation ? drained : waitForDrain(leftover.generation, timeout: timeout)
-                guard done else {
-                    undestroyed += leftover.instances.map(\.alias)
-                    continue
-                }
-                control.lingering.removeAll { $0.generation === leftover.generation }
-                finishRetirement(leftover.instances, of: leftover.generation, control: control)
-            }
-            if !undestroyed.isEmpty {
-                logger.error("requests still running after the drain timeout (\(timeout)): \(undestroyed.joined(separator: ", ")) stopped but not destroyed")
-            }
-            for built in control.alive where built.inFlight.load(ordering: .sequentiallyConsistent) == 0 {
-                built.releaseParts()
-            }
-            control.alive = []
-            var retained = 0
-            for library in control.abandonedLibraries where library.release() == .keptMapped { retained += 1 }
-            control.abandonedLibraries = []
-            for index in control.statuses.indices where control.statuses[index].state == .running {
-                control.statuses[index].state = .stopped
-            }
-            published.withLock { $0.retainedSwiftImages += retained }
-            publish(control)
-            logger.info("stopped \(generation.instances.count) plugin(s); \(retainedSwiftImages) Swift image(s) stay mapped")
+        control.withLock { phase in
+            guard case .running(let running) = phase else { return }
+            phase = .stopped(shutdownAlone(running))
         }
     }
 }

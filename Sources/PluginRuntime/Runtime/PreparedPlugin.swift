@@ -37,10 +37,9 @@ struct PreparedPlugin {
             }
             return
         }
-        let (status, message) = MessageBuffer.with { parseConfig(loaded.descriptor, configuration.raw, $0) }
-        guard status == PH_OK else {
-            throw PluginError(.configRejected, file: configFile, alias: alias,
-                              reason: message.isEmpty ? "parse_config returned status \(status)" : message)
+        // No lock: a plugin's lock belongs to its instance (its context), and parse_config runs before there is one.
+        try PluginOwner.callUnowned(.configRejected, .returned("parse_config"), file: configFile, alias: alias) {
+            parseConfig(loaded.descriptor, configuration.raw, $0)
         }
     }
 }

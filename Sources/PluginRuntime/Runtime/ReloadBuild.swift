@@ -24,7 +24,7 @@ final class ReloadBuild {
 
     /// Loads (or reuses) and creates the plugin of `entry`, after everything added so far.
     func create(_ entry: EntryPoint, replacing old: PluginInstance?, reusing reuse: LoadedPlugin?,
-                control: RuntimeControl) throws(PluginError) {
+                ledger: inout Ledger) throws(PluginError) {
         let prepared: PreparedPlugin
         if let reuse {
             try libraries.policy.admit(reuse.library, alias: entry.alias)
@@ -44,7 +44,7 @@ final class ReloadBuild {
             instances.append(instance)
         } catch {
             // Its create may have left threads behind: keep its library mapped until shutdown.
-            control.abandonedLibraries.append(prepared.loaded.library)
+            ledger.abandonedLibraries.append(prepared.loaded.library)
             throw error
         }
     }
@@ -58,7 +58,7 @@ final class ReloadBuild {
     }
 
     /// Re-creates the kept `old` in its place (its library reused), so that it finds services it missed before.
-    func recreate(_ old: PluginInstance, control: RuntimeControl) throws(PluginError) {
+    func recreate(_ old: PluginInstance, ledger: inout Ledger) throws(PluginError) {
         guard let index = instances.firstIndex(where: { $0 === old }) else { return }
         _ = old.loaded.library.share()
         let prepared: PreparedPlugin
@@ -73,7 +73,7 @@ final class ReloadBuild {
             created.append((instance, old))
             instances[index] = instance
         } catch {
-            control.abandonedLibraries.append(prepared.loaded.library)
+            ledger.abandonedLibraries.append(prepared.loaded.library)
             throw error
         }
     }
