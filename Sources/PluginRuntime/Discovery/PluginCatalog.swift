@@ -22,9 +22,10 @@ public struct PluginCatalog: Sendable {
             catalog.problems.append(PluginError(.invalidManifest, file: directory, reason: "plugins folder does not exist or is not a folder"))
             return catalog
         }
+        let safeParents = FilePermissions.SafeParents()
         if strictPermissions {
             do {
-                try FilePermissions.check(directory)
+                try FilePermissions.check(directory, known: safeParents)
             } catch {
                 catalog.problems.append(PluginError(.unsafePermissions, file: directory,
                                                     reason: "plugins folder refused: \(error.description) (or set [host] strict-permissions = false while developing)"))
@@ -32,17 +33,17 @@ public struct PluginCatalog: Sendable {
             }
         }
         for path in manifestPaths(in: directory) {
-            catalog.add(manifestAt: path, strictPermissions: strictPermissions)
+            catalog.add(manifestAt: path, strictPermissions: strictPermissions, safeParents: safeParents)
         }
         catalog.entryPoints.sort { ($0.alias, $0.manifestPath) < ($1.alias, $1.manifestPath) }
         return catalog
     }
 
     /// Reads one manifest into the catalog (used for `plughost check MANIFEST`).
-    mutating func add(manifestAt path: String, strictPermissions: Bool) {
+    mutating func add(manifestAt path: String, strictPermissions: Bool, safeParents: FilePermissions.SafeParents? = nil) {
         if strictPermissions {
             do {
-                try FilePermissions.check(path)
+                try FilePermissions.check(path, known: safeParents)
             } catch {
                 problems.append(PluginError(.unsafePermissions, file: path,
                                             reason: "manifest refused: \(error.description) (or set [host] strict-permissions = false while developing)"))

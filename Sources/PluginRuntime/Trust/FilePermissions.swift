@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// OpenSSH's `safe_path` rule for what the host loads or reads: the file and
 /// every folder above it, up to `/`, must be owned by root or the host's own
@@ -17,14 +18,27 @@ enum FilePermissions {
         let description: String
     }
 
+    /// Folders already found safe as parents during one load pass: a scan of
+    /// 100 plugins in one folder walks the folders above it once, not 200 times.
+    final class SafeParents: Sendable {
+        private let folders = Mutex<Set<String>>([])
+
+        /// An empty set, for one pass.
+        init() {}
+
+        func contains(_ folder: String) -> Bool { folders.withLock { $0.contains(folder) } }
+        func insert(_ folder: String) { _ = folders.withLock { $0.insert(folder) } }
+    }
+
     /// Checks `path` (resolved through symlinks) and each of its parents, and
     /// also every folder and link on the way as the path is written: a folder
     /// others can write that holds a symlink on the way lets them point it elsewhere.
-    static func check(_ path: String) throws(Problem) {
+    /// - Parameter known: Parents found safe earlier in the same pass (checked once, then trusted for the pass).
+    static func check(_ path: String, known: SafeParents? = nil) throws(Problem) {
         guard let resolved = FileSystem.realPath(path) else {
             throw Problem(description: "\(path): cannot resolve the path: \(FileSystem.errorText())")
         }
-        try checkWrittenPrefixes(of: path)
+        try checkWrittenPrefixes(of: path, known: known)
         let me = geteuid()
         var current = resolved
         var isTarget = true
@@ -44,9 +58,11 @@ enum FilePermissions {
                 let who = mode & 0o002 != 0 ? "everyone" : "its group"
                 throw Problem(description: "\(subject) is writable by \(who) (mode \(octal(mode)), owner uid \(info.st_uid)): run chmod go-w on it")
             }
+            if !isTarget { known?.insert(current) }
             if current == "/" { return }
             current = FileSystem.directory(of: current)
             if current.isEmpty { current = "/" }
+            if known?.contains(current) == true { return }
             isTarget = false
         }
     }
@@ -54,7 +70,7 @@ enum FilePermissions {
     /// The folders (and links) on the way to `path` as written, made absolute; each
     /// must be owned by root or this user, and folders not writable by others
     /// (a root-owned sticky folder excepted). The resolved walk checks the rest.
-    private static func checkWrittenPrefixes(of path: String) throws(Problem) {
+    private static func checkWrittenPrefixes(of path: String, known: SafeParents?) throws(Problem) {
         var absolute = path
         if !path.hasPrefix("/") {
             guard let cwd = getcwd(nil, 0) else { return }
@@ -66,6 +82,7 @@ enum FilePermissions {
         let components = absolute.split(separator: "/")
         for component in components.dropLast() {
             prefix += "/" + component
+            if known?.contains(prefix) == true { continue }
             var info = stat()
             guard lstat(prefix, &info) == 0 else { return }  // the resolved walk reports what is missing
             let mode = info.st_mode & 0o7777
@@ -78,6 +95,7 @@ enum FilePermissions {
                 let who = mode & 0o002 != 0 ? "everyone" : "its group"
                 throw Problem(description: "\(prefix) is writable by \(who) (mode \(octal(mode)), owner uid \(info.st_uid)), on the way to \(path): run chmod go-w on it")
             }
+            if isDirectory { known?.insert(prefix) }
         }
     }
 

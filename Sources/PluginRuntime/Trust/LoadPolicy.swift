@@ -15,6 +15,8 @@ struct LoadPolicy: Sendable {
     var requireSignatures: Bool
     /// Where shadow copies go (see ``ShadowCopy``).
     var stateDirectory: String?
+    /// Parents already checked in this pass.
+    let safeParents = FilePermissions.SafeParents()
 
     /// The policy `config` sets.
     init(_ config: HostConfig) {
@@ -29,7 +31,7 @@ struct LoadPolicy: Sendable {
     func checkPermissions(_ path: String, code: PluginError.Code = .unsafePermissions, alias: String? = nil) throws(PluginError) {
         guard strictPermissions else { return }
         do {
-            try FilePermissions.check(path)
+            try FilePermissions.check(path, known: safeParents)
         } catch {
             throw PluginError(.unsafePermissions, file: path, alias: alias,
                               reason: "\(error.description) (or set [host] strict-permissions = false while developing)")
