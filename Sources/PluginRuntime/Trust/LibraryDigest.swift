@@ -23,7 +23,7 @@ public struct LibraryDigest: Hashable, Sendable, CustomStringConvertible {
         bytes.reserveCapacity(32)
         var index = 0
         while index < 64 {
-            guard let high = Self.nibble(hex[index]), let low = Self.nibble(hex[index + 1]) else { return nil }
+            guard let high = HexDigit.value(hex[index]), let low = HexDigit.value(hex[index + 1]) else { return nil }
             bytes.append(high << 4 | low)
             index += 2
         }
@@ -45,14 +45,6 @@ public struct LibraryDigest: Hashable, Sendable, CustomStringConvertible {
     /// `sha256:` and the hex digits, as written in a `[pins]` table.
     public var description: String { "sha256:" + hex }
 
-    private static func nibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }
 
 extension LibraryDigest {

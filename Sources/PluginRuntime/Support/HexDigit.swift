@@ -1,0 +1,13 @@
+/// One ASCII hex digit's value, for the parsers of `%XX` escapes and `sha256:` digests.
+package enum HexDigit {
+    /// The value of `byte` as a hex digit (either case), or nil.
+    @inline(__always)
+    package static func value(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
