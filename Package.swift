@@ -72,11 +72,16 @@ let package = Package(
             dependencies: ["CPluginABI", logging, crypto],
             swiftSettings: swiftSettings
         ),
+        // The wrapper-chain walk in C, so call_next never goes through Swift.
+        .target(
+            name: "CPluginChain",
+            dependencies: ["CPluginABI"]
+        ),
         // The plughost.http/1 extension: endpoint table, wrapper chains, typed invoker,
         // request accessors. No Hummingbird: any HTTP server can drive it.
         .target(
             name: "PluginHTTPExtension",
-            dependencies: ["PluginRuntime", "CPluginABI", "CFFI", logging],
+            dependencies: ["PluginRuntime", "CPluginABI", "CPluginChain", "CFFI", logging],
             swiftSettings: swiftSettings
         ),
         // The Hummingbird adapter on top of the extension, and the admin endpoints.

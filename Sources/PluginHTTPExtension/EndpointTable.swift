@@ -13,7 +13,8 @@ import Logging
 /// pre-wrappers, parameter parsing, post-wrappers, the endpoint.
 public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     // @unchecked Sendable: routes are immutable after init; per-request state
-    // lives in a RequestContext; `released` is touched only on the control thread.
+    // lives in a RequestContext and its C chain request; `released` is touched
+    // only on the control thread.
 
     /// One served method and path.
     final class Route: @unchecked Sendable {
@@ -24,7 +25,8 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             case endpoint
         }
 
-        /// One wrapper around this route: what a request needs, in one object (no copies per request).
+        /// One wrapper around this route: what its C chain step is built from. Holding the
+        /// registration keeps the owner's PluginLock, whose mutex the C step points at, alive.
         final class WrapperStep: @unchecked Sendable {
             // @unchecked Sendable: immutable after init.
             let registration: WrapperRegistration
@@ -44,12 +46,15 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
 
         let registration: EndpointRegistration
         let steps: [Step]
+        /// The same steps as the C chain walk reads them (see ChainSteps).
+        let chain: ChainSteps
         /// Why the route answers 503 instead (a wrapper's prepare failed).
         let disabled: String?
 
         init(registration: EndpointRegistration, steps: [Step], disabled: String?) {
             self.registration = registration
             self.steps = steps
+            self.chain = ChainSteps(steps)
             self.disabled = disabled
         }
 
@@ -57,49 +62,23 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             steps.compactMap { if case .wrapper(let step) = $0 { "\(step.registration.owner.alias)/\(step.registration.name)" } else { nil } }
         }
 
-        /// `call_next` from a wrapper: runs the next step, at most once per wrapper call.
-        func callNext(_ context: RequestContext) -> ph_status_t {
-            guard context.cursor == context.frame + 1 else { return PH_ERR_STATE }
-            return runStep(context)
-        }
-
-        /// Runs the step at the cursor (and, after parsing, the ones that follow).
-        func runStep(_ context: RequestContext) -> ph_status_t {
-            let index = context.cursor
-            guard index < steps.count else { return PH_ERR_STATE }
-            context.cursor += 1
-            switch steps[index] {
-            case .wrapper(let step):
-                let saved = context.frame
-                context.frame = index
-                defer { context.frame = saved }
-                let handle = context.handle
-                let (status, message) = step.lock.withLock {
-                    MessageBuffer.with { step.call(step.userData, step.state, handle, $0) }
-                }
-                if status != PH_OK && (!message.isEmpty || context.status < 400) {
-                    let wrapper = step.registration
-                    pluginFailed(context, alias: wrapper.owner.alias, what: "wrapper '\(wrapper.name)'", status: status, message: message)
-                }
-                return status
-            case .parse:
-                if case .typed(_, let parameters) = registration.kind {
-                    guard let values = parse(parameters, context) else { return PH_ERR_INVALID }
-                    context.parameters = values
-                } else {
-                    context.parameters = []
-                }
-                return runStep(context)
-            case .endpoint:
-                return callEndpoint(context)
+        /// The `.parse` step, called from the C chain walk: parses the typed parameters (none for a raw endpoint).
+        func parseStep(_ context: RequestContext) -> ph_status_t {
+            if case .typed(_, let parameters) = registration.kind {
+                guard let values = parse(parameters, context) else { return PH_ERR_INVALID }
+                context.parameters = values
+            } else {
+                context.parameters = []
             }
+            return PH_OK
         }
 
-        private func callEndpoint(_ context: RequestContext) -> ph_status_t {
+        /// The `.endpoint` step, called from the C chain walk; `handle` is the request plugins see.
+        func endpointStep(_ context: RequestContext, handle: OpaquePointer) -> ph_status_t {
             let owner = registration.owner
             switch registration.kind {
             case .raw(let handler, let userData):
-                let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, context.handle, $0) } }
+                let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
                 if status != PH_OK { pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message) }
                 return status
             case .typed(let invoker, _):
@@ -109,6 +88,17 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                 context.responseBody = Array(result.json.utf8)
                 return PH_OK
             }
+        }
+
+        /// Wrapper step `index` returned `status` (not PH_OK) with `message`, called from the C chain
+        /// walk as soon as the wrapper returns, so the wrappers around it see the 500.
+        ///
+        /// A failure is reported unless the wrapper only passed on an error already answered:
+        /// no message of its own and a response status that is already an error.
+        func wrapperFailed(_ context: RequestContext, step index: Int, status: ph_status_t, message: String) {
+            guard case .wrapper(let step) = steps[index], !message.isEmpty || context.status < 400 else { return }
+            let wrapper = step.registration
+            pluginFailed(context, alias: wrapper.owner.alias, what: "wrapper '\(wrapper.name)'", status: status, message: message)
         }
 
         private func pluginFailed(_ context: RequestContext, alias: String, what: String, status: ph_status_t, message: String) {
@@ -286,7 +276,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                 return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
             }
             let context = RequestContext(request: request, route: route, captures: captures)
-            _ = route.runStep(context)
+            ChainWalk.run(context)
             return context.response
         }
     }

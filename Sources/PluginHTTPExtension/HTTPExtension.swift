@@ -2,6 +2,7 @@
 import Glibc
 #endif
 public import CPluginABI
+import CPluginChain
 public import PluginRuntime
 import Logging
 import Synchronization
@@ -163,13 +164,8 @@ enum HTTPExtension {
                 RequestContext.from(request).responseBody = HostAPI.bytes(data, length)
                 return PH_OK
             },
-            call_next: { request in
-                guard let request else { return PH_ERR_INVALID }
-                // Borrowed, not retained: the request context lives until the chain returns.
-                return Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(request))._withUnsafeGuaranteedRef {
-                    $0.route.callNext($0)
-                }
-            },
+            // Straight into the C chain walk: a wrapper's call_next never enters Swift.
+            call_next: ph_chain_call_next,
             set_property: { request, key, type, value, length in
                 guard let request, let key, value != nil || length == 0,
                       let typed = TypedValue.decode(type: type, bytes: HostAPI.bytes(value, length)) else { return PH_ERR_INVALID }

@@ -5,8 +5,8 @@ public import CPluginABI
 public import PluginRuntime
 
 /// One HTTP exchange as plugins see it through `ph_http_request_t`: the
-/// request, the response being built, request properties, parsed parameters,
-/// and the position in the wrapper chain.
+/// request, the response being built, request properties and parsed
+/// parameters. (The position in the wrapper chain is the C walk's.)
 ///
 /// Used by one request at a time, on the thread serving it.
 final class RequestContext {
@@ -34,9 +34,6 @@ final class RequestContext {
     /// The route being served. unowned(unsafe): its endpoint table, held by the generation
     /// serving this request, outlives the request; this saves reference counting per step.
     unowned(unsafe) let route: EndpointTable.Route
-    var cursor = 0
-    /// Index of the wrapper step now running (its call_next may advance once).
-    var frame = -1
 
     /// C memory handed out by accessors; freed when the request ends.
     private var retained: [UnsafeMutableRawPointer] = []
@@ -53,11 +50,12 @@ final class RequestContext {
 
     deinit { retained.forEach { free($0) } }
 
-    /// The opaque handle plugins receive.
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
-
+    /// The context behind the opaque handle plugins receive.
+    ///
+    /// The handle is the request's `ph_chain_request_t` (see ChainWalk.run), whose first
+    /// field is this context, unretained: one load finds it.
     static func from(_ handle: OpaquePointer) -> RequestContext {
-        Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        Unmanaged<RequestContext>.fromOpaque(UnsafeRawPointer(handle).load(as: UnsafeRawPointer.self)).takeUnretainedValue()
     }
 
     /// A C copy of exactly `bytes` plus a terminating NUL, valid until the request ends,

@@ -133,7 +133,13 @@ typedef struct ph_wrapper {
     ph_status_t (*prepare)(void *user_data, const ph_endpoint_info_t *endpoint, void **state, ph_message_t *error);
     /** Runs per request. Continue with `http->call_next(request)`; act before or
      *  after it, change the request or the response, or answer without calling it.
-     *  A non-zero status answers 500 with `error`'s message. Required. [request] */
+     *  A non-zero status answers 500 with `error`'s message, at once, so wrappers
+     *  further out see the 500 when their call_next returns. Returning a non-zero
+     *  status with no message while the response status is already 400 or more
+     *  (an error passed on from call_next, or one the wrapper set) keeps that
+     *  response. Each call gets its own `error` buffer. For a plugin that is not
+     *  thread-safe the host's lock is held for the whole call, including the rest
+     *  of the chain run by call_next. Required. [request] */
     ph_status_t (*call)(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error);
     /** Frees a state made by prepare when the endpoint table goes away. Optional. [control] */
     void (*release)(void *user_data, void *state);
@@ -194,7 +200,9 @@ typedef struct ph_http {
 
     /** Runs the rest of the chain (next wrapper, then parsing, then the endpoint).
      *  Returns PH_OK, or the status a later step failed with (its error is
-     *  already in the response). Call it at most once per wrapper call. [request] */
+     *  already in the response). Call it at most once per wrapper call, from
+     *  that call: a second call, or a call from anything but the innermost
+     *  wrapper running (e.g. an endpoint handler), answers PH_ERR_STATE. [request] */
     ph_status_t (*call_next)(ph_http_request_t *request);
 
     /** Sets request property `key` to a typed value (copied): INT64 and DOUBLE

@@ -1,0 +1,88 @@
+#include "plugin_chain.h"
+
+#include <string.h>
+
+static ph_status_t ph_chain_run(ph_chain_request_t *request);
+
+/* A wrapper call: a fresh message, the plugin lock when it has one, and the
+ * frame that lets exactly this call continue the chain once. */
+static ph_status_t ph_chain_wrap(ph_chain_request_t *request, const ph_chain_step_t *step, size_t index) {
+    request->text[0] = 0;
+    ph_message_t message = {request->text, PH_CHAIN_MESSAGE_CAPACITY - 1};
+
+    ptrdiff_t saved = request->frame;
+    request->frame = (ptrdiff_t)index;
+    if (step->lock != NULL) pthread_mutex_lock(step->lock);
+    ph_status_t status = step->call(step->user_data, step->state, ph_chain_handle(request), &message);
+    if (step->lock != NULL) pthread_mutex_unlock(step->lock);
+    request->frame = saved;
+
+    /* Reported here, before the outer wrappers resume, so they see the 500. */
+    if (status != PH_OK) request->host->wrapper_failed(request, index, status, request->text);
+    /* The wrapper outside resumes with an empty buffer: this text was not its own
+     * (what it wrote before continuing, call_next set aside and puts back). */
+    request->text[0] = 0;
+    return status;
+}
+
+/* Runs the step at the cursor, and after parsing the ones that follow. */
+static ph_status_t ph_chain_run(ph_chain_request_t *request) {
+    for (;;) {
+        size_t index = request->cursor;
+        if (index >= request->count) return PH_ERR_STATE;
+        request->cursor = index + 1;
+        const ph_chain_step_t *step = &request->steps[index];
+        switch (step->kind) {
+        case PH_CHAIN_WRAPPER:
+            return ph_chain_wrap(request, step, index);
+        case PH_CHAIN_PARSE: {
+            ph_status_t status = request->host->parse(request);
+            if (status != PH_OK) return status;
+            continue;  /* straight on to the post-wrappers or the endpoint */
+        }
+        case PH_CHAIN_ENDPOINT:
+            return request->host->endpoint(request);
+        default:
+            return PH_ERR_STATE;
+        }
+    }
+}
+
+ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host) {
+    ph_chain_request_t request;
+    request.context = context;
+    request.steps = steps;
+    request.count = count;
+    request.cursor = 0;
+    request.frame = -1;
+    request.host = host;
+    request.text[0] = 0;
+    /* Plugins may fill `capacity` bytes; this last one keeps every message terminated. */
+    request.text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
+    return ph_chain_run(&request);
+}
+
+/* The rest of the chain, run while the calling wrapper's message is set
+ * aside: the steps inside reuse the request's one buffer. Not inlined, so
+ * its copy does not grow the stack of every call_next. */
+__attribute__((noinline)) static ph_status_t ph_chain_run_keeping_text(ph_chain_request_t *request) {
+    char kept[PH_CHAIN_MESSAGE_CAPACITY];
+    memcpy(kept, request->text, sizeof kept);
+    ph_status_t status = ph_chain_run(request);
+    memcpy(request->text, kept, sizeof kept);
+    return status;
+}
+
+ph_status_t ph_chain_call_next(ph_http_request_t *handle) {
+    if (handle == NULL) return PH_ERR_INVALID;
+    ph_chain_request_t *request = (ph_chain_request_t *)handle;
+    /* Only the running wrapper, and only once: its call_next is what moves the cursor past frame + 1. */
+    if ((ptrdiff_t)request->cursor != request->frame + 1) return PH_ERR_STATE;
+    /* Rare: the wrapper wrote its message before continuing; keep it for when it returns. */
+    if (request->text[0] != 0) return ph_chain_run_keeping_text(request);
+    /* A tail call, with nothing left to do here: a wrapper ending in
+     * `return http->call_next(request)` then leaves one frame per wrapper on
+     * the stack, the walk's. (A version that emptied the buffer here instead
+     * of in ph_chain_wrap measured about 8 ns more per wrapper at 10 wrappers.) */
+    return ph_chain_run(request);
+}

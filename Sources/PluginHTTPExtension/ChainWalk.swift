@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPluginABI
+import CPluginChain
+import PluginRuntime
+
+/// A route's steps as the C chain walk reads them: one flat malloc'd array of
+/// `ph_chain_step_t`, built when the table is frozen and freed with the route.
+final class ChainSteps: @unchecked Sendable {
+    // @unchecked Sendable: written only in init, then read by request threads;
+    // freed in deinit, when the route's table is gone and no request can use it.
+
+    /// The first step; `count` of them.
+    let base: UnsafeMutablePointer<ph_chain_step_t>
+    /// Number of steps: wrappers, parsing, the endpoint.
+    let count: Int
+
+    init(_ steps: [EndpointTable.Route.Step]) {
+        count = steps.count
+        // malloc, not Swift allocation: plain C memory the walk reads with no Swift metadata around it.
+        let capacity = max(steps.count, 1)
+        base = malloc(capacity * MemoryLayout<ph_chain_step_t>.stride)!.bindMemory(to: ph_chain_step_t.self, capacity: capacity)
+        for (index, step) in steps.enumerated() {
+            var entry = ph_chain_step_t()
+            switch step {
+            case .wrapper(let wrapper):
+                entry.kind = ph_chain_kind_t(PH_CHAIN_WRAPPER)
+                entry.call = wrapper.call
+                entry.user_data = wrapper.userData
+                entry.state = wrapper.state
+                entry.lock = wrapper.lock?.mutex
+            case .parse:
+                entry.kind = ph_chain_kind_t(PH_CHAIN_PARSE)
+            case .endpoint:
+                entry.kind = ph_chain_kind_t(PH_CHAIN_ENDPOINT)
+            }
+            (base + index).initialize(to: entry)
+        }
+    }
+
+    deinit { free(base) }
+}
+
+/// Runs requests through their route's chain. The walk itself is C
+/// (`ph_chain_serve`, and `ph_chain_call_next` behind `http->call_next`), so a
+/// wrapper costs about one C call; these callbacks are the only ways back into
+/// Swift: parsing, the endpoint, and a wrapper's failure.
+enum ChainWalk {
+    /// The host callbacks every chain request points at (static C memory).
+    nonisolated(unsafe) static let host: UnsafeMutablePointer<ph_chain_host_t> = {
+        // nonisolated(unsafe): written once at first use, read-only afterwards.
+        let host = UnsafeMutablePointer<ph_chain_host_t>.allocate(capacity: 1)
+        host.initialize(to: ph_chain_host_t(
+            parse: { request in
+                let context = RequestContext.from(OpaquePointer(request!))
+                return context.route.parseStep(context)
+            },
+            endpoint: { request in
+                let context = RequestContext.from(OpaquePointer(request!))
+                return context.route.endpointStep(context, handle: OpaquePointer(request!))
+            },
+            wrapper_failed: { request, step, status, message in
+                let context = RequestContext.from(OpaquePointer(request!))
+                context.route.wrapperFailed(context, step: step, status: status, message: message.map { String(cString: $0) } ?? "")
+            }))
+        return host
+    }()
+
+    /// Runs `context`'s request through its route's chain; the response is left in `context`.
+    static func run(_ context: RequestContext) {
+        let steps = context.route.chain
+        // The C request (ph_chain_serve's stack) holds the context unretained:
+        // keep it alive until the walk returns.
+        withExtendedLifetime(context) {
+            _ = ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+        }
+    }
+}
