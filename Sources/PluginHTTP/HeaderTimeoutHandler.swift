@@ -17,7 +17,12 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPResponsePart
 
     private let timeout: TimeAmount
+    /// The one timer of the connection, or nil; it is not cancelled when a head
+    /// arrives (that would schedule a new task for every request): when it fires
+    /// it closes, waits further, or goes away, according to ``deadline``.
     private var timer: Scheduled<Void>?
+    /// When the connection must have sent a complete head; nil while no head is awaited.
+    private var deadline: NIODeadline?
     /// Requests whose head arrived and whose response has not been written to its end.
     private var unanswered = 0
 
@@ -30,7 +35,7 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stop()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -39,14 +44,14 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stop()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head = unwrapInboundIn(data) {
             unanswered += 1
-            disarm()
+            deadline = nil
         }
         context.fireChannelRead(data)
     }
@@ -59,16 +64,34 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(data, promise: promise)
     }
 
+    /// Starts waiting for a head: a new deadline, and a timer only if none is pending.
     private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            loopBound.value.close(promise: nil)
+        let due = NIODeadline.now() + timeout
+        deadline = due
+        if timer == nil { schedule(context, at: due) }
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, at due: NIODeadline) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: due) {
+            bound.value.handler.fire(bound.value.context)
         }
     }
 
-    private func disarm() {
+    /// Closes when the head is overdue; otherwise waits for the current deadline, if any.
+    private func fire(_ context: ChannelHandlerContext) {
+        timer = nil
+        guard let deadline else { return }
+        if NIODeadline.now() >= deadline {
+            context.close(promise: nil)
+        } else {
+            schedule(context, at: deadline)
+        }
+    }
+
+    private func stop() {
         timer?.cancel()
         timer = nil
+        deadline = nil
     }
 }

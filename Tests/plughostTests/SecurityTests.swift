@@ -83,6 +83,40 @@ struct ServeSecurityTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("a keep-alive connection is served twice within header-timeout-ms, then closed once it idles past it")
+    func keepAliveTimeout() throws {
+        let server = try ServeProcess(folder: servedFolder(hostExtra: "header-timeout-ms = 400"))
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        func exchange() -> String {
+            let request = Array("GET /version HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            return count > 0 ? String(decoding: chunk[0..<count], as: UTF8.self) : ""
+        }
+        #expect(exchange().hasSuffix("v1"))
+        usleep(250_000)  // under the timeout since the last response: still open
+        #expect(exchange().hasSuffix("v1"))
+        let started = Date()
+        var byte: UInt8 = 0
+        let closed = read(fd, &byte, 1)  // the server closes the idle connection
+        #expect(closed == 0, "read returned \(closed)")
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited >= 0.3 && waited < 3, "closed after \(waited) s")
+        #expect(server.stop() == 0)
+    }
+
     @Test("a malformed manifest dropped in before SIGHUP is refused with line and column; the host keeps serving", arguments: [
         "[\n", "[[[1]]]\n", "[[=\n", "[plugin]\nname = \"x\u{0}\"\n",
     ])
