@@ -52,13 +52,13 @@ enum ChainWalk {
         // nonisolated(unsafe): written once at first use, read-only afterwards.
         let host = UnsafeMutablePointer<ph_chain_host_t>.allocate(capacity: 1)
         host.initialize(to: ph_chain_host_t(
+            // Guaranteed references: the walk's caller keeps the context alive, so
+            // these steps neither retain nor release it.
             parse: { request in
-                let context = RequestContext.from(OpaquePointer(request!))
-                return context.route.parseStep(context)
+                RequestContext.withGuaranteed(OpaquePointer(request!)) { $0.route.parseStep($0) }
             },
             endpoint: { request in
-                let context = RequestContext.from(OpaquePointer(request!))
-                return context.route.endpointStep(context, handle: OpaquePointer(request!))
+                RequestContext.withGuaranteed(OpaquePointer(request!)) { $0.route.endpointStep($0, handle: OpaquePointer(request!)) }
             },
             wrapper_failed: { request, step, status, message in
                 let context = RequestContext.from(OpaquePointer(request!))

@@ -44,8 +44,33 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             }
         }
 
+        /// Where a typed parameter's bytes come from, resolved when the table is frozen.
+        enum ParameterSource {
+            case capture(Int)
+            case query([UInt8])
+            case header([UInt8])
+            case body
+            case plugin
+        }
+
         let registration: EndpointRegistration
         let steps: [Step]
+        /// Which non-empty path segments the pattern captures, in capture order.
+        let capturePositions: [Int]
+        /// The capture names' UTF-8, in capture order.
+        let captureNames: [[UInt8]]
+        /// Each typed parameter with its source, in signature order (empty for a raw endpoint).
+        let typedInputs: [(parameter: TypedParameter, source: ParameterSource)]
+        /// A typed parameter read from a path segment: the segment's position and the type.
+        struct PathInput {
+            let position: Int
+            let type: ph_type_t
+        }
+        /// The typed parameters when every one comes from the path (nil otherwise).
+        let pathOnlyInputs: [PathInput]?
+        /// The typed endpoint's invoker (nil for a raw endpoint), kept here so a request
+        /// reads it without unpacking the registration.
+        let typedInvoker: TypedInvoker?
         /// The same steps as the C chain walk reads them (see ChainSteps).
         let chain: ChainSteps
         /// Why the route answers 503 instead (a wrapper's prepare failed).
@@ -56,6 +81,31 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             self.steps = steps
             self.chain = ChainSteps(steps)
             self.disabled = disabled
+            let segments = registration.pattern.segments
+            capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
+            captureNames = registration.pattern.captureNames.map { Array($0.utf8) }
+            if case .typed(let invoker, let parameters) = registration.kind {
+                let names = registration.pattern.captureNames
+                typedInvoker = invoker
+                typedInputs = parameters.map { parameter in
+                    switch parameter.source {
+                    case ph_source_t(PH_SOURCE_PATH): (parameter, .capture(names.firstIndex(of: parameter.name) ?? -1))
+                    case ph_source_t(PH_SOURCE_QUERY): (parameter, .query(Array(parameter.name.utf8)))
+                    case ph_source_t(PH_SOURCE_HEADER): (parameter, .header(Array(parameter.name.utf8)))
+                    case ph_source_t(PH_SOURCE_BODY): (parameter, .body)
+                    default: (parameter, .plugin)
+                    }
+                }
+            } else {
+                typedInvoker = nil
+                typedInputs = []
+            }
+            let positions = capturePositions
+            let pathInputs = typedInputs.compactMap { input -> PathInput? in
+                guard case .capture(let index) = input.source, positions.indices.contains(index) else { return nil }
+                return PathInput(position: positions[index], type: input.parameter.type)
+            }
+            pathOnlyInputs = typedInvoker != nil && pathInputs.count == typedInputs.count ? pathInputs : nil
         }
 
         var wrapperNames: [String] {
@@ -64,14 +114,17 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
 
         /// The `.parse` step, called from the C chain walk: parses the typed parameters (none for a raw endpoint).
         func parseStep(_ context: RequestContext) -> ph_status_t {
-            if case .typed(_, let parameters) = registration.kind {
-                guard let values = parse(parameters, context) else { return PH_ERR_INVALID }
+            if typedInvoker != nil {
+                guard let values = parseTyped(context) else { return PH_ERR_INVALID }
                 context.parameters = values
             } else {
                 context.parameters = []
             }
             return PH_OK
         }
+
+        /// The headers of a typed endpoint's answer when no wrapper set any.
+        private static let jsonContentType = [("Content-Type", "application/json")]
 
         /// The `.endpoint` step, called from the C chain walk; `handle` is the request plugins see.
         func endpointStep(_ context: RequestContext, handle: OpaquePointer) -> ph_status_t {
@@ -84,8 +137,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             case .typed(let invoker, _):
                 let result = owner.lock.withLock { invoker.invoke(context.parameters!) }
                 context.status = 200
-                context.setResponseHeader("Content-Type", "application/json")
-                context.responseBody = Array(result.json.utf8)
+                if context.responseHeaders.isEmpty {
+                    context.responseHeaders = Self.jsonContentType  // shared storage: no allocation
+                } else {
+                    context.setResponseHeader("Content-Type", "application/json")
+                }
+                context.responseBody = result.jsonBytes
                 return PH_OK
             }
         }
@@ -107,28 +164,28 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)
         }
 
-        /// Parses every typed parameter; on the first bad one answers 400 (or 500 for a missing plugin value).
-        private func parse(_ parameters: [TypedParameter], _ context: RequestContext) -> [TypedValue]? {
+        /// Parses every typed parameter from the request's bytes; on the first bad one
+        /// answers 400 (or 500 for a missing plugin value).
+        private func parseTyped(_ context: RequestContext) -> [TypedValue]? {
+            if let pathOnly = pathOnlyInputs, let values = parsePathOnly(pathOnly, context) { return values }
             var values: [TypedValue] = []
-            values.reserveCapacity(parameters.count)
-            for parameter in parameters {
-                let raw: [UInt8]?
-                let source: String
-                switch parameter.source {
-                case ph_source_t(PH_SOURCE_PATH):
-                    source = "path"
-                    raw = context.captures.first { $0.0 == parameter.name }?.1
-                case ph_source_t(PH_SOURCE_QUERY):
-                    source = "query"
-                    raw = context.query.first { $0.name.elementsEqual(parameter.name.utf8) }?.value
-                case ph_source_t(PH_SOURCE_HEADER):
-                    source = "header"
-                    raw = context.header(parameter.name).map { Array($0.utf8) }
-                case ph_source_t(PH_SOURCE_BODY):
-                    source = "body"
+            values.reserveCapacity(typedInputs.count)
+            for (parameter, source) in typedInputs {
+                let parsed: Result<TypedValue, TypedValue.ParseError>?
+                switch source {
+                case .capture(let index):
+                    parsed = context.withCapture(index) { TypedValue.parse($0, as: parameter.type) }
+                case .query(let name):
+                    parsed = name.withUnsafeBufferPointer { context.query(named: $0) }.map { TypedValue.parse($0.buffer, as: parameter.type) }
+                case .header(let name):
+                    parsed = name.withUnsafeBufferPointer { context.header(named: $0) }.map { value in
+                        var value = value
+                        return value.withUTF8 { TypedValue.parse($0, as: parameter.type) }
+                    }
+                case .body:
                     let numeric = parameter.type != ph_type_t(PH_TYPE_STRING) && parameter.type != ph_type_t(PH_TYPE_BYTES)
-                    raw = numeric && context.body.isEmpty ? nil : context.body
-                default:
+                    parsed = numeric && context.body.isEmpty ? nil : context.body.withUnsafeBufferPointer { TypedValue.parse($0, as: parameter.type) }
+                case .plugin:
                     guard let value = context.properties[parameter.name], let converted = Self.convert(value, to: parameter.type) else {
                         registration.owner.logger.error("\(registration.method) \(registration.pattern): no wrapper provided parameter '\(parameter.name)'")
                         context.fail(status: 500, #"{"error":"missing plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name))}"#)
@@ -137,22 +194,54 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                     values.append(converted)
                     continue
                 }
-                guard let raw else {
-                    context.fail(status: 400, Self.parameterError(parameter, source: source, reason: "missing \(source) parameter '\(parameter.name)'"))
+                switch parsed {
+                case .success(let value)?:
+                    values.append(value)
+                case .failure(let problem)?:
+                    context.fail(status: 400, Self.parameterError(parameter, reason: problem.reason))
                     return nil
-                }
-                switch TypedValue.parse(raw, as: parameter.type) {
-                case .success(let value): values.append(value)
-                case .failure(let problem):
-                    context.fail(status: 400, Self.parameterError(parameter, source: source, reason: problem.reason))
+                case nil:
+                    context.fail(status: 400, Self.parameterError(parameter, reason: "missing \(Self.sourceName(parameter)) parameter '\(parameter.name)'"))
                     return nil
                 }
             }
             return values
         }
 
-        private static func parameterError(_ parameter: TypedParameter, source: String, reason: String) -> String {
-            #"{"error":"invalid parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"source":"\#(source)","expected":"\#(TypedValue.name(of: parameter.type))","reason":\#(ConfigValue.jsonQuoted(reason))}"#
+        /// The common case of parameters that all come from the path: one pass over the
+        /// path's segments, parsed in place, no reference counting per parameter.
+        /// Nil when a segment needs decoding or a value does not parse: the general
+        /// path then does it again and reports the error.
+        private func parsePathOnly(_ inputs: [PathInput], _ context: RequestContext) -> [TypedValue]? {
+            let depth = registration.pattern.segments.count
+            return context.withPathBytes { bytes in
+                PathSegments.withSegments(of: bytes, atMost: depth) { segments -> [TypedValue]? in
+                    guard let segments, segments.count == depth else { return nil }
+                    var values: [TypedValue] = []
+                    values.reserveCapacity(inputs.count)
+                    for input in inputs {
+                        let segment = UnsafeBufferPointer(rebasing: bytes[segments[input.position]])
+                        guard !segment.contains(UInt8(ascii: "%")),
+                              case .success(let value) = TypedValue.parse(segment, as: input.type) else { return nil }
+                        values.append(value)
+                    }
+                    return values
+                }
+            }
+        }
+
+        private static func sourceName(_ parameter: TypedParameter) -> String {
+            switch parameter.source {
+            case ph_source_t(PH_SOURCE_PATH): "path"
+            case ph_source_t(PH_SOURCE_QUERY): "query"
+            case ph_source_t(PH_SOURCE_HEADER): "header"
+            case ph_source_t(PH_SOURCE_BODY): "body"
+            default: "plugin"
+            }
+        }
+
+        private static func parameterError(_ parameter: TypedParameter, reason: String) -> String {
+            #"{"error":"invalid parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"source":"\#(sourceName(parameter))","expected":"\#(TypedValue.name(of: parameter.type))","reason":\#(ConfigValue.jsonQuoted(reason))}"#
         }
 
         private static func convert(_ value: TypedValue, to type: ph_type_t) -> TypedValue? {
@@ -166,7 +255,8 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         }
     }
 
-    /// What a request's method and path lead to.
+    /// What a request's method and path lead to, with the captures decoded (for tests and tools;
+    /// requests decode captures lazily, see RequestContext).
     enum Lookup {
         case found(Route, captures: [(String, [UInt8])])
         case methodNotAllowed([String])
@@ -174,8 +264,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     }
 
     private let routes: [Route]
-    private let exact: [String: Route]
-    private let patterned: [Route]
+    private let router: Router<Route>
     private let wrappers: [WrapperRegistration]
     private var released = false
     /// Conflicts and prepare failures found while building, one per loser.
@@ -201,12 +290,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             routes.append(Self.route(for: registration, wrappers: activeWrappers, warnings: &warnings))
         }
         self.routes = routes
-        var exact: [String: Route] = [:]
-        for route in routes where route.registration.pattern.captureNames.isEmpty {
-            exact[route.registration.method + " " + route.registration.pattern.shape] = route
-        }
-        self.exact = exact
-        self.patterned = routes.filter { !$0.registration.pattern.captureNames.isEmpty }
+        self.router = Router(routes.map { ($0.registration.method, $0.registration.pattern, $0) })
         self.wrappers = activeWrappers
         self.warnings = warnings
     }
@@ -239,43 +323,34 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         return Route(registration: registration, steps: pre + [.parse] + post + [.endpoint], disabled: disabled)
     }
 
-    /// Finds the route for `method` and `path`.
-    ///
-    /// Empty segments are ignored everywhere (`//a`, `/a//b` and `/a/` are `/a`
-    /// and `/a/b`, as nginx's `merge_slashes`): exact routes, patterns and the
-    /// 405 check all see the same segments.
+    /// Finds the route for `method` and `path` as requests do (see ``Router``), and decodes its captures.
     func lookup(method: String, path: String) -> Lookup {
-        if let route = exact[method + " " + path] { return .found(route, captures: []) }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        if PluginHTTPRequest.hasEmptySegments(path), let route = exact[method + " " + PluginHTTPRequest.mergingSlashes(path)] {
-            return .found(route, captures: [])
+        switch router.match(method: method, path: path) {
+        case .notFound: return .notFound
+        case .methodNotAllowed(let allowed): return .methodNotAllowed(allowed)
+        case .found(let route):
+            let context = RequestContext(request: PluginHTTPRequest(method: method, path: path), route: route)
+            let captures = route.registration.pattern.captureNames.enumerated().map { index, name in
+                (name, context.capture(index).map { Array($0.buffer) } ?? [])
+            }
+            return .found(route, captures: captures)
         }
-        return matchPatterned(method: method, segments: segments)
-    }
-
-    private func matchPatterned(method: String, segments: [Substring]) -> Lookup {
-        for route in patterned where route.registration.method == method {
-            if let captures = route.registration.pattern.match(segments) { return .found(route, captures: captures) }
-        }
-        var allowed: [String] = []
-        for route in routes where route.registration.pattern.match(segments) != nil { allowed.append(route.registration.method) }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }
 
     /// Runs the request through its route's chain and returns the response.
     public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
-        switch lookup(method: request.method, path: request.path) {
+        switch router.match(method: request.method, path: request.path) {
         case .notFound:
             return .json(404, #"{"error":"not found","method":\#(ConfigValue.jsonQuoted(request.method)),"path":\#(ConfigValue.jsonQuoted(request.path))}"#)
         case .methodNotAllowed(let allowed):
             var response = PluginHTTPResponse.json(405, #"{"error":"method not allowed","allowed":[\#(allowed.map { ConfigValue.jsonQuoted($0) }.joined(separator: ","))]}"#)
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return response
-        case .found(let route, let captures):
+        case .found(let route):
             if let reason = route.disabled {
                 return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
             }
-            let context = RequestContext(request: request, route: route, captures: captures)
+            let context = RequestContext(request: request, route: route)
             ChainWalk.run(context)
             return context.response
         }

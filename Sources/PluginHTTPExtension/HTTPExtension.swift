@@ -111,31 +111,25 @@ enum HTTPExtension {
             },
             method: { request in
                 guard let request else { return nil }
-                let context = RequestContext.from(request)
-                return context.cString(context.method).0
+                return RequestContext.from(request).methodBytes.cString
             },
             path: { request in
                 guard let request else { return nil }
-                let context = RequestContext.from(request)
-                return context.cString(context.path).0
+                return RequestContext.from(request).pathBytes.cString
             },
             path_param: { request, name, value, length in
-                HTTPExtension.lookup(request, name, value, length) { context, key in
-                    context.captures.first { $0.0.utf8.elementsEqual(key) }?.1
-                }
+                HTTPExtension.lookup(request, name, value, length) { context, key in context.capture(named: key) }
             },
             query: { request, name, value, length in
-                HTTPExtension.lookup(request, name, value, length) { context, key in
-                    context.query.first { $0.name.elementsEqual(key) }?.value
-                }
+                HTTPExtension.lookup(request, name, value, length) { context, key in context.query(named: key) }
             },
             header: { request, name, value, length in
                 HTTPExtension.lookup(request, name, value, length) { context, key in
-                    context.header(String(decoding: key, as: UTF8.self)).map { Array($0.utf8) }
+                    context.header(named: key).map { context.copy($0) }
                 }
             },
             body: { request, data, length in
-                HTTPExtension.exposeBytes(request, data, length) { $0.body }
+                HTTPExtension.exposeBytes(request, data, length) { $0.bodyBytes }
             },
             set_request_header: { request, name, value in
                 guard let request, let name, let value else { return PH_ERR_INVALID }
@@ -157,7 +151,7 @@ enum HTTPExtension {
                 return PH_OK
             },
             response_body: { request, data, length in
-                HTTPExtension.exposeBytes(request, data, length) { $0.responseBody }
+                HTTPExtension.exposeBytes(request, data, length) { $0.copy($0.responseBody) }
             },
             set_body: { request, data, length in
                 guard let request, data != nil || length == 0 else { return PH_ERR_INVALID }
@@ -191,28 +185,26 @@ enum HTTPExtension {
 
     private static func lookup(
         _ request: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
-        _ length: UnsafeMutablePointer<Int>?, _ find: (RequestContext, UnsafeBufferPointer<UInt8>) -> [UInt8]?
+        _ length: UnsafeMutablePointer<Int>?, _ find: (RequestContext, UnsafeBufferPointer<UInt8>) -> ByteSpan?
     ) -> ph_status_t {
         guard let request, let name else { return PH_ERR_INVALID }
         let context = RequestContext.from(request)
         let key = UnsafeBufferPointer(start: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), count: strlen(name))
         guard let found = find(context, key) else { return PH_ERR_NOT_FOUND }
-        let (pointer, count) = context.cString(found)
-        value?.pointee = pointer
-        length?.pointee = count
+        value?.pointee = found.cString
+        length?.pointee = found.count
         return PH_OK
     }
 
-    /// Hands out a C copy of the bytes `read` picks from the request, valid until the request ends.
+    /// Hands out the bytes `read` puts in request storage, valid until the request ends.
     private static func exposeBytes(
         _ request: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafeRawPointer?>?, _ length: UnsafeMutablePointer<Int>?,
-        _ read: (RequestContext) -> [UInt8]
+        _ read: (RequestContext) -> ByteSpan
     ) -> ph_status_t {
         guard let request else { return PH_ERR_INVALID }
-        let context = RequestContext.from(request)
-        let bytes = read(context)
-        data?.pointee = context.cBytes(bytes)
-        length?.pointee = bytes.count
+        let span = read(RequestContext.from(request))
+        data?.pointee = UnsafeRawPointer(span.base)
+        length?.pointee = span.count
         return PH_OK
     }
 
@@ -220,11 +212,11 @@ enum HTTPExtension {
         _ typed: TypedValue, in context: RequestContext, _ type: UnsafeMutablePointer<ph_type_t>?,
         _ value: UnsafeMutablePointer<UnsafeRawPointer?>?, _ length: UnsafeMutablePointer<Int>?
     ) -> ph_status_t {
-        var bytes = typed.encoded
-        if case .string = typed { bytes.append(0) }  // strings stay NUL-terminated for C readers
+        // Request storage adds one NUL after the bytes: strings stay NUL-terminated for C readers.
+        let span = context.copy(typed.encoded)
         type?.pointee = typed.type
-        value?.pointee = context.cBytes(bytes)
-        length?.pointee = typed.encoded.count
+        value?.pointee = UnsafeRawPointer(span.base)
+        length?.pointee = span.count
         return PH_OK
     }
 

@@ -1,4 +1,5 @@
 import CPluginABI
+import Logging
 @_spi(Fuzzing) public import PluginRuntime
 
 /// The HTTP extension's doors for the libFuzzer targets in `Fuzz/` and the
@@ -37,11 +38,20 @@ import CPluginABI
             guard let captures = pattern.match(own), captures.count == pattern.captureNames.count else {
                 return "pattern '\(pattern)' does not match its own text"
             }
-            if let captures = pattern.match(segments), captures.count != pattern.captureNames.count {
+            let reference = pattern.match(segments)
+            if let captures = reference, captures.count != pattern.captureNames.count {
                 return "pattern '\(pattern)' matched '\(path)' with \(captures.count) captures, not \(pattern.captureNames.count)"
             }
+            // The byte router serving requests agrees with the reference match, captures included.
+            if let problem = routerAgrees(pattern, path: path, reference: reference) { return problem }
         }
 
+        let inPlace = pathBytes.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: source.count) { output, count in
+                count = source.isEmpty ? 0 : PercentDecoding.decode(source, plusIsSpace: false, into: output.baseAddress!)
+            }
+        }
+        guard inPlace == PercentDecoding.decodeBytes(pathBytes) else { return "in-place decoding of '\(path)' differs" }
         _ = PercentDecoding.decode(path)
         _ = PercentDecoding.decode(path, plusIsSpace: true)
         // Every byte escaped must decode to exactly the bytes escaped.
@@ -49,6 +59,32 @@ import CPluginABI
         let expected = String(decoding: pathBytes, as: UTF8.self)
         guard PercentDecoding.decode(escaped) == expected, PercentDecoding.decode(escaped, plusIsSpace: true) == expected else {
             return "'\(escaped)' does not decode to the bytes escaped"
+        }
+        return nil
+    }
+
+    /// Whether an endpoint table with only `pattern` routes `path` as `reference` says.
+    private static func routerAgrees(_ pattern: PathPattern, path: String, reference: [(String, [UInt8])]?) -> String? {
+        let owner = PluginOwner(alias: "fuzz", libraryPath: "fuzz.so", logger: .init(label: "fuzz"), lock: nil)
+        let registration = EndpointRegistration(method: "GET", pattern: pattern, kind: .raw(handler: { _, _, _ in PH_OK }, userData: nil),
+                                                owner: owner)
+        let table = EndpointTable(endpoints: [registration], wrappers: [])
+        switch (table.lookup(method: "GET", path: path), reference) {
+        case (.found(_, let captures), let expected?):
+            guard captures.map(\.0) == expected.map(\.0), captures.map(\.1) == expected.map(\.1) else {
+                return "router captures of '\(path)' under '\(pattern)' differ from the reference"
+            }
+        case (.notFound, nil):
+            break
+        case (.methodNotAllowed, _):
+            return "router answered 405 for the only method '\(path)' could have"
+        default:
+            return "router and reference disagree on whether '\(pattern)' matches '\(path)'"
+        }
+        if reference != nil {
+            guard case .methodNotAllowed(let allowed) = table.lookup(method: "POST", path: path), allowed == ["GET"] else {
+                return "POST '\(path)' under '\(pattern)' is not a 405 allowing GET"
+            }
         }
         return nil
     }

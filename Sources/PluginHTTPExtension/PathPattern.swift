@@ -84,6 +84,26 @@ enum PercentDecoding {
         return bytes
     }
 
+    /// Decodes `bytes` like ``decodeBytes(_:plusIsSpace:)`` into `output`, which has
+    /// room for `bytes.count` bytes (decoding never lengthens); returns the count written.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, plusIsSpace: Bool, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        var read = 0
+        var written = 0
+        let count = bytes.count
+        while read < count {
+            let byte = bytes[read]
+            read += 1
+            if byte == UInt8(ascii: "%"), read + 1 < count, let high = hex(bytes[read]), let low = hex(bytes[read + 1]) {
+                output[written] = high << 4 | low
+                read += 2
+            } else {
+                output[written] = plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte
+            }
+            written += 1
+        }
+        return written
+    }
+
     /// Decodes like ``decodeBytes(_:plusIsSpace:)`` into text (invalid UTF-8 becomes U+FFFD);
     /// for display only, never for bytes handed to a plugin.
     static func decode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String {

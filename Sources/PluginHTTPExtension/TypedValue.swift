@@ -20,9 +20,21 @@ public enum TypedValue: Equatable, Sendable {
     /// No value (a void result).
     case void
 
-    /// Parses `text` as `type`; the error says what was expected.
+    /// Parses `bytes` as `type`; the error says what was expected.
     static func parse(_ bytes: [UInt8], as type: ph_type_t) -> Result<TypedValue, ParseError> {
+        bytes.withUnsafeBufferPointer { parse($0, as: type) }
+    }
+
+    /// Parses `bytes` (a request's, in place) as `type`; the error says what was expected.
+    /// Integers of up to 18 digits are read from the bytes without making a `String`.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, as type: ph_type_t) -> Result<TypedValue, ParseError> {
         if type == ph_type_t(PH_TYPE_INT64), let number = Self.plainInteger(bytes) { return .success(.int64(number)) }
+        if type == ph_type_t(PH_TYPE_INT32), let number = Self.plainInteger(bytes), let narrow = Int32(exactly: number) {
+            return .success(.int32(narrow))
+        }
+        if type == ph_type_t(PH_TYPE_UINT64), bytes.first != UInt8(ascii: "-"), let number = Self.plainInteger(bytes) {
+            return .success(.uint64(UInt64(number)))
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         switch type {
         case ph_type_t(PH_TYPE_BOOL):
@@ -51,14 +63,14 @@ public enum TypedValue: Equatable, Sendable {
             guard !bytes.contains(0) else { return .failure(ParseError("contains a NUL byte")) }
             return .success(.string(text))
         case ph_type_t(PH_TYPE_BYTES):
-            return .success(.bytes(bytes))
+            return .success(.bytes(Array(bytes)))
         default:
             return .failure(ParseError("unsupported type \(type)"))
         }
     }
 
     /// Up to 18 ASCII digits with an optional '-': cannot overflow, parsed without a String.
-    private static func plainInteger(_ bytes: [UInt8]) -> Int64? {
+    private static func plainInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         let negative = bytes.first == UInt8(ascii: "-")
         let digits = negative ? bytes.dropFirst() : bytes[...]
         guard !digits.isEmpty, digits.count <= 18 else { return nil }
@@ -137,6 +149,33 @@ public enum TypedValue: Equatable, Sendable {
         case .string(let text): ConfigValue.jsonQuoted(text)
         case .bytes(let bytes): ConfigValue.jsonQuoted(String(decoding: bytes, as: UTF8.self))
         case .void: "null"
+        }
+    }
+
+    /// The value as JSON text's UTF-8 (integers written straight into the bytes).
+    var jsonBytes: [UInt8] {
+        switch self {
+        case .int64(let number): Self.decimal(number.magnitude, negative: number < 0)
+        case .int32(let number): Self.decimal(UInt64(number.magnitude), negative: number < 0)
+        case .uint64(let number): Self.decimal(number, negative: false)
+        default: Array(json.utf8)
+        }
+    }
+
+    private static func decimal(_ magnitude: UInt64, negative: Bool) -> [UInt8] {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { scratch in
+            var index = 21
+            var rest = magnitude
+            repeat {
+                index -= 1
+                scratch[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest != 0
+            if negative {
+                index -= 1
+                scratch[index] = UInt8(ascii: "-")
+            }
+            return Array(scratch[index...])
         }
     }
 

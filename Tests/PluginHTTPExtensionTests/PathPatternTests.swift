@@ -39,11 +39,23 @@ struct PathPatternTests {
     ] as [(String, Bool, [UInt8])])
     func decoding(text: String, plusIsSpace: Bool, expected: [UInt8]) {
         #expect(PercentDecoding.decodeBytes(text.utf8, plusIsSpace: plusIsSpace) == expected)
+        // The in-place decoder used for request storage gives the same bytes.
+        let inPlace = Array(text.utf8).withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: source.count) { output, count in
+                count = PercentDecoding.decode(source, plusIsSpace: plusIsSpace, into: output.baseAddress!)
+            }
+        }
+        #expect(inPlace == expected)
     }
 
     @Test("queries split on & and the first =, each part decoded to bytes")
     func queries() {
-        let query = PluginHTTPRequest.parseQuery("a=1&b=x%3Dy=z&flag&c=%00&=v")
+        var query: [(name: [UInt8], value: [UInt8])] = []
+        Array("a=1&b=x%3Dy=z&flag&&c=%00&=v".utf8).withUnsafeBufferPointer { bytes in
+            QueryString.forEachPair(in: bytes) { name, value in
+                query.append((PercentDecoding.decodeBytes(name, plusIsSpace: true), PercentDecoding.decodeBytes(value, plusIsSpace: true)))
+            }
+        }
         #expect(query.map(\.name) == [Array("a".utf8), Array("b".utf8), Array("flag".utf8), Array("c".utf8), []])
         #expect(query.map(\.value) == [Array("1".utf8), Array("x=y=z".utf8), [], [0], Array("v".utf8)])
     }

@@ -61,4 +61,59 @@ struct RouterTests {
         #expect(routes.listing.count == 1 && routes.listing.first?.path == "/a/:x")
         #expect(routes.warnings.count == 1 && routes.warnings.first?.code == .endpointConflict)
     }
+
+    @Test("a literal segment wins over a capture at the same depth, backing up when it leads nowhere")
+    func specificity() {
+        let routes = table([("GET", "/a/:x/c"), ("GET", "/a/b/:y"), ("GET", "/a/b/c/d"), ("GET", "/:any/b/c/e")])
+        #expect(found(routes.lookup(method: "GET", path: "/a/b/c"))?.0 == "GET /a/b/:y")
+        #expect(found(routes.lookup(method: "GET", path: "/a/z/c"))?.0 == "GET /a/:x/c")
+        #expect(found(routes.lookup(method: "GET", path: "/a/b/c/d"))?.0 == "GET /a/b/c/d")
+        // The literal branch /a/b/c has no child 'e': the walk backs up to the capture at the root.
+        let backed = found(routes.lookup(method: "GET", path: "/a/b/c/e"))
+        #expect(backed?.0 == "GET /:any/b/c/e" && backed?.1.first?.1 == Array("a".utf8))
+    }
+
+    @Test("the root, paths longer than any route, and methods are told apart by bytes")
+    func edges() {
+        let routes = table([("GET", "/"), ("GET", "/x"), ("GETX", "/x")])
+        #expect(found(routes.lookup(method: "GET", path: "/"))?.0 == "GET /")
+        #expect(found(routes.lookup(method: "GET", path: "///"))?.0 == "GET /")
+        #expect(found(routes.lookup(method: "GETX", path: "/x"))?.0 == "GETX /x")
+        guard case .notFound = routes.lookup(method: "GET", path: "/x/y/z/w/v/u/t/s/r/q/p/o/n/m") else {
+            Issue.record("a path deeper than every route is not a 404")
+            return
+        }
+        guard case .methodNotAllowed(let allowed) = routes.lookup(method: "PUT", path: "/x") else {
+            Issue.record("PUT /x is not a 405")
+            return
+        }
+        #expect(allowed == ["GET", "GETX"])
+    }
+
+    @Test("the byte router agrees with the reference pattern match on every path of a small alphabet")
+    func agreesWithReference() {
+        // Every path of up to 4 segments over {a, b, %61, ''} against patterns mixing literals and captures.
+        let patterns = ["/a", "/a/:x", "/:x/b", "/a/b/:y", "/:x/:y/:z", "/b/a/b/a"]
+        let routes = table(patterns.map { ("GET", $0) })
+        let parts = ["a", "b", "%61", ""]
+        var paths = [""]
+        for _ in 0..<4 { paths = paths + paths.flatMap { prefix in parts.map { prefix + "/" + $0 } } }
+        for path in Set(paths) where !path.isEmpty {
+            let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+            // The reference: the first pattern that matches, preferring literals left to right.
+            let candidates = patterns.compactMap { text -> (String, [(String, [UInt8])])? in
+                let pattern = try! PathPattern.parse(text).get()
+                return pattern.match(segments).map { ("GET " + text, $0) }
+            }
+            let best = candidates.max { a, b in specificity(a.0).lexicographicallyPrecedes(specificity(b.0)) }
+            let routed = found(routes.lookup(method: "GET", path: path))
+            #expect(routed?.0 == best?.0, "\(path)")
+            #expect(routed.map { $0.1.map(\.1) } == best.map { $0.1.map(\.1) }, "\(path)")
+        }
+    }
+
+    /// Orders patterns as the router prefers them: a literal beats a capture at the first position they differ.
+    private func specificity(_ route: String) -> [Int] {
+        route.split(separator: " ")[1].split(separator: "/").map { $0.hasPrefix(":") ? 0 : 1 }
+    }
 }

@@ -44,4 +44,11 @@ struct TypedValueTests {
         #expect(reason([0xFF], PH_TYPE_STRING)?.contains("UTF-8") == true)
         #expect((try? TypedValue.parse([0, 0xFF], as: ph_type_t(PH_TYPE_BYTES)).get()) == .bytes([0, 0xFF]))
     }
+
+    @Test("integer results are written as the same JSON text as their description", arguments: [
+        TypedValue.int64(.min), .int64(-1), .int64(0), .int64(42), .int64(.max), .int32(.min), .int32(.max), .uint64(.max), .uint64(0),
+    ])
+    func integerJSON(value: TypedValue) {
+        #expect(value.jsonBytes == Array(value.json.utf8))
+    }
 }
