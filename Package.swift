@@ -67,9 +67,11 @@ let package = Package(
             pkgConfig: "libffi",
             providers: [.apt(["libffi-dev"])]
         ),
+        // System calls Swift's Glibc module does not expose (memfd_create, sealing).
+        .target(name: "CHostSystem"),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", logging, crypto],
+            dependencies: ["CPluginABI", "CHostSystem", logging, crypto],
             swiftSettings: swiftSettings
         ),
         // The wrapper-chain walk in C, so call_next never goes through Swift.

@@ -123,8 +123,9 @@ struct ShadowFolderTests {
         let folder = try ShadowFolder.current(stateDirectory: base.path)
         #expect(folder == base.path + "/plughost-shadow-\(getpid())")
         FileSystem.removeTree(folder)
-        let copy = try ShadowCopy.make(of: Fixtures.library("libnoop.so"), stateDirectory: base.path)
-        defer { copy.remove() }
+        let copy = try ShadowCopy.make(of: Fixtures.library("libnoop.so"), stateDirectory: base.path, inMemory: false)
+        defer { copy.removeFile() }
+        #expect(copy.descriptor == nil)
         #expect(FileManager.default.fileExists(atPath: copy.path))
         var info = stat()
         #expect(stat(folder, &info) == 0 && info.st_mode & 0o777 == 0o700)
@@ -151,5 +152,40 @@ struct ShadowFolderTests {
         try FileManager.default.createDirectory(atPath: planted, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o777])
         chmod(planted, 0o777)
         #expect(throws: FileSystem.Failure.self) { try ShadowFolder.current(stateDirectory: base.path) }
+    }
+
+    @Test("by default a copy lives in sealed memory: no folder, no write after the check, the library loads from it")
+    func inMemoryCopy() throws {
+        let base = PluginFolder()
+        let copy = try ShadowCopy.make(of: Fixtures.library("libnoop.so"), stateDirectory: base.path, inMemory: true)
+        let descriptor = try #require(copy.descriptor)
+        defer { close(descriptor) }
+        #expect(copy.path == "/proc/self/fd/\(descriptor)")
+        #expect(copy.folder == nil)
+        #expect(!FileManager.default.fileExists(atPath: base.path + "/plughost-shadow-\(getpid())"))
+        // Sealed: the bytes that were hashed are the bytes dlopen maps.
+        var byte: UInt8 = 0
+        #expect(pwrite(descriptor, &byte, 1, 0) == -1 && errno == EPERM)
+        #expect(ftruncate(descriptor, 0) == -1 && errno == EPERM)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: copy.path))
+        #expect(bytes == (try Data(contentsOf: URL(fileURLWithPath: Fixtures.library("libnoop.so")))))
+    }
+
+    @Test("the in-memory copy of a C library is closed when the library is unloaded, not before")
+    func descriptorClosedAtUnload() throws {
+        // A name of its own, so the memfd's /proc name tells this copy from any other test's.
+        let folder = PluginFolder()
+        let name = "libfd\(UInt32.random(in: 0...UInt32.max)).so"
+        try FileManager.default.copyItem(atPath: Fixtures.library("libnoop.so"), toPath: folder.path + "/" + name)
+        let library = try PluginLibrary.open(path: folder.path + "/" + name, alias: "noop", policy: LoadPolicy(HostConfig()))
+        let descriptor = try #require(library.shadowDescriptor)
+        func target() -> String? {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let count = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
+            return count < 0 ? nil : String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        #expect(target()?.contains("plughost:" + name) == true, "\(target() ?? "closed")")
+        #expect(library.release() == .unloaded)
+        #expect(target()?.contains("plughost:" + name) != true, "still open after dlclose")
     }
 }

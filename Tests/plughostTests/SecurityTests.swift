@@ -233,11 +233,11 @@ struct TrustCommandTests {
         #expect(checked.status == 0, "\(checked.output)")
     }
 
-    @Test("check, list and serve leave no shadow folder behind in TMPDIR")
+    @Test("with file copies asked for, check, list and serve leave no shadow folder behind in TMPDIR")
     func noShadowFolderLeft() throws {
         let folder = servedFolder()
         let temporary = PluginFolder()
-        let environment = ["TMPDIR": temporary.path, "XDG_RUNTIME_DIR": ""]
+        let environment = ["TMPDIR": temporary.path, "XDG_RUNTIME_DIR": "", "PLUGHOST_SHADOW_COPIES": "files"]
         #expect(try Plughost.run(["check", folder.path + "/versioned"], environment: environment).status == 0)
         #expect(try Plughost.run(["list", "--plugins", folder.path, "--config", folder.path + "/host.toml"], environment: environment).status == 0)
         let server = try ServeProcess(folder: folder, environment: environment)

@@ -34,18 +34,23 @@ final class PluginLibrary: @unchecked Sendable {
     let needsSwiftRuntime: Bool
     private var handle: UnsafeMutableRawPointer?
     private var users = 1
+    /// The sealed in-memory copy the image was loaded from (see ShadowCopy.descriptor):
+    /// closed after `dlclose`, kept open for as long as a Swift image stays mapped.
+    let shadowDescriptor: Int32?
 
-    private init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer) {
+    private init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer,
+                 shadowDescriptor: Int32?) {
         self.path = path
         self.digest = digest
         self.needsSwiftRuntime = needsSwiftRuntime
         self.handle = handle
+        self.shadowDescriptor = shadowDescriptor
     }
 
-    /// Checks `path`'s permissions, copies it to a unique shadow path, checks
-    /// the copy's signature, `alias`'s pin and the ELF headers, then `dlopen`s it
-    /// with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for Swift images) and
-    /// unlinks the copy. No code of the library runs before every check passed,
+    /// Checks `path`'s permissions, makes a shadow copy (sealed, in memory where
+    /// possible), checks the copy's signature, `alias`'s pin and the ELF headers,
+    /// then `dlopen`s it with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for
+    /// Swift images); a file copy is unlinked right after. No code of the library runs before every check passed,
     /// including the pins of the other aliases (`sharedWith`) that will use the same image.
     static func open(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = []) throws(PluginError) -> PluginLibrary {
         try policy.checkPermissions(path, alias: alias)
@@ -55,8 +60,10 @@ final class PluginLibrary: @unchecked Sendable {
         } catch {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a shadow copy: \(error.description)")
         }
-        defer { shadow.remove() }
-        try policy.checkPermissions(FileSystem.directory(of: shadow.path), alias: alias)
+        defer { shadow.removeFile() }
+        var keepDescriptor = false
+        defer { if let descriptor = shadow.descriptor, !keepDescriptor { close(descriptor) } }
+        if let folder = shadow.folder { try policy.checkPermissions(folder, alias: alias) }
         try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
         for pinned in ([alias].compactMap { $0 } + others) {
             try policy.checkPin(alias: pinned, digest: shadow.digest, file: path)
@@ -74,7 +81,9 @@ final class PluginLibrary: @unchecked Sendable {
             let message = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw PluginError(.loadFailed, file: path, alias: alias, reason: message.replacingAll(shadow.path, with: path))
         }
-        return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle)
+        keepDescriptor = true
+        return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle,
+                             shadowDescriptor: shadow.descriptor)
     }
 
     /// The address of an exported symbol, or nil.
@@ -99,6 +108,8 @@ final class PluginLibrary: @unchecked Sendable {
         self.handle = nil
         if needsSwiftRuntime { return .keptMapped }
         dlclose(handle)
+        // Only now may its /proc/self/fd name be used again (see ShadowCopy.descriptor).
+        if let shadowDescriptor { close(shadowDescriptor) }
         return .unloaded
     }
 }
