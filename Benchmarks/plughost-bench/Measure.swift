@@ -10,7 +10,12 @@ enum Measure {
             let elapsed = ContinuousClock.now - start
             samples.append(elapsed.nanoseconds / Double(iterations))
         }
-        return samples.sorted()[samples.count / 2]
+        return median(samples)
+    }
+
+    /// The middle value of `samples` (the upper middle of an even count).
+    static func median(_ samples: [Double]) -> Double {
+        samples.sorted()[samples.count / 2]
     }
 }
 

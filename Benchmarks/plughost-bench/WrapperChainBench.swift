@@ -4,7 +4,9 @@ import PluginHTTPExtension
 
 /// The cost of wrappers: one runtime serves the same typed endpoint under
 /// four prefixes, behind 0, 1, 3 and 10 pass-through wrappers; the requests
-/// are interleaved, so all four see the same heap, caches and machine.
+/// are interleaved, so all four see the same heap, caches and machine. The
+/// four routes differ in one literal segment at the same depth, so routing
+/// costs them the same.
 enum WrapperChainBench {
     static func run(fixtures: String, logger: Logger) throws -> [Figure] {
         let counts = [0, 1, 3, 10]
@@ -36,8 +38,9 @@ enum WrapperChainBench {
         }
         // Interleaved rounds, the fastest of each: the minimum is the least disturbed by the rest of the machine.
         var costs: [Int: Double] = [:]
-        for _ in 0..<7 {
-            for count in counts {
+        // Each round starts with another variant, so none is always measured first.
+        for round in 0..<12 {
+            for count in counts[(round % counts.count)...] + counts[..<(round % counts.count)] {
                 let request = requests[count]!
                 let cost = Measure.nanoseconds(iterations: 100_000, repeats: 3) { iterations in
                     for _ in 0..<iterations { _ = table.handle(request) }
@@ -47,7 +50,7 @@ enum WrapperChainBench {
         }
         let bare = costs[0]!
         var figures = [Figure(name: "typed endpoint request through the endpoint table, 0 wrappers", value: bare, baseline: nil,
-                              unit: "ns", target: "—", met: true)]
+                              unit: "ns", target: "≤ 400 ns", met: bare <= 400)]
         for count in [1, 3, 10] {
             figures.append(Figure(name: "request with \(count) wrapper(s) (vs 0)", value: costs[count]!, baseline: bare,
                                   unit: "ns", target: "—", met: true))
@@ -55,7 +58,7 @@ enum WrapperChainBench {
         for count in [1, 3, 10] {
             let perWrapper = (costs[count]! - bare) / Double(count)
             figures.append(Figure(name: "cost per wrapper, \(count) wrapper(s)", value: perWrapper, baseline: nil,
-                                  unit: "ns", target: "≤ 20 ns", met: perWrapper <= 20))
+                                  unit: "ns", target: "≤ 10 ns", met: perWrapper <= 10))
         }
         return figures
     }

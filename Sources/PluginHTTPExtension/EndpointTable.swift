@@ -213,20 +213,17 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         /// Nil when a segment needs decoding or a value does not parse: the general
         /// path then does it again and reports the error.
         private func parsePathOnly(_ inputs: [PathInput], _ context: RequestContext) -> [TypedValue]? {
-            let depth = registration.pattern.segments.count
-            return context.withPathBytes { bytes in
-                PathSegments.withSegments(of: bytes, atMost: depth) { segments -> [TypedValue]? in
-                    guard let segments, segments.count == depth else { return nil }
-                    var values: [TypedValue] = []
-                    values.reserveCapacity(inputs.count)
-                    for input in inputs {
-                        let segment = UnsafeBufferPointer(rebasing: bytes[segments[input.position]])
-                        guard !segment.contains(UInt8(ascii: "%")),
-                              case .success(let value) = TypedValue.parse(segment, as: input.type) else { return nil }
-                        values.append(value)
-                    }
-                    return values
+            context.withPathBytes { bytes in
+                var values: [TypedValue] = []
+                values.reserveCapacity(inputs.count)
+                for input in inputs {
+                    guard let range = PathSegments.segment(input.position, of: bytes) else { return nil }
+                    let segment = UnsafeBufferPointer(rebasing: bytes[range])
+                    guard !segment.contains(UInt8(ascii: "%")),
+                          case .success(let value) = TypedValue.parse(segment, as: input.type) else { return nil }
+                    values.append(value)
                 }
+                return values
             }
         }
 

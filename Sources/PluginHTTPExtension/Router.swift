@@ -115,18 +115,27 @@ final class Router<Target: AnyObject>: @unchecked Sendable {
 
     /// The route for `method` and `path` (the path without its query, not decoded).
     func match(method: String, path: String) -> Match {
-        var path = path
-        return path.withUTF8 { bytes in
-            PathSegments.withSegments(of: bytes, atMost: depth) { segments in
+        let root = rootIndex(of: method)
+        let match = { (bytes: UnsafeBufferPointer<UInt8>) -> Match in
+            PathSegments.withSegments(of: bytes, atMost: self.depth) { segments in
                 guard let segments else { return .notFound }
-                for entry in methods where entry.method == method {
-                    let target = walk(entry.root, segments, bytes, 0)
-                    if target >= 0 { return .found(targets[Int(target)]) }
+                if root >= 0 {
+                    let target = self.walk(root, segments, bytes, 0)
+                    if target >= 0 { return .found(self.targets[Int(target)]) }
                 }
-                let allowed = methods.filter { walk($0.root, segments, bytes, 0) >= 0 }.map(\.method)
+                let allowed = self.methods.filter { self.walk($0.root, segments, bytes, 0) >= 0 }.map(\.method)
                 return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
             }
         }
+        // A native string's UTF-8 is read in place; any other is copied once.
+        return path.utf8.withContiguousStorageIfAvailable(match) ?? Array(path.utf8).withUnsafeBufferPointer(match)
+    }
+
+    /// The root node of `method`'s tree, or -1.
+    @inline(__always)
+    private func rootIndex(of method: String) -> Int32 {
+        for index in methods.indices where methods[index].method == method { return methods[index].root }
+        return -1
     }
 
     /// Depth-first from node `index`: the literal child first, then the capture child.
