@@ -25,7 +25,7 @@ if selected("events") {
 }
 if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
-if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 4, rounds: smoke ? 1 : 5, logger: logger) }
+if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger) }
 if selected("startup") {
     figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
     figures.append(try StartupBench.examples(directory: arguments[2], config: arguments[3], logger: logger))

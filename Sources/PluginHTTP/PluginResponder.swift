@@ -42,15 +42,18 @@ public struct PluginResponder: HTTPResponder {
         if PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix) {
             return PluginHTTPResponse.json(404, #"{"error":"not found"}"#).hummingbird
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            return PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#).hummingbird
+        var body: [UInt8] = []
+        // HTTP/1.1 requests have a body only when they say so (RFC 9112, 6.3): most GETs skip the collection.
+        if request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil {
+            do {
+                body = Array(buffer: try await request.collectBody(upTo: maxBodyBytes))
+            } catch is NIOTooManyBytesError {
+                return PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#).hummingbird
+            }
         }
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
-            headers: request.headers.map { ($0.name.rawName, $0.value) }, body: Array(buffer: body))
+            headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)
         let response = runtime.withCurrentGeneration { $0.handle(pluginRequest) }
             ?? PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#)
         return response.hummingbird
