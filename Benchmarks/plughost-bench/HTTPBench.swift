@@ -54,8 +54,10 @@ enum HTTPBench {
                 try await withRunning({ PluginHTTPServer.makeApplication(runtime: runtime3, port: 0, logger: logger, onServerRunning: $0) }) { port3 in
                     // Interleaved rounds: each round measures all three back to back, so
                     // a slow moment of the machine hits every figure of that round alike.
-                    for _ in 0..<rounds {
-                        for (name, port) in [("bare", barePort), ("host0", port0), ("host3", port3)] {
+                    // Each round starts with another server, so none is always measured first or last.
+                    let servers = [("bare", barePort), ("host0", port0), ("host3", port3)]
+                    for round in 0..<rounds {
+                        for (name, port) in servers[(round % 3)...] + servers[..<(round % 3)] {
                             loads[name, default: []].append(try wrk(port: port, seconds: seconds))
                         }
                     }
