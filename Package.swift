@@ -23,6 +23,9 @@ let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummi
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioHTTPTypes = Target.Dependency.product(name: "NIOHTTPTypes", package: "swift-nio-extras")
+let nioExtras = Target.Dependency.product(name: "NIOExtras", package: "swift-nio-extras")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
 
 let package = Package(
@@ -89,7 +92,8 @@ let package = Package(
         // The Hummingbird adapter on top of the extension, and the admin endpoints.
         .target(
             name: "PluginHTTP",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, nioCore, nioHTTPTypes, httpTypes, logging],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, hummingbirdCore, nioCore, nioPosix, nioExtras, nioHTTPTypes,
+                           httpTypes, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,4 +1,5 @@
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import PluginRuntime
 import PluginHTTPExtension
@@ -19,11 +20,28 @@ public enum PluginHTTPServer {
     ) -> Application<PluginResponder> {
         Application(
             responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
-            server: .http1(configuration: .init(additionalChannelHandlers: [
-                HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime),
-            ])),
+            server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+
+    /// A server serving `runtime` on the inherited listening socket `socket` (a worker's; see ``InheritedSocketServer``),
+    /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:logger:onServerRunning:)``.
+    public static func makeInheritedSocketServer(
+        runtime: PluginRuntime, reloader: ReloadScheduler? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
+        headerTimeout: Duration = .seconds(10), logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}
+    ) -> InheritedSocketServer {
+        InheritedSocketServer(
+            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
+            channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout),
+            logger: logger, onServerRunning: onServerRunning)
+    }
+
+    /// Each connection's HTTP/1 channel: the header timeout and the connection events.
+    private static func channelConfiguration(runtime: PluginRuntime, headerTimeout: Duration) -> HTTP1Channel.Configuration {
+        .init(additionalChannelHandlers: [
+            HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime),
+        ])
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
 import PluginHTTP
@@ -9,6 +10,7 @@ import PluginRuntime
 import PluginHTTPExtension
 import ServiceLifecycle
 import UnixSignals
+import CHostSystem
 
 /// `plughost serve`: start the host, serve HTTP and reload on SIGHUP until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -41,7 +43,67 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --watch: milliseconds of quiet after a change before reloading.")
     var watchDebounceMs = 300
 
+    @Option(help: "Worker processes that load the plugins and serve, under a supervisor that owns the socket and replaces a worker that dies; 0 serves in this one process (for a debugger).")
+    var workers = 1
+
+    @Option(help: .hidden)
+    var workerSocket: Int32?
+
+    /// The descriptor at which a worker finds the listening socket its supervisor owns.
+    static let workerSocketDescriptor: Int32 = 3
+
     func run() async throws {
+        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        if workerSocket == nil && workers > 0 {
+            try supervise()
+            return
+        }
+        try await serve()
+    }
+
+    /// The crash journal's path: in `[host] state-dir`, else beside the pid file.
+    private func journalPath(_ config: HostConfig) -> String {
+        let parent = pidFile.contains("/") ? String(pidFile[..<pidFile.lastIndex(of: "/")!]) : "."
+        let folder = config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
+        return folder + "/" + CrashJournal.fileName
+    }
+
+    /// Runs the supervisor: binds the socket, starts the workers, never loads a plugin.
+    private func supervise() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "plughost.supervisor")
+        let config = try options.hostConfig()
+        var boundPort: Int32 = 0
+        let socket = ph_listen_tcp(host, Int32(port), 1024, &boundPort)
+        guard socket >= 0 else { throw ValidationError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))") }
+        logger.info("listening on \(host):\(boundPort)")
+        let supervisor = Supervisor(
+            workers: workers, socket: socket, workerArguments: Self.workerArguments(),
+            files: HostFiles(pidFile: pidFile), journal: journalPath(config), logger: logger,
+            stopTimeout: config.drainTimeout + .seconds(5))
+        Glibc.exit(supervisor.run())
+    }
+
+    /// This command's arguments for a worker: the same, with `--worker-socket` instead of `--workers`.
+    static func workerArguments() -> [String] {
+        var arguments: [String] = []
+        var skipNext = false
+        for argument in CommandLine.arguments.dropFirst() {
+            if skipNext { skipNext = false; continue }
+            if argument == "--workers" { skipNext = true; continue }
+            if argument.hasPrefix("--workers=") { continue }
+            arguments.append(argument)
+        }
+        return arguments + ["--worker-socket", String(workerSocketDescriptor)]
+    }
+
+    /// Serves in this process: a worker (`--worker-socket`) or the whole host (`--workers 0`).
+    private func serve() async throws {
         // Until the signal service traps it, SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -60,16 +122,22 @@ struct Serve: AsyncParsableCommand {
                 logger.warning("\(error)")
             }
         }
-        var application = PluginHTTPServer.makeApplication(
-            runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout, logger: logger,
-            onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
+        // A worker ends with its supervisor: it must not serve on alone.
+        if workerSocket != nil, let parent = ProcessInfo.processInfo.environment["PLUGHOST_SUPERVISOR_PID"].flatMap({ pid_t($0) }),
+           ph_exit_with_parent(parent) != 0 {
+            throw ValidationError("the supervisor (pid \(parent)) is gone")
+        }
+        // Every fatal signal from here on is journaled with the plugin it came from.
+        try CrashJournal.install(path: journalPath(runtime.config))
         // Plugins start once the service group handles signals and before the port opens,
         // so no request finds the host without plugins and an early SIGTERM still shuts down cleanly.
         let strict = self.strict
-        application.beforeServerStarts {
+        let isWorker = workerSocket != nil
+        let startPlugins: @Sendable () async throws -> Void = {
             do {
                 try runtime.start(strict: strict)
-                try files.writePid()
+                // A worker's supervisor keeps the pid file.
+                if !isWorker { try files.writePid() }
             } catch let error as PluginRuntime.StartFailure {
                 logger.critical("not starting (--strict):\n\(error)")
                 throw error
@@ -78,6 +146,19 @@ struct Serve: AsyncParsableCommand {
                 throw error
             }
         }
+        let server: any Service
+        if let workerSocket {
+            server = WorkerServer(start: startPlugins, server: PluginHTTPServer.makeInheritedSocketServer(
+                runtime: runtime, reloader: reloader, socket: workerSocket, maxBodyBytes: maxBody,
+                headerTimeout: runtime.config.headerTimeout, logger: logger,
+                onServerRunning: { [host] in logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))") }))
+        } else {
+            var application = PluginHTTPServer.makeApplication(
+                runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout, logger: logger,
+                onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
+            application.beforeServerStarts(perform: startPlugins)
+            server = application
+        }
         // Shutdown runs in reverse order: the server drains in-flight requests first,
         // reloads stop being asked for, then the runtime fires the shutdown events and stops the plugins.
         var services: [any Service] = [PluginHostService(runtime: runtime, files: files), ReloadSignalService(reloader: reloader)]
@@ -85,11 +166,22 @@ struct Serve: AsyncParsableCommand {
             services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, reloader: reloader,
                                                debounce: .milliseconds(watchDebounceMs), logger: logger))
         }
-        services.append(application)
+        services.append(server)
         let group = ServiceGroup(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()
+    }
+}
+
+/// A worker's server: starts the plugins, then serves the inherited socket.
+struct WorkerServer: Service {
+    let start: @Sendable () async throws -> Void
+    let server: InheritedSocketServer
+
+    func run() async throws {
+        try await start()
+        try await server.run()
     }
 }

@@ -212,7 +212,7 @@ struct EndpointTests {
         let (folder, config) = endpointsFolder()
         try await withServer(folder, config) { client, _ in
             let port = try #require(client.port)
-            let reply = try RawHTTP.send("GARBAGE \u{1}\u{2} nonsense\r\n\r\n", port: port)
+            let reply = try await RawHTTP.sendAsync("GARBAGE \u{1}\u{2} nonsense\r\n\r\n", port: port)
             #expect(reply.hasPrefix("HTTP/1.1 400 Bad Request"), "\(reply)")
             try await client.execute(uri: "/t/add/1/1", method: .get) { #expect($0.text == "2") }
         }

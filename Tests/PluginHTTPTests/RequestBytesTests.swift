@@ -79,11 +79,11 @@ struct RequestBytesTests {
             let port = try #require(client.port)
             let chunked = "POST /t/length HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                 + "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
-            #expect(try RawHTTP.send(chunked, port: port).hasSuffix("\r\n\r\n7"))
+            #expect(try await RawHTTP.sendAsync(chunked, port: port).hasSuffix("\r\n\r\n7"))
             let sized = "POST /t/length HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
-            #expect(try RawHTTP.send(sized, port: port).hasSuffix("\r\n\r\n5"))
+            #expect(try await RawHTTP.sendAsync(sized, port: port).hasSuffix("\r\n\r\n5"))
             let none = "POST /t/length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            #expect(try RawHTTP.send(none, port: port).hasSuffix("\r\n\r\n0"))
+            #expect(try await RawHTTP.sendAsync(none, port: port).hasSuffix("\r\n\r\n0"))
         }
     }
 }

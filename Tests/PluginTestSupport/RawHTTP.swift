@@ -17,6 +17,16 @@ public enum RawHTTP {
         return nil
     }
 
+    /// ``send(_:port:host:)`` on a thread of its own: from async code (a test next to an
+    /// in-process server) a blocking read must not hold one of the few threads the
+    /// server's own async responders need, or both wait out the timeout.
+    public static func sendAsync(_ text: String, port: Int, host: String = "127.0.0.1") async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try send(text, port: port, host: host) }) }.start()
+        }
+    }
+
+    /// Sends `text` and reads the reply until the server closes (blocking: see ``sendAsync(_:port:host:)``).
     public static func send(_ text: String, port: Int, host: String = "127.0.0.1") throws -> String {
         try send(bytes: Array(text.utf8), port: port, host: host)
     }

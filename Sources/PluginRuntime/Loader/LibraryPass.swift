@@ -12,12 +12,15 @@ final class LibraryPass {
     /// The aliases each library path serves in this pass: every one's pin is
     /// checked before the library's first `dlopen`, not only the first alias's.
     private let aliasesByPath: [String: [String]]
+    /// The manifest's package version of each library path, for the crash journal.
+    private let versionByPath: [String: String]
 
     /// A pass under `policy` over the `planned` entry points, that also shares
     /// `running` libraries (a reload: unchanged plugins keep their image).
     init(policy: LoadPolicy, planned: [EntryPoint], sharing running: [PluginLibrary] = []) {
         self.policy = policy
         aliasesByPath = Dictionary(grouping: planned, by: \.libraryPath).mapValues { $0.map(\.alias) }
+        versionByPath = Dictionary(planned.map { ($0.libraryPath, $0.packageVersion) }, uniquingKeysWith: { first, _ in first })
         for library in running { libraries[library.path] = library }
     }
 
@@ -29,7 +32,8 @@ final class LibraryPass {
             return library.share()
         }
         let library = try PluginLibrary.open(path: path, alias: alias, policy: policy,
-                                             sharedWith: (aliasesByPath[path] ?? []).filter { $0 != alias })
+                                             sharedWith: (aliasesByPath[path] ?? []).filter { $0 != alias },
+                                             version: versionByPath[path] ?? "")
         libraries[path] = library
         owned.append(library)
         return library.share()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CHostSystem
 
 /// One `dlopen`ed shared library, shared by every alias a load pass finds in it.
 ///
@@ -38,8 +39,12 @@ final class PluginLibrary: @unchecked Sendable {
     /// closed after `dlclose`, kept open for as long as a Swift image stays mapped.
     let shadowDescriptor: Int32?
 
+    /// The image's entry in the crash journal's table of address ranges (-1 if it has none).
+    private let crashIndex: Int32
+
     private init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer,
-                 shadowDescriptor: Int32?) {
+                 shadowDescriptor: Int32?, crashIndex: Int32) {
+        self.crashIndex = crashIndex
         self.path = path
         self.digest = digest
         self.needsSwiftRuntime = needsSwiftRuntime
@@ -52,7 +57,9 @@ final class PluginLibrary: @unchecked Sendable {
     /// then `dlopen`s it with `RTLD_NOW | RTLD_LOCAL` (plus `RTLD_NODELETE` for
     /// Swift images); a file copy is unlinked right after. No code of the library runs before every check passed,
     /// including the pins of the other aliases (`sharedWith`) that will use the same image.
-    static func open(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = []) throws(PluginError) -> PluginLibrary {
+    /// The image's address range is recorded for the crash journal under its aliases and `version`.
+    static func open(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = [],
+                     version: String = "") throws(PluginError) -> PluginLibrary {
         try policy.checkPermissions(path, alias: alias)
         let shadow: ShadowCopy
         do {
@@ -82,8 +89,10 @@ final class PluginLibrary: @unchecked Sendable {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: message.replacingAll(shadow.path, with: path))
         }
         keepDescriptor = true
+        let aliases = ([alias].compactMap { $0 } + others).joined(separator: ",")
+        let crashIndex = ph_crash_register(handle, aliases.isEmpty ? FileSystem.fileName(of: path) : aliases, version, shadow.digest.hex)
         return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle,
-                             shadowDescriptor: shadow.descriptor)
+                             shadowDescriptor: shadow.descriptor, crashIndex: crashIndex)
     }
 
     /// The address of an exported symbol, or nil.
@@ -106,6 +115,8 @@ final class PluginLibrary: @unchecked Sendable {
         users -= 1
         guard users == 0, let handle else { return .stillInUse }
         self.handle = nil
+        // Its range stays known: a fault there now is code that outlived its plugin.
+        ph_crash_retire(crashIndex)
         if needsSwiftRuntime { return .keptMapped }
         dlclose(handle)
         // Only now may its /proc/self/fd name be used again (see ShadowCopy.descriptor).

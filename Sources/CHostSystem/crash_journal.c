@@ -1,0 +1,270 @@
+#define _GNU_SOURCE
+#include "crash_journal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define PH_CRASH_MAX_LIBRARIES 4096
+#define PH_CRASH_MAX_FRAMES 24
+
+typedef struct {
+    uintptr_t start, end;
+    char aliases[128];
+    char version[48];
+    char sha256[65];
+    atomic_int retired;
+} ph_crash_library_t;
+
+static ph_crash_library_t libraries[PH_CRASH_MAX_LIBRARIES];
+/* Entries below this count are complete (published with release order). */
+static atomic_int library_count;
+static int journal_fd = -1;
+
+static void copy_text(char *target, size_t capacity, const char *source) {
+    size_t length = source ? strlen(source) : 0;
+    if (length >= capacity) length = capacity - 1;
+    if (length) memcpy(target, source, length);
+    target[length] = 0;
+}
+
+typedef struct {
+    uintptr_t base;
+    const char *name;
+    uintptr_t start, end;
+    int found;
+} range_search_t;
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    range_search_t *search = data;
+    if (info->dlpi_addr != search->base || !info->dlpi_name || strcmp(info->dlpi_name, search->name) != 0) return 0;
+    uintptr_t low = UINTPTR_MAX, high = 0;
+    for (int index = 0; index < info->dlpi_phnum; index++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[index];
+        if (header->p_type != PT_LOAD) continue;
+        uintptr_t start = info->dlpi_addr + header->p_vaddr;
+        uintptr_t end = start + header->p_memsz;
+        if (start < low) low = start;
+        if (end > high) high = end;
+    }
+    if (high <= low) return 0;
+    search->start = low;
+    search->end = high;
+    search->found = 1;
+    return 1;
+}
+
+int ph_crash_register(void *handle, const char *aliases, const char *version, const char *sha256) {
+    struct link_map *map = NULL;
+    if (handle == NULL || dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return -1;
+    range_search_t search = {map->l_addr, map->l_name, 0, 0, 0};
+    dl_iterate_phdr(find_range, &search);
+    if (!search.found) return -1;
+    int index = atomic_load_explicit(&library_count, memory_order_relaxed);
+    if (index >= PH_CRASH_MAX_LIBRARIES) return -1;
+    ph_crash_library_t *entry = &libraries[index];
+    entry->start = search.start;
+    entry->end = search.end;
+    copy_text(entry->aliases, sizeof entry->aliases, aliases);
+    copy_text(entry->version, sizeof entry->version, version);
+    copy_text(entry->sha256, sizeof entry->sha256, sha256);
+    atomic_store_explicit(&entry->retired, 0, memory_order_relaxed);
+    atomic_store_explicit(&library_count, index + 1, memory_order_release);
+    return index;
+}
+
+void ph_crash_retire(int index) {
+    if (index < 0 || index >= atomic_load_explicit(&library_count, memory_order_acquire)) return;
+    atomic_store_explicit(&libraries[index].retired, 1, memory_order_release);
+}
+
+int ph_crash_lookup(uintptr_t address) {
+    int count = atomic_load_explicit(&library_count, memory_order_acquire);
+    /* Newest first: an address range reused by a later image belongs to it. */
+    for (int index = count - 1; index >= 0; index--) {
+        if (address >= libraries[index].start && address < libraries[index].end) return index;
+    }
+    return -1;
+}
+
+/* ---- Formatting without the C library's non-reentrant functions ---- */
+
+typedef struct {
+    char text[4096];
+    size_t length;
+} line_t;
+
+static void put(line_t *line, const char *text) {
+    while (*text && line->length < sizeof line->text - 2) line->text[line->length++] = *text++;
+}
+
+static void put_unsigned(line_t *line, uint64_t value, unsigned base, int width) {
+    char digits[24];
+    int count = 0;
+    do {
+        unsigned digit = (unsigned)(value % base);
+        digits[count++] = (char)(digit < 10 ? '0' + digit : 'a' + digit - 10);
+        value /= base;
+    } while (value && count < (int)sizeof digits);
+    while (count < width && count < (int)sizeof digits) digits[count++] = '0';
+    while (count > 0 && line->length < sizeof line->text - 2) line->text[line->length++] = digits[--count];
+}
+
+static void put_hex(line_t *line, uintptr_t value) {
+    put(line, "0x");
+    put_unsigned(line, value, 16, 1);
+}
+
+/* UTC date and time of `seconds` since 1970 (Howard Hinnant's days-to-civil). */
+static void put_time(line_t *line, int64_t seconds) {
+    int64_t days = seconds / 86400, rest = seconds % 86400;
+    if (rest < 0) { rest += 86400; days -= 1; }
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t year = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    if (month <= 2) year += 1;
+    put_unsigned(line, (uint64_t)year, 10, 4);
+    put(line, "-");
+    put_unsigned(line, (uint64_t)month, 10, 2);
+    put(line, "-");
+    put_unsigned(line, (uint64_t)day, 10, 2);
+    put(line, "T");
+    put_unsigned(line, (uint64_t)(rest / 3600), 10, 2);
+    put(line, ":");
+    put_unsigned(line, (uint64_t)(rest / 60 % 60), 10, 2);
+    put(line, ":");
+    put_unsigned(line, (uint64_t)(rest % 60), 10, 2);
+    put(line, "Z");
+}
+
+static const char *signal_name(int signal) {
+    switch (signal) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    case SIGTRAP: return "SIGTRAP";
+    default: return "signal";
+    }
+}
+
+static uintptr_t faulting_instruction(void *context) {
+    ucontext_t *uc = context;
+    if (uc == NULL) return 0;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    return 0;
+#endif
+}
+
+static void put_frame(line_t *line, uintptr_t address) {
+    int index = ph_crash_lookup(address);
+    if (index >= 0) {
+        put(line, libraries[index].aliases);
+        put(line, "+");
+        put_hex(line, address - libraries[index].start);
+    } else {
+        put_hex(line, address);
+    }
+}
+
+static const int handled_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
+
+static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    uintptr_t pc = faulting_instruction(context);
+    void *frames[PH_CRASH_MAX_FRAMES];
+    int frame_count = backtrace(frames, PH_CRASH_MAX_FRAMES);
+
+    /* The plugin: the faulting instruction's library, else the innermost frame in one. */
+    int culprit = ph_crash_lookup(pc);
+    for (int index = 0; culprit < 0 && index < frame_count; index++) culprit = ph_crash_lookup((uintptr_t)frames[index]);
+
+    line_t line;  /* on this thread's stack: two threads may crash at once */
+    line.length = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    put_time(&line, (int64_t)now.tv_sec);
+    put(&line, " pid=");
+    put_unsigned(&line, (uint64_t)getpid(), 10, 1);
+    put(&line, " signal=");
+    put(&line, signal_name(signal));
+    if (culprit >= 0) {
+        ph_crash_library_t *library = &libraries[culprit];
+        put(&line, " alias=");
+        put(&line, library->aliases);
+        put(&line, " version=");
+        put(&line, library->version[0] ? library->version : "-");
+        put(&line, " sha256=");
+        put(&line, library->sha256[0] ? library->sha256 : "-");
+        put(&line, atomic_load_explicit(&library->retired, memory_order_acquire)
+                       ? " state=retired note=\"a thread outlived stop in "
+                       : " state=loaded note=\"fault in ");
+        put(&line, library->aliases);
+        put(&line, " ");
+        put(&line, library->version[0] ? library->version : "-");
+        put(&line, "\"");
+    } else {
+        put(&line, " alias=- note=\"not in a plugin library\"");
+    }
+    put(&line, " address=");
+    put_hex(&line, info ? (uintptr_t)info->si_addr : 0);
+    put(&line, " pc=");
+    put_frame(&line, pc);
+    put(&line, " frames=");
+    for (int index = 0; index < frame_count; index++) {
+        if (index) put(&line, ",");
+        put_frame(&line, (uintptr_t)frames[index]);
+    }
+    line.text[line.length++] = '\n';
+
+    if (journal_fd >= 0) (void)!write(journal_fd, line.text, line.length);
+    (void)!write(STDERR_FILENO, "plughost: fatal signal: ", 24);
+    (void)!write(STDERR_FILENO, line.text, line.length);
+
+    /* Die of the same signal, as without this handler (SA_RESETHAND made it the default again). */
+    errno = saved_errno;
+    raise(signal);
+}
+
+int ph_crash_install(const char *journal_path) {
+    int fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    journal_fd = fd;
+    /* backtrace() loads libgcc on first use (malloc, a lock): do that now, not in the handler. */
+    void *warm[2];
+    (void)backtrace(warm, 2);
+
+    static char alternate_stack[64 * 1024];
+    stack_t stack = {.ss_sp = alternate_stack, .ss_size = sizeof alternate_stack, .ss_flags = 0};
+    sigaltstack(&stack, NULL);
+
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fatal_signal;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (size_t index = 0; index < sizeof handled_signals / sizeof handled_signals[0]; index++) {
+        sigaction(handled_signals[index], &action, NULL);
+    }
+    return 0;
+}

@@ -1,0 +1,5 @@
+/* Host-side C: system calls Swift's Glibc module does not expose, the crash
+ * journal's signal handler, and worker processes. Plugins never see these. */
+#include "host_system.h"
+#include "crash_journal.h"
+#include "worker_process.h"

@@ -1,0 +1,42 @@
+/* The crash journal: which plugin a fatal signal came from, written from the
+ * signal handler with async-signal-safe calls only.
+ *
+ * At load the host records each plugin library's address range (nothing is
+ * added to the call path); a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+ * SIGABRT, SIGTRAP; a Swift trap is SIGILL or SIGTRAP) looks up the faulting
+ * instruction and then the backtrace frames in those ranges, appends one line
+ * to the journal file and lets the signal kill the process as it would have.
+ * Ranges of unloaded libraries are kept, so a fault in code that outlived its
+ * plugin (a thread still running after `stop`) is charged to that plugin.
+ * Host-side only: plugins never see this header. */
+#ifndef PLUGHOST_CRASH_JOURNAL_H
+#define PLUGHOST_CRASH_JOURNAL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records the address range of the library `handle` (from dlopen) for the
+ * plugins `aliases` (comma-separated), `version` and `sha256` (hex).
+ * Returns its index for ph_crash_retire, or -1 (table full, or the handle's
+ * image was not found). Control thread only. */
+int ph_crash_register(void *handle, const char *aliases, const char *version, const char *sha256);
+
+/* Marks library `index` retired: its plugins were stopped (and a C library
+ * unloaded). Its range stays: a fault there is "a thread outlived stop". */
+void ph_crash_retire(int index);
+
+/* Opens `journal_path` for appending (0600) and installs the handlers.
+ * Returns 0, or -1 with errno set (the journal could not be opened). */
+int ph_crash_install(const char *journal_path);
+
+/* Which registered library holds `address`: its index, or -1. For tests. */
+int ph_crash_lookup(uintptr_t address);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

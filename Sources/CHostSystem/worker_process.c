@@ -1,0 +1,121 @@
+#define _GNU_SOURCE
+#include "worker_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int ph_listen_tcp(const char *host, int port, int backlog, int *bound_port) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &found) != 0 || found == NULL) {
+        errno = EADDRNOTAVAIL;
+        return -1;
+    }
+    int result = -1, saved = EADDRNOTAVAIL;
+    for (struct addrinfo *candidate = found; candidate != NULL && result < 0; candidate = candidate->ai_next) {
+        int fd = socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC, candidate->ai_protocol);
+        if (fd < 0) { saved = errno; continue; }
+        int yes = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+            saved = errno;
+            close(fd);
+            continue;
+        }
+        struct sockaddr_storage address;
+        socklen_t length = sizeof address;
+        if (getsockname(fd, (struct sockaddr *)&address, &length) == 0 && bound_port != NULL) {
+            *bound_port = address.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&address)->sin6_port)
+                                                        : ntohs(((struct sockaddr_in *)&address)->sin_port);
+        }
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        if (high < 0) { saved = errno; close(fd); continue; }
+        close(fd);
+        result = high;
+    }
+    freeaddrinfo(found);
+    if (result < 0) errno = saved;
+    return result;
+}
+
+int ph_socket_port(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return -1;
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    return -1;
+}
+
+pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+    /* dup2 clears close-on-exec on the copy; socket_fd itself stays close-on-exec. */
+    posix_spawn_file_actions_adddup2(&actions, socket_fd, target_fd);
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &empty);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    int status = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    return pid;
+}
+
+static int signal_pipe[2] = {-1, -1};
+
+static void forward_signal(int signal) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal;
+    (void)!write(signal_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+int ph_supervisor_signals(void) {
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward_signal;
+    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&action.sa_mask);
+    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
+    for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
+    return signal_pipe[0];
+}
+
+int ph_supervisor_next_signal(int read_fd, int timeout_ms) {
+    struct pollfd waiting = {read_fd, POLLIN, 0};
+    if (poll(&waiting, 1, timeout_ms) <= 0) return 0;
+    unsigned char byte = 0;
+    return read(read_fd, &byte, 1) == 1 ? byte : 0;
+}
+
+int ph_exit_with_parent(pid_t parent) {
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;
+    /* The parent may have died before the call: then nobody would send the signal. */
+    return getppid() == parent ? 0 : -1;
+}

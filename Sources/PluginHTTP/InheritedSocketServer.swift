@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Hummingbird
+public import HummingbirdCore
+public import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// Serves HTTP/1 on a listening socket this process inherited instead of one it
+/// binds: how a worker serves the socket its supervisor owns for the life of the
+/// host (see docs/CONTAINMENT.md).
+///
+/// Hummingbird's `Application` always binds its own socket, so this is the small
+/// server loop of HummingbirdCore's `Server` over NIO's
+/// `ServerBootstrap.bind(_:)` of an existing descriptor, with HummingbirdCore's
+/// own `HTTP1Channel` for every connection: the same parser, limits, keep-alive
+/// and additional channel handlers as `plughost serve --workers 0`. Every worker
+/// accepts from the one shared queue, so connections that arrive while a worker
+/// is replaced wait in the kernel's backlog instead of being refused.
+public struct InheritedSocketServer: Service {
+    /// The listening socket's descriptor.
+    public let socket: Int32
+    let responder: PluginResponder
+    let channelConfiguration: HTTP1Channel.Configuration
+    let serverName: String
+    let logger: Logger
+    let onServerRunning: @Sendable () async -> Void
+
+    /// A server answering with `responder` on `socket`.
+    public init(socket: Int32, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
+                serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) {
+        self.socket = socket
+        self.responder = responder
+        self.channelConfiguration = channelConfiguration
+        self.serverName = serverName
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    /// Serves until graceful shutdown, then stops accepting and lets open connections finish.
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let responder = self.responder
+        let logger = self.logger
+        let serverName = self.serverName
+        let dates = HTTPDateCache()
+        let childChannel = HTTP1Channel(responder: { request, writer, channel in
+            let context = PluginRequestContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                logger.debug("responder failed: \(error)")
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = dates.now
+            response.headers[.server] = serverName
+            try await writer.write(response: response.head, body: response.body)
+        }, configuration: channelConfiguration)
+        let quiescing = ServerQuiescingHelper(group: group)
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .bind(NIOBSDSocket.Handle(socket)) { channel in childChannel.setup(channel: channel, logger: logger) }
+        await withGracefulShutdownHandler {
+            await onServerRunning()
+            await withDiscardingTaskGroup { connections in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            connections.addTask { await childChannel.handle(value: connection, logger: logger) }
+                        }
+                    }
+                } catch {
+                    logger.error("accepting connections failed: \(error)")
+                }
+            }
+        } onGracefulShutdown: {
+            // Stops accepting (this process's copy of the socket closes; the supervisor's
+            // stays) and asks every connection to finish its request and close.
+            quiescing.initiateShutdown(promise: nil)
+        }
+    }
+}
+
+/// The `Date` header's value, formatted once per second (RFC 9110 IMF-fixdate).
+final class HTTPDateCache: Sendable {
+    private let cached = Mutex<(second: Int, text: String)>((-1, ""))
+
+    /// The current date.
+    var now: String {
+        let second = time(nil)
+        return cached.withLock { entry in
+            if entry.second != second { entry = (second, Self.format(second)) }
+            return entry.text
+        }
+    }
+
+    private static func format(_ second: Int) -> String {
+        var seconds = time_t(second)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CHostSystem
+
+/// The crash journal: one line per fatal signal in a process that runs plugin
+/// code, naming the plugin it came from (see docs/CONTAINMENT.md).
+///
+/// The line is written by a C signal handler with async-signal-safe calls only,
+/// from address ranges recorded when each library was loaded:
+///
+///     2026-11-23T23:59:59Z pid=4242 signal=SIGSEGV alias=crashy version=1.0.0 sha256=… state=loaded note="fault in crashy 1.0.0" address=0x0 pc=crashy+0x1139 frames=…
+///
+/// `state=retired` means the code ran after its plugin was stopped (a thread that
+/// outlived `stop`). Frames inside a plugin library are `alias+0xOFFSET`
+/// (relative to the library's first mapped byte, for `addr2line`); others are addresses.
+public enum CrashJournal {
+    /// The journal's file name inside the host's state folder.
+    public static let fileName = "crashes.journal"
+
+    /// Installs the fatal-signal handlers of this process, appending to `path`.
+    /// Call once, before any plugin runs; the Swift runtime's own backtracer is
+    /// replaced (it would delay the process's death by seconds).
+    public static func install(path: String) throws(PluginError) {
+        guard ph_crash_install(path) == 0 else {
+            throw PluginError(.loadFailed, file: path, alias: nil, reason: "cannot open the crash journal: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The records in the journal at `path`, oldest first (none if it does not exist).
+    /// Lines that do not parse are skipped: a crash may have cut the last one short.
+    public static func records(path: String) -> [CrashRecord] {
+        guard let bytes = try? FileSystem.readFile(path) else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { CrashRecord(line: String($0)) }
+    }
+}
+
+/// One line of the crash journal.
+public struct CrashRecord: Sendable, Equatable {
+    /// When it happened, as written (UTC, ISO 8601).
+    public let time: String
+    /// The process that died.
+    public let pid: Int32
+    /// "SIGSEGV", "SIGABRT", …
+    public let signal: String
+    /// The plugin aliases of the library the fault was in (comma-separated), or nil when it was in none.
+    public let alias: String?
+    /// The library's SHA-256, when attributed.
+    public let sha256: String?
+    /// "loaded", or "retired" for code that ran after its plugin was stopped.
+    public let state: String?
+    /// The line as written.
+    public let line: String
+
+    /// Parses a journal line; nil when it is not one.
+    public init?(line: String) {
+        var fields: [String: String] = [:]
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard let first = parts.first, first.count == 20, first.hasSuffix("Z") else { return nil }
+        for part in parts.dropFirst() {
+            guard let equals = part.firstIndex(of: "=") else { continue }
+            fields[String(part[..<equals])] = String(part[part.index(after: equals)...])
+        }
+        guard let pidText = fields["pid"], let pid = Int32(pidText), let signal = fields["signal"] else { return nil }
+        self.time = String(first)
+        self.pid = pid
+        self.signal = signal
+        self.alias = fields["alias"].flatMap { $0 == "-" ? nil : $0 }
+        self.sha256 = fields["sha256"].flatMap { $0 == "-" ? nil : $0 }
+        self.state = fields["state"]
+        self.line = line
+    }
+}

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CHostSystem
+import Foundation
+import Logging
+import PluginRuntime
+
+/// `plughost serve --workers N`: the process that owns the listening socket and
+/// the pid file for the life of the host and runs no plugin code; N worker
+/// processes load the plugins and serve from the socket they inherit.
+///
+/// - A worker that dies is replaced: at once the first time, then after a delay
+///   that doubles (up to 5 s) while replacements keep dying within 10 s.
+///   A death by signal is logged with the crash journal's line for that pid.
+/// - SIGHUP is forwarded to every worker (each reloads its own generation).
+/// - SIGTERM and SIGINT are forwarded; the supervisor waits for the workers to
+///   drain and exit, then removes the pid file and exits.
+///
+/// Signals arrive through a self-pipe the loop polls, so the supervisor is a
+/// plain loop that runs no plugin code and needs no event loop.
+struct Supervisor {
+    let workers: Int
+    let socket: Int32
+    let workerArguments: [String]
+    let files: HostFiles
+    let journal: String
+    let logger: Logger
+    /// How long workers get to drain after SIGTERM before they are killed.
+    let stopTimeout: Duration
+
+    /// One worker slot: the process running in it and how it has been faring.
+    private struct Slot {
+        var pid: pid_t = 0
+        var startedAt = ContinuousClock.now
+        var restartDelay: Duration = .zero
+        var restartAt: ContinuousClock.Instant?
+        var restarts = 0
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the exit status.
+    func run() -> Int32 {
+        let signals = ph_supervisor_signals()
+        guard signals >= 0 else {
+            logger.critical("cannot set up signal handling: \(String(cString: strerror(errno)))")
+            return 1
+        }
+
+        var slots = Array(repeating: Slot(), count: workers)
+        for index in slots.indices { start(&slots[index], number: index) }
+        do {
+            try files.writePid()
+        } catch {
+            logger.critical("\(error)")
+        }
+        logger.info("supervising \(workers) worker(s) (pids \(slots.map { String($0.pid) }.joined(separator: ", ")))")
+
+        while true {
+            switch ph_supervisor_next_signal(signals, 100) {
+            case SIGHUP:
+                logger.info("SIGHUP: reloading every worker")
+                for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
+            case SIGTERM, SIGINT:
+                logger.info("shutting down: stopping \(slots.filter { $0.pid > 0 }.count) worker(s)")
+                stopAll(&slots)
+                files.removePid()
+                return 0
+            default:
+                break
+            }
+            reap(&slots)
+            let now = ContinuousClock.now
+            for index in slots.indices where slots[index].pid == 0 {
+                if let due = slots[index].restartAt, due > now { continue }
+                start(&slots[index], number: index)
+            }
+        }
+    }
+
+    /// Starts a worker in `slot`.
+    private func start(_ slot: inout Slot, number: Int) {
+        let executable = Self.executablePath
+        let argv = [executable] + workerArguments
+        var environment = ProcessInfo.processInfo.environment
+        // The Swift runtime's backtracer would hold a crashing worker for seconds;
+        // the crash journal records what is needed instead.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["PLUGHOST_SUPERVISOR_PID"] = String(getpid())
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        let pid = Self.withCStrings(argv) { cArgv in
+            Self.withCStrings(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, socket, Serve.workerSocketDescriptor) }
+        }
+        guard pid > 0 else {
+            logger.error("cannot start worker \(number): \(String(cString: strerror(errno))); trying again")
+            slot.restartAt = .now + .seconds(1)
+            return
+        }
+        slot.pid = pid
+        slot.startedAt = .now
+        slot.restartAt = nil
+    }
+
+    /// Collects every worker that exited and schedules its replacement.
+    private func reap(_ slots: inout [Slot]) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let index = slots.firstIndex(where: { $0.pid == pid }) else { continue }
+            let lived = ContinuousClock.now - slots[index].startedAt
+            logger.error("worker \(pid) \(describe(status: status, pid: pid)) after \(lived.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+            // A worker that ran a while before dying is replaced at once; one that keeps
+            // dying soon after its start waits 100 ms, 200 ms, … up to 5 s.
+            if lived > .seconds(10) { slots[index].restartDelay = .zero }
+            let delay = slots[index].restartDelay
+            slots[index].pid = 0
+            slots[index].restarts += 1
+            slots[index].restartAt = .now + delay
+            slots[index].restartDelay = min(max(delay * 2, .milliseconds(100)), .seconds(5))
+        }
+    }
+
+    /// How a worker ended, with the journal's line when a signal killed it.
+    private func describe(status: Int32, pid: pid_t) -> String {
+        let signal = status & 0x7f
+        guard signal != 0 else { return "exited with status \((status >> 8) & 0xff)" }
+        let name = String(cString: strsignal(signal))
+        if let record = CrashJournal.records(path: journal).last(where: { $0.pid == pid }) {
+            return "died of \(name): \(record.line)"
+        }
+        return "died of \(name) (no journal line: the fault was outside plugin code or the handler could not run)"
+    }
+
+    /// Forwards SIGTERM, waits for the workers to exit (killing them after `stopTimeout`).
+    private func stopAll(_ slots: inout [Slot]) {
+        for slot in slots where slot.pid > 0 { kill(slot.pid, SIGTERM) }
+        let deadline = ContinuousClock.now + stopTimeout
+        while slots.contains(where: { $0.pid > 0 }) {
+            for index in slots.indices where slots[index].pid > 0 {
+                var status: Int32 = 0
+                if waitpid(slots[index].pid, &status, WNOHANG) == slots[index].pid { slots[index].pid = 0 }
+            }
+            if ContinuousClock.now > deadline {
+                for index in slots.indices where slots[index].pid > 0 {
+                    logger.error("worker \(slots[index].pid) did not stop within the drain time: killing it")
+                    kill(slots[index].pid, SIGKILL)
+                    var status: Int32 = 0
+                    waitpid(slots[index].pid, &status, 0)
+                    slots[index].pid = 0
+                }
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// This program's own file, for starting workers.
+    static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Calls `body` with `strings` as a NULL-terminated C array.
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers = strings.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeMutableBufferPointer { body(UnsafePointer($0.baseAddress!)) }
+    }
+}
