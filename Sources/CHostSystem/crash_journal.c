@@ -192,11 +192,13 @@ static const int handled_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, 
 static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     int saved_errno = errno;
     uintptr_t pc = faulting_instruction(context);
-    void *frames[PH_CRASH_MAX_FRAMES];
-    int frame_count = backtrace(frames, PH_CRASH_MAX_FRAMES);
-
     /* The plugin: the faulting instruction's library, else the innermost frame in one. */
     int culprit = ph_crash_lookup(pc);
+    /* Unwinding from code that is no longer mapped (a retired image) or from
+     * address 0 would fault again inside this handler: no frames then. */
+    int unwind = pc != 0 && (culprit < 0 || !atomic_load_explicit(&libraries[culprit].retired, memory_order_acquire));
+    void *frames[PH_CRASH_MAX_FRAMES];
+    int frame_count = unwind ? backtrace(frames, PH_CRASH_MAX_FRAMES) : 0;
     for (int index = 0; culprit < 0 && index < frame_count; index++) culprit = ph_crash_lookup((uintptr_t)frames[index]);
 
     line_t line;  /* on this thread's stack: two threads may crash at once */

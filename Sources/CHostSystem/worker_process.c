@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ph_listen_tcp(const char *host, int port, int backlog, int *bound_port) {
+int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *bound_port) {
     struct addrinfo hints, *found = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -32,6 +32,7 @@ int ph_listen_tcp(const char *host, int port, int backlog, int *bound_port) {
         if (fd < 0) { saved = errno; continue; }
         int yes = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes) != 0) { saved = errno; close(fd); continue; }
         if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
             saved = errno;
             close(fd);

@@ -18,9 +18,9 @@ import Synchronization
 /// server loop of HummingbirdCore's `Server` over NIO's
 /// `ServerBootstrap.bind(_:)` of an existing descriptor, with HummingbirdCore's
 /// own `HTTP1Channel` for every connection: the same parser, limits, keep-alive
-/// and additional channel handlers as `plughost serve --workers 0`. Every worker
-/// accepts from the one shared queue, so connections that arrive while a worker
-/// is replaced wait in the kernel's backlog instead of being refused.
+/// and additional channel handlers as `plughost serve --workers 0`. The
+/// supervisor keeps the socket open while a worker is replaced, so connections
+/// that arrive meanwhile wait in the kernel's backlog instead of being refused.
 public struct InheritedSocketServer: Service {
     /// The listening socket's descriptor.
     public let socket: Int32

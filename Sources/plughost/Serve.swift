@@ -78,12 +78,19 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "plughost.supervisor")
         let config = try options.hostConfig()
-        var boundPort: Int32 = 0
-        let socket = ph_listen_tcp(host, Int32(port), 1024, &boundPort)
-        guard socket >= 0 else { throw ValidationError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))") }
+        // One SO_REUSEPORT socket per worker, all held here for the life of the host (see Supervisor).
+        var sockets: [Int32] = []
+        var boundPort = Int32(port)
+        for _ in 0..<workers {
+            var bound: Int32 = 0
+            let socket = ph_listen_tcp(host, boundPort, 1024, 1, &bound)
+            guard socket >= 0 else { throw ValidationError("cannot listen on \(host):\(boundPort): \(String(cString: strerror(errno)))") }
+            sockets.append(socket)
+            boundPort = bound
+        }
         logger.info("listening on \(host):\(boundPort)")
         let supervisor = Supervisor(
-            workers: workers, socket: socket, workerArguments: Self.workerArguments(),
+            workers: workers, sockets: sockets, workerArguments: Self.workerArguments(),
             files: HostFiles(pidFile: pidFile), journal: journalPath(config), logger: logger,
             stopTimeout: config.drainTimeout + .seconds(5))
         Glibc.exit(supervisor.run())

@@ -6,9 +6,16 @@ import Foundation
 import Logging
 import PluginRuntime
 
-/// `plughost serve --workers N`: the process that owns the listening socket and
+/// `plughost serve --workers N`: the process that owns the listening sockets and
 /// the pid file for the life of the host and runs no plugin code; N worker
 /// processes load the plugins and serve from the socket they inherit.
+///
+/// Each worker slot has its own listening socket on the one port
+/// (`SO_REUSEPORT`, as nginx's `reuseport`): the kernel spreads connections over
+/// the sockets, no worker is woken for a connection another takes (one shared
+/// socket wakes every worker for each connection), and a socket whose worker is
+/// being replaced keeps its backlog, so its connections wait for the new
+/// worker instead of being refused.
 ///
 /// - A worker that dies is replaced: at once the first time, then after a delay
 ///   that doubles (up to 5 s) while replacements keep dying within 10 s.
@@ -21,7 +28,8 @@ import PluginRuntime
 /// plain loop that runs no plugin code and needs no event loop.
 struct Supervisor {
     let workers: Int
-    let socket: Int32
+    /// One listening socket per worker slot.
+    let sockets: [Int32]
     let workerArguments: [String]
     let files: HostFiles
     let journal: String
@@ -88,7 +96,7 @@ struct Supervisor {
         environment["PLUGHOST_SUPERVISOR_PID"] = String(getpid())
         let envp = environment.map { "\($0.key)=\($0.value)" }
         let pid = Self.withCStrings(argv) { cArgv in
-            Self.withCStrings(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, socket, Serve.workerSocketDescriptor) }
+            Self.withCStrings(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor) }
         }
         guard pid > 0 else {
             logger.error("cannot start worker \(number): \(String(cString: strerror(errno))); trying again")

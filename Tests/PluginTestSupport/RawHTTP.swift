@@ -46,6 +46,17 @@ public enum RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        return try exchange(fd: fd, bytes: bytes)
+    }
+
+    /// Sends `text` on the connected socket `fd` and reads the reply until the server closes (or 10 s pass).
+    public static func exchange(fd: Int32, _ text: String) throws -> String {
+        try exchange(fd: fd, bytes: Array(text.utf8))
+    }
+
+    private static func exchange(fd: Int32, bytes: [UInt8]) throws -> String {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -10,11 +10,14 @@
 extern "C" {
 #endif
 
-/* Binds and listens on `host`:`port` (0 picks a free port) with SO_REUSEADDR and
- * `backlog`, close-on-exec, at a descriptor above 9 (never one a worker expects
- * to be its inherited socket). Stores the bound port in `bound_port`.
- * Returns the descriptor, or -1 with errno set (EAI_* failures become EADDRNOTAVAIL). */
-int ph_listen_tcp(const char *host, int port, int backlog, int *bound_port);
+/* Binds and listens on `host`:`port` (0 picks a free port) with SO_REUSEADDR,
+ * and SO_REUSEPORT when `reuse_port` (one socket per worker on the same port:
+ * the kernel spreads connections over them, and a socket whose worker is being
+ * replaced keeps its backlog), with `backlog`, close-on-exec, at a descriptor
+ * above 9 (never one a worker expects to be its inherited socket). Stores the
+ * bound port in `bound_port`. Returns the descriptor, or -1 with errno set
+ * (EAI_* failures become EADDRNOTAVAIL). */
+int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *bound_port);
 
 /* The local port socket `fd` is bound to, or -1. */
 int ph_socket_port(int fd);

@@ -1,0 +1,161 @@
+import Foundation
+import PluginRuntime
+import PluginTestSupport
+import Synchronization
+import Testing
+
+/// A folder serving the crashing fixture (build `build`) beside a healthy plugin (`/version`).
+private func crashFolder(build: String = "a") -> PluginFolder {
+    let folder = PluginFolder()
+    folder.manifest("crashy/crashy.toml", name: "crashy", [("crashy", "libcrashy.so:crashy_entry")])
+    install(folder, "crashy/\(build)/libcrashy.so", as: "crashy/libcrashy.so")
+    folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+    install(folder, "versioned/v1/libversioned.so", as: "versioned/libversioned.so")
+    folder.write("host.toml", "[host]\nenabled = [\"crashy\", \"versioned\"]\n")
+    return folder
+}
+
+/// Installs fixture `fixture` at `target` in the folder by rename, as `plugin.mk` does.
+private func install(_ folder: PluginFolder, _ fixture: String, as target: String) {
+    let path = folder.path + "/" + target
+    try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try? FileManager.default.removeItem(atPath: path + ".new")
+    try! FileManager.default.copyItem(atPath: Fixtures.library(fixture), toPath: path + ".new")
+    precondition(rename(path + ".new", path) == 0)
+}
+
+/// A client asking for `/version` in a loop on its own thread, counting how requests ended.
+private final class ClientLoop: @unchecked Sendable {
+    // @unchecked Sendable: the counters are Mutex-guarded; `running` is an Atomic.
+    private let running = Atomic<Bool>(true)
+    private let tally = Mutex<(served: Int, refused: Int, failed: Int)>((0, 0, 0))
+    private let done = DispatchSemaphore(value: 0)
+
+    init(port: Int) {
+        Thread {
+            while self.running.load(ordering: .relaxed) {
+                let outcome = ClientLoop.request(port: port)
+                self.tally.withLock { counts in
+                    switch outcome {
+                    case .served: counts.served += 1
+                    case .refused: counts.refused += 1
+                    case .failed: counts.failed += 1
+                    }
+                }
+            }
+            self.done.signal()
+        }.start()
+    }
+
+    /// Stops the loop; the counts of served, refused (connection refused) and otherwise failed requests.
+    func stop() -> (served: Int, refused: Int, failed: Int) {
+        running.store(false, ordering: .relaxed)
+        done.wait()
+        return tally.withLock { $0 }
+    }
+
+    private enum Outcome { case served, refused, failed }
+
+    private static func request(port: Int) -> Outcome {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if connected != 0 { return errno == ECONNREFUSED ? .refused : .failed }
+        guard let reply = try? RawHTTP.exchange(fd: fd, "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") else { return .failed }
+        return reply.hasPrefix("HTTP/1.1 200") ? .served : .failed
+    }
+}
+
+@Suite("A crashing plugin never takes plughost serve down", .serialized)
+struct ContainmentTests {
+    @Test("with 2 workers: five crashes of a plugin, the host never exits, the healthy plugin keeps answering, the journal names each one")
+    func crashesWithTwoWorkers() throws {
+        let folder = crashFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        #expect(server.get("/crash/ok").body == "ok a")
+        let client = ClientLoop(port: server.port)
+        for round in 0..<5 {
+            let crash = round.isMultiple(of: 2) ? "/crash/segv" : "/crash/abort"
+            #expect(server.get(crash).status == nil, "\(crash) answered instead of crashing its worker")
+            #expect(server.process.isRunning, "the host exited after crash \(round + 1)")
+            // The replacement serves before the next crash.
+            let deadline = Date().addingTimeInterval(10)
+            while server.get("/crash/ok").body != "ok a" && Date() < deadline { usleep(20_000) }
+        }
+        let counts = client.stop()
+        print("healthy endpoint during 5 crashes: \(counts.served) served, \(counts.failed) failed, \(counts.refused) refused")
+        #expect(server.process.isRunning)
+        #expect(counts.served > 0 && counts.refused == 0)
+        // At most the requests in flight on each dying worker: one client, one request at a time.
+        #expect(counts.failed <= 5)
+        let records = CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName)
+        #expect(records.count == 5, "\(records.map(\.line))")
+        #expect(records.allSatisfy { $0.alias == "crashy" && $0.state == "loaded" && $0.sha256?.count == 64 }, "\(records.map(\.line))\n\(server.log)")
+        #expect(records.map(\.signal) == ["SIGSEGV", "SIGABRT", "SIGSEGV", "SIGABRT", "SIGSEGV"])
+        #expect(server.log.contains("died of"))
+        #expect(server.get("/version").body == "v1")
+        #expect(server.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: server.pidFile), "the supervisor left its pid file")
+    }
+
+    @Test("with 1 worker: no connection is refused while the crashed worker is replaced")
+    func noConnectionRefusedWithOneWorker() throws {
+        let folder = crashFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
+        #expect(server.get("/version").body == "v1")
+        let client = ClientLoop(port: server.port)
+        usleep(100_000)
+        #expect(server.get("/crash/segv").status == nil)
+        let deadline = Date().addingTimeInterval(10)
+        while server.get("/crash/ok").body != "ok a" && Date() < deadline { usleep(20_000) }
+        usleep(100_000)
+        let counts = client.stop()
+        print("healthy endpoint while the only worker was replaced: \(counts.served) served, \(counts.failed) failed, \(counts.refused) refused")
+        #expect(counts.refused == 0, "connections were refused: the socket was not held while the worker was replaced")
+        #expect(counts.failed <= 1)
+        #expect(counts.served > 0)
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a thread that outlives its plugin's stop crashes the worker at the reload; the journal charges that plugin and the host serves on")
+    func threadOutlivesStop() throws {
+        let folder = PluginFolder()
+        folder.manifest("rogue/rogue.toml", name: "rogue", [("rogue", "librogue.so:rogue_entry")])
+        install(folder, "rogue/v1/librogue.so", as: "rogue/librogue.so")
+        folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+        install(folder, "versioned/v1/libversioned.so", as: "versioned/libversioned.so")
+        folder.write("host.toml", "[host]\nenabled = [\"rogue\", \"versioned\"]\n")
+        let server = try ServeProcess(folder: folder)
+        install(folder, "rogue/v2/librogue.so", as: "rogue/librogue.so")
+        server.hangUp()
+        let journal = folder.path + "/" + CrashJournal.fileName
+        let deadline = Date().addingTimeInterval(10)
+        while CrashJournal.records(path: journal).isEmpty && Date() < deadline { usleep(20_000) }
+        let record = try #require(CrashJournal.records(path: journal).first)
+        #expect(record.alias == "rogue" && record.state == "retired" && record.signal == "SIGSEGV", "\(record.line)")
+        #expect(record.line.contains("a thread outlived stop in rogue 1.0.0"))
+        #expect(server.process.isRunning)
+        let served = Date().addingTimeInterval(10)
+        while server.get("/version").body != "v1" && Date() < served { usleep(20_000) }
+        #expect(server.get("/version").body == "v1")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("--workers 0 serves in one process; a crash there is still journaled before the process dies")
+    func singleProcess() throws {
+        let folder = crashFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "0"])
+        #expect(server.get("/crash/ok").body == "ok a")
+        #expect(server.get("/crash/segv").status == nil)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .uncaughtSignal && server.process.terminationStatus == SIGSEGV)
+        let records = CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName)
+        #expect(records.count == 1 && records.first?.alias == "crashy" && records.first?.signal == "SIGSEGV")
+    }
+}
