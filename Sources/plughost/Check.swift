@@ -30,6 +30,8 @@ struct Check: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        // Libraries are loaded in a probe process first: one that crashes it is a failure, not the end of check.
+        ProcessProbe.install(config: self.config, unsafePermissions: unsafePermissions)
         var failed = 0
         for path in paths {
             for status in PluginChecker.check(path: path, config: config) {

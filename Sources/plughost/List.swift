@@ -9,6 +9,8 @@ struct List: ParsableCommand {
     @OptionGroup var options: HostOptions
 
     func run() throws {
+        // A library that crashes while loading is listed as failed, not the end of list.
+        ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
         let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: try options.hostConfig())
         print(StatusTable.render(statuses))
     }

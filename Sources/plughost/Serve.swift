@@ -134,6 +134,9 @@ struct Serve: AsyncParsableCommand {
            ph_exit_with_parent(parent) != 0 {
             throw ValidationError("the supervisor (pid \(parent)) is gone")
         }
+        // New and changed libraries are loaded in a probe process before this one opens them,
+        // so one that crashes while loading is refused at start or reload, not fatal here.
+        ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
         // Every fatal signal from here on is journaled with the plugin it came from.
         try CrashJournal.install(path: journalPath(runtime.config))
         // Plugins start once the service group handles signals and before the port opens,

@@ -158,4 +158,40 @@ struct ContainmentTests {
         let records = CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName)
         #expect(records.count == 1 && records.first?.alias == "crashy" && records.first?.signal == "SIGSEGV")
     }
+
+    @Test("libraries that crash while loading (a constructor, an entry point) dropped in before SIGHUP: the reload fails naming the library and its signal, the worker never dies, the old generation serves on; check exits 1 naming each")
+    func crashWhileLoading() throws {
+        let folder = PluginFolder()
+        folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+        install(folder, "versioned/v1/libversioned.so", as: "versioned/libversioned.so")
+        folder.write("host.toml", "[host]\n")
+        let server = try ServeProcess(folder: folder)
+        #expect(server.get("/version").body == "v1")
+
+        folder.manifest("ctor/ctor.toml", name: "ctor", [("ctor", "libctor_crash.so:ctor_crash_entry")])
+        install(folder, "libctor_crash.so", as: "ctor/libctor_crash.so")
+        folder.manifest("entry/entry.toml", name: "entry", [("entry", "libentry_crash.so:entry_crash_entry")])
+        install(folder, "libentry_crash.so", as: "entry/libentry_crash.so")
+        let result = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("libctor_crash.so") && result.output.contains("SIGSEGV while loading"), "\(result.output)")
+        // A reload stops at its first failure; without the first library, the second is named.
+        try FileManager.default.removeItem(atPath: folder.path + "/ctor")
+        let second = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(second.status == 1, "\(second.output)")
+        #expect(second.output.contains("libentry_crash.so") && second.output.contains("while loading"), "\(second.output)")
+        #expect(server.get("/version").body == "v1")
+        #expect(!server.log.contains("died of"), "a worker died:\n\(server.log)")
+        #expect(CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName).isEmpty)
+        #expect(server.stop() == 0)
+
+        folder.manifest("ctor/ctor.toml", name: "ctor", [("ctor", "libctor_crash.so:ctor_crash_entry")])
+        install(folder, "libctor_crash.so", as: "ctor/libctor_crash.so")
+        let check = try Plughost.run(["check", folder.path, "--config", folder.path + "/host.toml"])
+        #expect(check.status == 1, "\(check.output)")
+        let lines = check.output.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("FAIL") && $0.contains("libctor_crash.so") && $0.contains("SIGSEGV") }, "\(check.output)")
+        #expect(lines.contains { $0.hasPrefix("FAIL") && $0.contains("libentry_crash.so") && $0.contains("while loading") }, "\(check.output)")
+        #expect(lines.contains { $0.hasPrefix("ok") && $0.contains("libversioned.so") }, "\(check.output)")
+    }
 }

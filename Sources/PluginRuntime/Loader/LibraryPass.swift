@@ -21,8 +21,14 @@ final class LibraryPass {
         self.policy = policy
         aliasesByPath = Dictionary(grouping: planned, by: \.libraryPath).mapValues { $0.map(\.alias) }
         versionByPath = Dictionary(planned.map { ($0.libraryPath, $0.packageVersion) }, uniquingKeysWith: { first, _ in first })
+        let shared = Set(running.map(\.path))
         for library in running { libraries[library.path] = library }
+        // Libraries this pass will open for the first time are tried in a probe process first.
+        probeFailures = LibraryProbe.check(planned.map(\.libraryPath).filter { !shared.contains($0) })
     }
+
+    /// Why libraries that crashed a probe process were refused, by path.
+    private let probeFailures: [String: String]
 
     /// One use of the library at `path`: the one this pass has (checked against
     /// `alias`'s pin and the signature rules), or a new shadow-copied image.
@@ -30,6 +36,9 @@ final class LibraryPass {
         if let library = libraries[path] {
             try policy.admit(library, alias: alias)
             return library.share()
+        }
+        if let reason = probeFailures[path] {
+            throw PluginError(.loadFailed, file: path, alias: alias, reason: "loading it crashed a probe process: \(reason)")
         }
         let library = try PluginLibrary.open(path: path, alias: alias, policy: policy,
                                              sharedWith: (aliasesByPath[path] ?? []).filter { $0 != alias },
