@@ -34,6 +34,7 @@ bench: plugins
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(MAKE) -s -C Tests/Fixtures OUT=$(CURDIR)/.build/fixtures
 	$(SWIFT) build -c release --product plughost-bench
+	$(SWIFT) build -c release --product plughost
 	$(SWIFT) run -c release --skip-build plughost-bench .build/fixtures plugins plughost.toml BENCHMARKS.md
 
 .PHONY: bench

@@ -41,8 +41,9 @@ enum ProcessProbe {
     static let timeLimit: TimeInterval = 20
 
     /// Installs the probe for this process, with the host config at `config`.
-    static func install(config: String?, unsafePermissions: Bool) {
-        LibraryProbe.install { libraries in probe(libraries, config: config, unsafePermissions: unsafePermissions) }
+    /// - Parameter record: Where digests that passed are kept for later processes (serve's state folder).
+    static func install(config: String?, unsafePermissions: Bool, record: String? = nil) {
+        LibraryProbe.install({ libraries in probe(libraries, config: config, unsafePermissions: unsafePermissions) }, record: record)
     }
 
     /// Probes `libraries`; after a crash, the library being loaded is charged and the rest probed again.

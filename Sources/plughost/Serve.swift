@@ -61,11 +61,15 @@ struct Serve: AsyncParsableCommand {
         try await serve()
     }
 
-    /// The crash journal's path: in `[host] state-dir`, else beside the pid file.
-    private func journalPath(_ config: HostConfig) -> String {
+    /// The host's state folder: `[host] state-dir`, else the pid file's folder.
+    private func stateFolder(_ config: HostConfig) -> String {
         let parent = pidFile.contains("/") ? String(pidFile[..<pidFile.lastIndex(of: "/")!]) : "."
-        let folder = config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
-        return folder + "/" + CrashJournal.fileName
+        return config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
+    }
+
+    /// The crash journal's path, in the state folder.
+    private func journalPath(_ config: HostConfig) -> String {
+        stateFolder(config) + "/" + CrashJournal.fileName
     }
 
     /// Runs the supervisor: binds the socket, starts the workers, never loads a plugin.
@@ -136,7 +140,8 @@ struct Serve: AsyncParsableCommand {
         }
         // New and changed libraries are loaded in a probe process before this one opens them,
         // so one that crashes while loading is refused at start or reload, not fatal here.
-        ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
+        ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions,
+                             record: stateFolder(runtime.config) + "/probed-libraries")
         // Every fatal signal from here on is journaled with the plugin it came from.
         try CrashJournal.install(path: journalPath(runtime.config))
         // Plugins start once the service group handles signals and before the port opens,

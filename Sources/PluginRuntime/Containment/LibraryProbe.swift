@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Loading a library is a fault too: `dlopen` runs its relocations and
@@ -14,29 +17,42 @@ public enum LibraryProbe {
     /// loaded there failed (those that loaded are absent from the result).
     public typealias Probe = @Sendable (_ libraries: [String]) -> [String: String]
 
-    private static let installed = Mutex<Probe?>(nil)
-    /// Digests of libraries that loaded in a probe: not probed again in this process.
-    private static let passed = Mutex<Set<LibraryDigest>>([])
+    private static let installed = Mutex<(probe: Probe, record: String?)?>(nil)
+    /// Digests (hex) of libraries that loaded in a probe: not probed again.
+    private static let passed = Mutex<Set<String>>([])
 
     /// Installs `probe` for every later load pass of this process (nil removes it).
-    public static func install(_ probe: Probe?) {
-        installed.withLock { $0 = probe }
+    /// - Parameter record: A file that keeps the digests of libraries that passed, so a
+    ///   replacement worker does not probe them again (one SHA-256 in hex per line).
+    public static func install(_ probe: Probe?, record: String? = nil) {
+        installed.withLock { $0 = probe.map { ($0, record) } }
+        if let record, let bytes = try? FileSystem.readFile(record) {
+            let digests = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.count == 64 }
+            passed.withLock { $0.formUnion(digests) }
+        }
     }
 
     /// Probes those of `paths` not probed before; returns the failures by path.
     static func check(_ paths: [String]) -> [String: String] {
-        guard let probe = installed.withLock({ $0 }) else { return [:] }
-        var digests: [String: LibraryDigest] = [:]
+        guard let (probe, record) = installed.withLock({ $0 }) else { return [:] }
+        var digests: [String: String] = [:]
         for path in Set(paths) {
             // A library that cannot be read fails later with the reason; nothing to probe.
-            if let digest = try? ShadowCopy.digest(of: path) { digests[path] = digest }
+            if let digest = try? ShadowCopy.digest(of: path) { digests[path] = digest.hex }
         }
         let known = passed.withLock { $0 }
         let fresh = digests.filter { !known.contains($0.value) }.map(\.key).sorted()
         guard !fresh.isEmpty else { return [:] }
         let failures = probe(fresh)
-        passed.withLock { set in
-            for path in fresh where failures[path] == nil { if let digest = digests[path] { set.insert(digest) } }
+        let newlyPassed = fresh.filter { failures[$0] == nil }.compactMap { digests[$0] }
+        passed.withLock { $0.formUnion(newlyPassed) }
+        if let record, !newlyPassed.isEmpty {
+            let descriptor = open(record, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            if descriptor >= 0 {
+                let text = newlyPassed.map { $0 + "\n" }.joined()
+                _ = text.withCString { write(descriptor, $0, strlen($0)) }
+                close(descriptor)
+            }
         }
         return failures
     }
