@@ -174,7 +174,9 @@ typedef struct ph_http {
      * Header values are what the HTTP parser accepted: a NUL or other control
      * byte in a header is refused with 400 before any plugin runs, and bytes
      * that are not UTF-8 arrive replaced by U+FFFD (EF BF BD). The memory is
-     * the host's and stays valid until the request ends. `length` may be NULL.
+     * the host's, read-only (a value is decoded once and the same span is handed
+     * out again, to this plugin or the next), and stays valid until the request
+     * ends. `length` may be NULL.
      */
     /** A `:name` path capture, percent-decoded (see above). PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*path_param)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
