@@ -28,12 +28,33 @@ enum FileSystem {
         }
     }
 
-    /// The whole content of the file at `path`.
+    /// The whole content of the file at `path`: read straight into an array of the
+    /// size `fstat` gives (plus one byte, to see the end in the same read), and
+    /// on in chunks if the file turns out longer.
     static func readFile(_ path: String) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: errorText()) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
+        var info = stat()
+        let expected = fstat(fd, &info) == 0 ? max(Int(info.st_size), 0) : 0
+        let capacity = expected + 1
+        var failure: Failure?
+        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            count = 0
+            while count < capacity {
+                let got = Glibc.read(fd, buffer.baseAddress! + count, capacity - count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = Failure(description: errorText())
+                    return
+                }
+                if got == 0 { return }
+                count += got
+            }
+        }
+        if let failure { throw failure }
+        guard bytes.count == capacity else { return bytes }
+        // Longer than fstat said (it grew while read): the rest in chunks.
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -42,7 +63,7 @@ enum FileSystem {
                 throw Failure(description: errorText())
             }
             if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
+            chunk.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<count])) }
         }
     }
 
