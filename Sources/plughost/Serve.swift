@@ -67,6 +67,16 @@ struct Serve: AsyncParsableCommand {
         return config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
     }
 
+    /// Sends log lines to standard error at `--log-level`.
+    private func bootstrapLogging() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
     /// The crash journal's path, in the state folder.
     private func journalPath(_ config: HostConfig) -> String {
         stateFolder(config) + "/" + CrashJournal.fileName
@@ -74,12 +84,7 @@ struct Serve: AsyncParsableCommand {
 
     /// Runs the supervisor: binds the socket, starts the workers, never loads a plugin.
     private func supervise() throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try bootstrapLogging()
         let logger = Logger(label: "plughost.supervisor")
         let config = try options.hostConfig()
         // One SO_REUSEPORT socket per worker, all held here for the life of the host (see Supervisor).
@@ -117,12 +122,7 @@ struct Serve: AsyncParsableCommand {
     private func serve() async throws {
         // Until the signal service traps it, SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try bootstrapLogging()
         let logger = Logger(label: "plughost")
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), servesHTTP: true, logger: logger)
         let files = HostFiles(pidFile: pidFile)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The fixture plugins, built once per test process by `make` (incremental).
 public enum Fixtures {
@@ -23,7 +26,14 @@ public enum Fixtures {
         return repositoryRoot + "/plugins"
     }()
 
+    /// Runs `make` under an exclusive lock on `.build/fixtures.lock`: the test process and
+    /// the child processes of exit tests (which build the fixtures on first use too) would
+    /// otherwise build the same files at once and rename them from under each other.
     private static func make(_ arguments: [String], what: String) {
+        try? FileManager.default.createDirectory(atPath: repositoryRoot + "/.build", withIntermediateDirectories: true)
+        let lock = open(repositoryRoot + "/.build/fixtures.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
         let make = Process()
         make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         make.arguments = ["make", "-s"] + arguments

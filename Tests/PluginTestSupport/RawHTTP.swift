@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sends raw bytes to a loopback port and reads until the server closes (or 10 s pass: generous, for a loaded CI machine).
 public enum RawHTTP {
@@ -33,20 +36,29 @@ public enum RawHTTP {
 
     /// Sends exactly `bytes` (which need not be UTF-8) and reads the reply until the server closes.
     public static func send(bytes: [UInt8], port: Int, host: String = "127.0.0.1") throws -> String {
+        let fd = try connect(port: port, host: host)
+        defer { close(fd) }
+        return try exchange(fd: fd, bytes: bytes)
+    }
+
+    /// A TCP connection to `host`:`port`; the caller closes it. Throws the `connect` error
+    /// (`ECONNREFUSED` when nothing listens).
+    public static func connect(port: Int, host: String = "127.0.0.1") throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        return try exchange(fd: fd, bytes: bytes)
+        guard connected == 0 else {
+            let code = POSIXErrorCode(rawValue: errno) ?? .EIO
+            close(fd)
+            throw POSIXError(code)
+        }
+        return fd
     }
 
     /// Sends `text` on the connected socket `fd` and reads the reply until the server closes (or 10 s pass).

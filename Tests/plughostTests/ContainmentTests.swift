@@ -57,16 +57,13 @@ private final class ClientLoop: @unchecked Sendable {
     private enum Outcome { case served, refused, failed }
 
     private static func request(port: Int) -> Outcome {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let fd: Int32
+        do {
+            fd = try RawHTTP.connect(port: port)
+        } catch {
+            return (error as? POSIXError)?.code == .ECONNREFUSED ? .refused : .failed
         }
-        if connected != 0 { return errno == ECONNREFUSED ? .refused : .failed }
+        defer { close(fd) }
         guard let reply = try? RawHTTP.exchange(fd: fd, "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") else { return .failed }
         return reply.hasPrefix("HTTP/1.1 200") ? .served : .failed
     }
