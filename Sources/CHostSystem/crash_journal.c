@@ -22,6 +22,8 @@ typedef struct {
     char version[48];
     char sha256[65];
     atomic_int retired;
+    /* The host program itself: named in frames, never charged with a crash. */
+    int is_host;
 } ph_crash_library_t;
 
 static ph_crash_library_t libraries[PH_CRASH_MAX_LIBRARIES];
@@ -78,8 +80,43 @@ int ph_crash_register(void *handle, const char *aliases, const char *version, co
     copy_text(entry->version, sizeof entry->version, version);
     copy_text(entry->sha256, sizeof entry->sha256, sha256);
     atomic_store_explicit(&entry->retired, 0, memory_order_relaxed);
+    entry->is_host = 0;
     atomic_store_explicit(&library_count, index + 1, memory_order_release);
     return index;
+}
+
+/* Records the main program's range (the first object dl_iterate_phdr reports). */
+static int find_program(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    range_search_t *search = data;
+    uintptr_t low = UINTPTR_MAX, high = 0;
+    for (int index = 0; index < info->dlpi_phnum; index++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[index];
+        if (header->p_type != PT_LOAD) continue;
+        uintptr_t start = info->dlpi_addr + header->p_vaddr;
+        uintptr_t end = start + header->p_memsz;
+        if (start < low) low = start;
+        if (end > high) high = end;
+    }
+    search->start = low;
+    search->end = high;
+    search->found = high > low;
+    return 1;  /* the first object is the program */
+}
+
+static void register_program(void) {
+    range_search_t search = {0, NULL, 0, 0, 0};
+    dl_iterate_phdr(find_program, &search);
+    int index = atomic_load_explicit(&library_count, memory_order_relaxed);
+    if (!search.found || index >= PH_CRASH_MAX_LIBRARIES) return;
+    ph_crash_library_t *entry = &libraries[index];
+    entry->start = search.start;
+    entry->end = search.end;
+    copy_text(entry->aliases, sizeof entry->aliases, "plughost");
+    entry->version[0] = 0;
+    entry->sha256[0] = 0;
+    entry->is_host = 1;
+    atomic_store_explicit(&library_count, index + 1, memory_order_release);
 }
 
 void ph_crash_retire(int index) {
@@ -87,13 +124,19 @@ void ph_crash_retire(int index) {
     atomic_store_explicit(&libraries[index].retired, 1, memory_order_release);
 }
 
-int ph_crash_lookup(uintptr_t address) {
+/* The entry holding `address`, newest first (a range reused by a later image
+ * belongs to it); the host program only when `with_host`. */
+static int lookup(uintptr_t address, int with_host) {
     int count = atomic_load_explicit(&library_count, memory_order_acquire);
-    /* Newest first: an address range reused by a later image belongs to it. */
     for (int index = count - 1; index >= 0; index--) {
+        if (libraries[index].is_host && !with_host) continue;
         if (address >= libraries[index].start && address < libraries[index].end) return index;
     }
     return -1;
+}
+
+int ph_crash_lookup(uintptr_t address) {
+    return lookup(address, 0);
 }
 
 /* ---- Formatting without the C library's non-reentrant functions ---- */
@@ -177,7 +220,7 @@ static uintptr_t faulting_instruction(void *context) {
 }
 
 static void put_frame(line_t *line, uintptr_t address) {
-    int index = ph_crash_lookup(address);
+    int index = lookup(address, 1);
     if (index >= 0) {
         put(line, libraries[index].aliases);
         put(line, "+");
@@ -252,6 +295,7 @@ int ph_crash_install(const char *journal_path) {
     int fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
     journal_fd = fd;
+    register_program();
     /* backtrace() loads libgcc on first use (malloc, a lock): do that now, not in the handler. */
     void *warm[2];
     (void)backtrace(warm, 2);

@@ -95,6 +95,9 @@ struct ContainmentTests {
         #expect(records.count == 5, "\(records.map(\.line))")
         #expect(records.allSatisfy { $0.alias == "crashy" && $0.state == "loaded" && $0.sha256?.count == 64 }, "\(records.map(\.line))\n\(server.log)")
         #expect(records.map(\.signal) == ["SIGSEGV", "SIGABRT", "SIGSEGV", "SIGABRT", "SIGSEGV"])
+        // The faulting instruction is named inside the plugin; the host's own frames as plughost+offset.
+        #expect(records.allSatisfy { $0.line.contains("pc=crashy+0x") || $0.signal == "SIGABRT" }, "\(records.map(\.line))")
+        #expect(records.allSatisfy { $0.line.contains("plughost+0x") }, "\(records.map(\.line))")
         #expect(server.log.contains("died of"))
         #expect(server.get("/version").body == "v1")
         #expect(server.stop() == 0)

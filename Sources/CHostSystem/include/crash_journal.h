@@ -28,11 +28,12 @@ int ph_crash_register(void *handle, const char *aliases, const char *version, co
  * unloaded). Its range stays: a fault there is "a thread outlived stop". */
 void ph_crash_retire(int index);
 
-/* Opens `journal_path` for appending (0600) and installs the handlers.
+/* Opens `journal_path` for appending (0600), records the host program's own
+ * range (its frames are written `plughost+0xOFFSET`), and installs the handlers.
  * Returns 0, or -1 with errno set (the journal could not be opened). */
 int ph_crash_install(const char *journal_path);
 
-/* Which registered library holds `address`: its index, or -1. For tests. */
+/* Which registered plugin library holds `address`: its index, or -1. */
 int ph_crash_lookup(uintptr_t address);
 
 #ifdef __cplusplus
