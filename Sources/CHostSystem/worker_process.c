@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -89,10 +90,17 @@ pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], 
 
 static int signal_pipe[2] = {-1, -1};
 
-static void forward_signal(int signal) {
+/* One message per signal: its number and the sending process. */
+typedef struct {
+    int32_t signal;
+    int32_t sender;
+} signal_message_t;
+
+static void forward_signal(int signal, siginfo_t *info, void *context) {
+    (void)context;
     int saved = errno;
-    unsigned char byte = (unsigned char)signal;
-    (void)!write(signal_pipe[1], &byte, 1);
+    signal_message_t message = {signal, info ? (int32_t)info->si_pid : 0};
+    (void)!write(signal_pipe[1], &message, sizeof message);
     errno = saved;
 }
 
@@ -100,19 +108,21 @@ int ph_supervisor_signals(void) {
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = forward_signal;
-    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    action.sa_sigaction = forward_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&action.sa_mask);
-    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
+    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2};
     for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
     return signal_pipe[0];
 }
 
-int ph_supervisor_next_signal(int read_fd, int timeout_ms) {
+int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender) {
     struct pollfd waiting = {read_fd, POLLIN, 0};
     if (poll(&waiting, 1, timeout_ms) <= 0) return 0;
-    unsigned char byte = 0;
-    return read(read_fd, &byte, 1) == 1 ? byte : 0;
+    signal_message_t message;
+    if (read(read_fd, &message, sizeof message) != (ssize_t)sizeof message) return 0;
+    if (sender != NULL) *sender = message.sender;
+    return message.signal;
 }
 
 int ph_exit_with_parent(pid_t parent) {

@@ -30,6 +30,9 @@ public struct InheritedSocketServer: Service {
     let logger: Logger
     let onServerRunning: @Sendable () async -> Void
 
+    /// How long connections accepted just before a graceful shutdown get to send their request.
+    static let acceptGrace: TimeAmount = .milliseconds(250)
+
     /// A server answering with `responder` on `socket`.
     public init(socket: Int32, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
                 serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) {
@@ -84,9 +87,12 @@ public struct InheritedSocketServer: Service {
                 }
             }
         } onGracefulShutdown: {
-            // Stops accepting (this process's copy of the socket closes; the supervisor's
-            // stays) and asks every connection to finish its request and close.
-            quiescing.initiateShutdown(promise: nil)
+            // Stops accepting at once (this process's copy of the socket closes; the
+            // supervisor's stays, and a successor accepts from it). A connection accepted
+            // just before has not sent its request yet and would count as idle: the
+            // connections are asked to finish and close only after a grace period.
+            server.channel.close(promise: nil)
+            server.channel.eventLoop.scheduleTask(in: Self.acceptGrace) { quiescing.initiateShutdown(promise: nil) }
         }
     }
 }

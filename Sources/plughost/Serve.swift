@@ -10,6 +10,7 @@ import PluginRuntime
 import PluginHTTPExtension
 import ServiceLifecycle
 import UnixSignals
+import Synchronization
 import CHostSystem
 
 /// `plughost serve`: start the host, serve HTTP and reload on SIGHUP until SIGTERM or SIGINT.
@@ -126,12 +127,15 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "plughost")
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), servesHTTP: true, logger: logger)
         let files = HostFiles(pidFile: pidFile)
+        let supervisor = workerSocket == nil ? nil : ProcessInfo.processInfo.environment["PLUGHOST_SUPERVISOR_PID"].flatMap { pid_t($0) }
+        let replacement = ReplacementRequest(supervisor: supervisor, limit: runtime.config.maxRetainedImages, logger: logger)
         let reloader = ReloadScheduler(runtime: runtime) { report in
             do {
                 try files.writeReload(report)
             } catch {
                 logger.warning("\(error)")
             }
+            replacement.askIfNeeded(retained: runtime.retainedSwiftImages)
         }
         // A worker ends with its supervisor: it must not serve on alone.
         if workerSocket != nil, let parent = ProcessInfo.processInfo.environment["PLUGHOST_SUPERVISOR_PID"].flatMap({ pid_t($0) }),
@@ -166,7 +170,11 @@ struct Serve: AsyncParsableCommand {
             server = WorkerServer(start: startPlugins, server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: reloader, socket: workerSocket, maxBodyBytes: maxBody,
                 headerTimeout: runtime.config.headerTimeout, logger: logger,
-                onServerRunning: { [host] in logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))") }))
+                onServerRunning: { [host] in
+                    logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
+                    // Tells the supervisor this worker serves (a successor's predecessor may now drain).
+                    if let supervisor { kill(supervisor, SIGUSR2) }
+                }))
         } else {
             var application = PluginHTTPServer.makeApplication(
                 runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout, logger: logger,
@@ -198,5 +206,27 @@ struct WorkerServer: Service {
     func run() async throws {
         try await start()
         try await server.run()
+    }
+}
+
+/// A worker's request to be replaced once it keeps more than `limit` Swift images
+/// mapped (see ``Supervisor``): sent once, after the reload that crossed the limit.
+final class ReplacementRequest: Sendable {
+    private let supervisor: pid_t?
+    private let limit: Int
+    private let logger: Logger
+    private let asked = Atomic<Bool>(false)
+
+    init(supervisor: pid_t?, limit: Int, logger: Logger) {
+        self.supervisor = supervisor
+        self.limit = limit
+        self.logger = logger
+    }
+
+    /// Asks the supervisor for a successor if `retained` is past the limit and it was not asked yet.
+    func askIfNeeded(retained: Int) {
+        guard let supervisor, retained > limit, !asked.exchange(true, ordering: .relaxed) else { return }
+        logger.info("\(retained) Swift images stay mapped (max-retained-images = \(limit)): asking the supervisor for a successor")
+        kill(supervisor, SIGUSR1)
     }
 }

@@ -21,6 +21,10 @@ import PluginRuntime
 ///   that doubles (up to 5 s) while replacements keep dying within 10 s.
 ///   A death by signal is logged with the crash journal's line for that pid.
 /// - SIGHUP is forwarded to every worker (each reloads its own generation).
+/// - A worker that keeps more Swift images mapped than `[host] max-retained-images`
+///   asks (SIGUSR1) to be replaced: its successor starts on the same socket, says
+///   (SIGUSR2) when it serves, and only then the old worker drains and exits, which
+///   returns the images' memory with no request refused.
 /// - SIGTERM and SIGINT are forwarded; the supervisor waits for the workers to
 ///   drain and exit, then removes the pid file and exits.
 ///
@@ -40,6 +44,8 @@ struct Supervisor {
     /// One worker slot: the process running in it and how it has been faring.
     private struct Slot {
         var pid: pid_t = 0
+        /// A worker started to take over from `pid` (which asked to be replaced), until it serves.
+        var successor: pid_t = 0
         var startedAt = ContinuousClock.now
         var restartDelay: Duration = .zero
         var restartAt: ContinuousClock.Instant?
@@ -63,20 +69,44 @@ struct Supervisor {
         }
         logger.info("supervising \(workers) worker(s) (pids \(slots.map { String($0.pid) }.joined(separator: ", ")))")
 
+        /// Workers that were replaced and are draining: their exit is no crash.
+        var retiring: Set<pid_t> = []
         while true {
-            switch ph_supervisor_next_signal(signals, 100) {
+            var sender: pid_t = 0
+            switch ph_supervisor_next_signal(signals, 100, &sender) {
             case SIGHUP:
                 logger.info("SIGHUP: reloading every worker")
                 for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
             case SIGTERM, SIGINT:
                 logger.info("shutting down: stopping \(slots.filter { $0.pid > 0 }.count) worker(s)")
+                for pid in retiring { kill(pid, SIGTERM) }
                 stopAll(&slots)
                 files.removePid()
                 return 0
+            case SIGUSR1:
+                // A worker asks to be replaced (it keeps too many Swift images mapped):
+                // its successor starts on the same socket and takes over once it serves.
+                if let index = slots.firstIndex(where: { $0.pid == sender && $0.successor == 0 }) {
+                    logger.info("worker \(sender) asked to be replaced; starting its successor")
+                    var successor = Slot()
+                    start(&successor, number: index)
+                    slots[index].successor = successor.pid
+                }
+            case SIGUSR2:
+                // A worker serves. A successor's predecessor now drains and exits.
+                if let index = slots.firstIndex(where: { $0.successor == sender && sender > 0 }) {
+                    let old = slots[index].pid
+                    logger.info("worker \(sender) serves in place of worker \(old), which now drains")
+                    slots[index].pid = sender
+                    slots[index].successor = 0
+                    slots[index].startedAt = .now
+                    retiring.insert(old)
+                    kill(old, SIGTERM)
+                }
             default:
                 break
             }
-            reap(&slots)
+            reap(&slots, retiring: &retiring)
             let now = ContinuousClock.now
             for index in slots.indices where slots[index].pid == 0 {
                 if let due = slots[index].restartAt, due > now { continue }
@@ -109,11 +139,21 @@ struct Supervisor {
     }
 
     /// Collects every worker that exited and schedules its replacement.
-    private func reap(_ slots: inout [Slot]) {
+    private func reap(_ slots: inout [Slot], retiring: inout Set<pid_t>) {
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if retiring.remove(pid) != nil {
+                logger.info("replaced worker \(pid) \(describe(status: status, pid: pid))")
+                continue
+            }
+            if let index = slots.firstIndex(where: { $0.successor == pid }) {
+                // The successor died before serving: the old worker serves on and may ask again.
+                logger.error("successor worker \(pid) \(describe(status: status, pid: pid)) before serving")
+                slots[index].successor = 0
+                continue
+            }
             guard let index = slots.firstIndex(where: { $0.pid == pid }) else { continue }
             let lived = ContinuousClock.now - slots[index].startedAt
             logger.error("worker \(pid) \(describe(status: status, pid: pid)) after \(lived.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
@@ -141,6 +181,7 @@ struct Supervisor {
 
     /// Forwards SIGTERM, waits for the workers to exit (killing them after `stopTimeout`).
     private func stopAll(_ slots: inout [Slot]) {
+        for slot in slots where slot.successor > 0 { kill(slot.successor, SIGTERM) }
         for slot in slots where slot.pid > 0 { kill(slot.pid, SIGTERM) }
         let deadline = ContinuousClock.now + stopTimeout
         while slots.contains(where: { $0.pid > 0 }) {

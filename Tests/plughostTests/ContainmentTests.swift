@@ -194,4 +194,59 @@ struct ContainmentTests {
         #expect(lines.contains { $0.hasPrefix("FAIL") && $0.contains("libentry_crash.so") && $0.contains("while loading") }, "\(check.output)")
         #expect(lines.contains { $0.hasPrefix("ok") && $0.contains("libversioned.so") }, "\(check.output)")
     }
+
+    @Test("a worker past max-retained-images is replaced under load: its successor serves first, no request fails, the memory comes back")
+    func retainedImagesReplaceTheWorker() throws {
+        let folder = PluginFolder()
+        folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+        install(folder, "versioned/v1/libversioned.so", as: "versioned/libversioned.so")
+        folder.manifest("sv/sv.toml", name: "sv", [("sv", "libswift_versioned.so:swift_versioned_entry")])
+        install(folder, "swift_versioned/v1/libswift_versioned.so", as: "sv/libswift_versioned.so")
+        folder.write("host.toml", "[host]\nmax-retained-images = 2\n")
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
+        let first = try #require(Self.workerPids(server.log).first)
+        _ = server.get("/swift/version")
+        let startRSS = Self.residentKiB(first)
+        let client = ClientLoop(port: server.port)
+        for round in 1...4 {
+            install(folder, "swift_versioned/\(round.isMultiple(of: 2) ? "v1" : "v2")/libswift_versioned.so", as: "sv/libswift_versioned.so")
+            let before = ServeProcess.now()
+            server.hangUp()
+            _ = server.reload(startedAfter: before)
+            if round == 3 { #expect(Self.residentKiB(first) ?? 0 > 0) }
+        }
+        let oldRSS = Self.residentKiB(first)
+        let deadline = Date().addingTimeInterval(20)
+        while !server.log.contains("serves in place of worker \(first)") && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        let counts = client.stop()
+        print("while the worker was replaced: \(counts.served) served, \(counts.failed) failed, \(counts.refused) refused")
+        #expect(server.log.contains("serves in place of worker \(first)"), "\(server.log)")
+        #expect(counts.failed == 0 && counts.refused == 0 && counts.served > 0)
+        let successor = try #require(Self.workerPids(server.log).last)
+        #expect(successor != first)
+        #expect(server.get("/swift/version").body == "swift v1")
+        let newRSS = Self.residentKiB(successor)
+        print("resident memory: first worker \(startRSS ?? -1) KiB at start, \(oldRSS ?? -1) KiB after 4 Swift reloads; its successor \(newRSS ?? -1) KiB")
+        if let startRSS, let oldRSS, let newRSS {
+            #expect(newRSS < oldRSS, "the successor holds no less memory than the worker it replaced")
+            #expect(newRSS < startRSS + 2048, "the successor holds much more than the first worker did at start")
+        }
+        #expect(server.stop() == 0)
+    }
+
+    /// The pids of the workers in `log`'s "worker N serving" lines, in order.
+    private static func workerPids(_ log: String) -> [Int32] {
+        log.split(separator: "\n").compactMap { line in
+            guard let range = line.range(of: "worker "), line.contains("serving HTTP") else { return nil }
+            return Int32(line[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    /// VmRSS of `pid` in KiB.
+    private static func residentKiB(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
 }

@@ -27,15 +27,15 @@ int ph_socket_port(int fd);
  * default signal actions. Returns the child's pid, or -1 with errno set. */
 pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd);
 
-/* Routes SIGHUP, SIGTERM, SIGINT and SIGCHLD, whichever thread they reach,
- * into a pipe the supervisor's loop reads (the self-pipe trick: a Swift process
- * has threads before main can block signals in all of them).
- * Returns the pipe's read end, or -1 with errno set. */
+/* Routes SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1 and SIGUSR2, whichever
+ * thread they reach, into a pipe the supervisor's loop reads (the self-pipe
+ * trick: a Swift process has threads before main can block signals in all of
+ * them). Returns the pipe's read end, or -1 with errno set. */
 int ph_supervisor_signals(void);
 
 /* The next signal from that pipe, waiting at most `timeout_ms`: the signal
- * number, or 0 when none came. */
-int ph_supervisor_next_signal(int read_fd, int timeout_ms);
+ * number (and its sender's pid in `sender`), or 0 when none came. */
+int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender);
 
 /* Makes this process receive SIGTERM when its parent dies (a worker whose
  * supervisor was killed must not serve on alone). Returns 0, or -1 when the

@@ -2,7 +2,7 @@ extension HostConfig {
     /// The keys `[host]` accepts, as an unknown-key error lists them.
     static let hostKeys = [
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
-        "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir",
+        "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir", "max-retained-images",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -37,6 +37,11 @@ extension HostConfig {
             drainTimeout = try milliseconds()
         case "header-timeout-ms":
             headerTimeout = try milliseconds()
+        case "max-retained-images":
+            guard case .integer(let count) = value, count >= 1 else {
+                throw fail("host.max-retained-images must be a positive integer, found \(value.json)", nil)
+            }
+            maxRetainedImages = Int(count)
         case "strict-permissions":
             strictPermissions = try flag()
         case "require-signatures":

@@ -13,6 +13,7 @@
 /// admin = "loopback"                  # who may use /_plughost/: loopback, token or off
 /// admin-token = "…"                   # with admin = "token"
 /// header-timeout-ms = 10000           # close connections that send headers slower
+/// max-retained-images = 64            # replace a worker past this many retained Swift images
 /// state-dir = "/var/lib/plughost"     # private working files (shadow copies)
 ///
 /// [pins]                              # alias = SHA-256 of the exact library bytes loaded
@@ -62,6 +63,10 @@ public struct HostConfig: Sendable {
     /// A connection that has not sent a request's complete headers within this
     /// time is closed (a slow-header client holds a connection otherwise).
     public var headerTimeout: Duration = .seconds(10)
+    /// A worker of `plughost serve` that keeps more Swift images mapped than this
+    /// (one per reload of a Swift plugin, never unloaded) is replaced gracefully,
+    /// which returns their memory.
+    public var maxRetainedImages = 64
     /// Where the host keeps private working files such as shadow copies; nil
     /// uses `$XDG_RUNTIME_DIR/plughost`, else a private folder in `$TMPDIR` or `/tmp`.
     public var stateDirectory: String?
