@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import PluginRuntime
 
@@ -43,9 +46,10 @@ struct Check: ParsableCommand {
                 }
             }
         }
-        if failed > 0 {
-            print("\(failed) problem(s)")
-            throw ExitCode(1)
-        }
+        if failed > 0 { print("\(failed) problem(s)") }
+        // The report is out before anything at exit runs (a sanitizer's leak check
+        // ends the process without flushing a piped stdout).
+        fflush(nil)
+        if failed > 0 { throw ExitCode(1) }
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import PluginRuntime
 
@@ -13,5 +16,6 @@ struct List: ParsableCommand {
         ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
         let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: try options.hostConfig())
         print(StatusTable.render(statuses))
+        fflush(nil)  // see Check.run
     }
 }

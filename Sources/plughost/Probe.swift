@@ -96,7 +96,8 @@ enum ProcessProbe {
             return (probed, "\(signalName(signal)) while loading (relocations, constructors or the entry point)")
         case (.exit, let status):
             let detail = errorText.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
-            return (probed, "the loader exited with status \(status)\(detail)")
+            // ld.so's "Inconsistency detected" exits 127; a sanitizer that catches the signal exits too.
+            return (probed, "exited with status \(status) while loading\(detail)")
         @unknown default:
             return (probed, "the probe process ended unexpectedly")
         }
