@@ -45,22 +45,26 @@ typedef struct {
     int found;
 } range_search_t;
 
-static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    range_search_t *search = data;
-    if (info->dlpi_addr != search->base || !info->dlpi_name || strcmp(info->dlpi_name, search->name) != 0) return 0;
-    uintptr_t low = UINTPTR_MAX, high = 0;
+/* The lowest and highest address of an object's loadable segments; 0 when it has none. */
+static int loaded_range(const struct dl_phdr_info *info, uintptr_t *low, uintptr_t *high) {
+    *low = UINTPTR_MAX;
+    *high = 0;
     for (int index = 0; index < info->dlpi_phnum; index++) {
         const ElfW(Phdr) *header = &info->dlpi_phdr[index];
         if (header->p_type != PT_LOAD) continue;
         uintptr_t start = info->dlpi_addr + header->p_vaddr;
         uintptr_t end = start + header->p_memsz;
-        if (start < low) low = start;
-        if (end > high) high = end;
+        if (start < *low) *low = start;
+        if (end > *high) *high = end;
     }
-    if (high <= low) return 0;
-    search->start = low;
-    search->end = high;
+    return *high > *low;
+}
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    range_search_t *search = data;
+    if (info->dlpi_addr != search->base || !info->dlpi_name || strcmp(info->dlpi_name, search->name) != 0) return 0;
+    if (!loaded_range(info, &search->start, &search->end)) return 0;
     search->found = 1;
     return 1;
 }
@@ -89,18 +93,7 @@ int ph_crash_register(void *handle, const char *aliases, const char *version, co
 static int find_program(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     range_search_t *search = data;
-    uintptr_t low = UINTPTR_MAX, high = 0;
-    for (int index = 0; index < info->dlpi_phnum; index++) {
-        const ElfW(Phdr) *header = &info->dlpi_phdr[index];
-        if (header->p_type != PT_LOAD) continue;
-        uintptr_t start = info->dlpi_addr + header->p_vaddr;
-        uintptr_t end = start + header->p_memsz;
-        if (start < low) low = start;
-        if (end > high) high = end;
-    }
-    search->start = low;
-    search->end = high;
-    search->found = high > low;
+    search->found = loaded_range(info, &search->start, &search->end);
     return 1;  /* the first object is the program */
 }
 

@@ -88,6 +88,34 @@ pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], 
     return pid;
 }
 
+pid_t ph_spawn_captured(const char *path, char *const argv[], char *const envp[], int *output, int *errors) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return -1;
+    if (pipe2(err, O_CLOEXEC) != 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    pid_t pid = -1;
+    int status = posix_spawn(&pid, path, &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    close(err[1]);
+    if (status != 0) {
+        close(out[0]);
+        close(err[0]);
+        errno = status;
+        return -1;
+    }
+    *output = out[0];
+    *errors = err[0];
+    return pid;
+}
+
 static int signal_pipe[2] = {-1, -1};
 
 /* One message per signal: its number and the sending process. */

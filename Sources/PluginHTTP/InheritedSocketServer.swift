@@ -31,7 +31,7 @@ public struct InheritedSocketServer: Service {
     let onServerRunning: @Sendable () async -> Void
 
     /// How long connections accepted just before a graceful shutdown get to send their request.
-    static let acceptGrace: TimeAmount = .milliseconds(250)
+    static let acceptGrace: TimeAmount = .seconds(1)
 
     /// A server answering with `responder` on `socket`.
     public init(socket: Int32, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,

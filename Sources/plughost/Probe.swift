@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import CHostSystem
 import Foundation
 import PluginRuntime
 
@@ -62,45 +63,54 @@ enum ProcessProbe {
     }
 
     /// Runs one probe process: the libraries it reported, and why it ended early (nil when it finished).
+    /// Spawned directly (not with Foundation's `Process`, which LeakSanitizer flags in sanitizer builds).
     private static func run(_ libraries: [String], config: String?, unsafePermissions: Bool) -> (Set<String>, String?) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Supervisor.executablePath)
-        process.arguments = ["probe"] + (config.map { ["--config", $0] } ?? []) + (unsafePermissions ? ["--unsafe-permissions"] : []) + libraries
+        let executable = Supervisor.executablePath
+        let argv = [executable, "probe"] + (config.map { ["--config", $0] } ?? []) + (unsafePermissions ? ["--unsafe-permissions"] : []) + libraries
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            return ([], "cannot start a probe process: \(error)")
-        }
-        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: watchdog)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        watchdog.cancel()
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var output: Int32 = -1
+        var errors: Int32 = -1
+        let pid = CStrings.with(argv) { cArgv in CStrings.with(envp) { cEnvp in ph_spawn_captured(executable, cArgv, cEnvp, &output, &errors) } }
+        guard pid > 0 else { return ([], "cannot start a probe process: \(String(cString: strerror(errno)))") }
+        let (text, errorText, timedOut) = collect(output: output, errors: errors, pid: pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let probed = Set(text.split(separator: "\n").compactMap { line in
             line.hasPrefix("probed\t") ? String(line.dropFirst("probed\t".count)) : nil
         })
-        switch (process.terminationReason, process.terminationStatus) {
-        case (.exit, 0):
-            return (probed, nil)
-        case (.uncaughtSignal, SIGKILL):
-            return (probed, "it did not finish loading within \(Int(timeLimit)) s (killed)")
-        case (.uncaughtSignal, let signal):
-            return (probed, "\(signalName(signal)) while loading (relocations, constructors or the entry point)")
-        case (.exit, let status):
-            let detail = errorText.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
-            // ld.so's "Inconsistency detected" exits 127; a sanitizer that catches the signal exits too.
-            return (probed, "exited with status \(status) while loading\(detail)")
-        @unknown default:
-            return (probed, "the probe process ended unexpectedly")
+        let signal = status & 0x7f
+        if timedOut { return (probed, "it did not finish loading within \(Int(timeLimit)) s (killed)") }
+        if signal != 0 { return (probed, "\(signalName(signal)) while loading (relocations, constructors or the entry point)") }
+        let code = (status >> 8) & 0xff
+        if code == 0 { return (probed, nil) }
+        // ld.so's "Inconsistency detected" exits 127; a sanitizer that catches the signal exits too.
+        let detail = errorText.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
+        return (probed, "exited with status \(code) while loading\(detail)")
+    }
+
+    /// Reads the child's output and errors until both close, killing it past ``timeLimit``.
+    private static func collect(output: Int32, errors: Int32, pid: pid_t) -> (String, String, Bool) {
+        defer { close(output); close(errors) }
+        var buffers: [Int32: [UInt8]] = [output: [], errors: []]
+        var open: Set<Int32> = [output, errors]
+        let deadline = ContinuousClock.now + .seconds(timeLimit)
+        var timedOut = false
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while !open.isEmpty {
+            if !timedOut && ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                timedOut = true
+            }
+            var descriptors = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&descriptors, nfds_t(descriptors.count), 100) >= 0 || errno == EINTR else { break }
+            for descriptor in descriptors where descriptor.revents != 0 {
+                let count = read(descriptor.fd, &chunk, chunk.count)
+                if count > 0 { buffers[descriptor.fd]!.append(contentsOf: chunk[0..<count]) } else { open.remove(descriptor.fd) }
+            }
         }
+        return (String(decoding: buffers[output]!, as: UTF8.self), String(decoding: buffers[errors]!, as: UTF8.self), timedOut)
     }
 
     private static func signalName(_ signal: Int32) -> String {

@@ -167,7 +167,8 @@ struct Serve: AsyncParsableCommand {
         }
         let server: any Service
         if let workerSocket {
-            server = WorkerServer(start: startPlugins, server: PluginHTTPServer.makeInheritedSocketServer(
+            server = WorkerServer(start: startPlugins, watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
+                                  server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: reloader, socket: workerSocket, maxBodyBytes: maxBody,
                 headerTimeout: runtime.config.headerTimeout, logger: logger,
                 onServerRunning: { [host] in
@@ -198,13 +199,23 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// A worker's server: starts the plugins, then serves the inherited socket.
+/// A worker's server: starts the plugins, then serves the inherited socket,
+/// calling `watch` twice a second meanwhile (old images are released when a
+/// reload's drain ends, after the reload's own report).
 struct WorkerServer: Service {
     let start: @Sendable () async throws -> Void
+    let watch: @Sendable () -> Void
     let server: InheritedSocketServer
 
     func run() async throws {
         try await start()
+        let watcher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                watch()
+            }
+        }
+        defer { watcher.cancel() }
         try await server.run()
     }
 }

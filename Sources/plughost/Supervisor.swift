@@ -125,8 +125,8 @@ struct Supervisor {
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment["PLUGHOST_SUPERVISOR_PID"] = String(getpid())
         let envp = environment.map { "\($0.key)=\($0.value)" }
-        let pid = Self.withCStrings(argv) { cArgv in
-            Self.withCStrings(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor) }
+        let pid = CStrings.with(argv) { cArgv in
+            CStrings.with(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor) }
         }
         guard pid > 0 else {
             logger.error("cannot start worker \(number): \(String(cString: strerror(errno))); trying again")
@@ -210,8 +210,12 @@ struct Supervisor {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+}
+
+/// NULL-terminated C string arrays, for `argv` and `envp`.
+enum CStrings {
     /// Calls `body` with `strings` as a NULL-terminated C array.
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    static func with<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
         var pointers = strings.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }
         return pointers.withUnsafeMutableBufferPointer { body(UnsafePointer($0.baseAddress!)) }

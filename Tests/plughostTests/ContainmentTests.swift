@@ -65,6 +65,7 @@ private final class ClientLoop: @unchecked Sendable {
         }
         defer { close(fd) }
         guard let reply = try? RawHTTP.exchange(fd: fd, "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") else { return .failed }
+        if !reply.hasPrefix("HTTP/1.1 200") { FileHandle.standardError.write(Data("client loop: failed reply: \(reply.isEmpty ? "(connection closed without a reply)" : reply)\n".utf8)) }
         return reply.hasPrefix("HTTP/1.1 200") ? .served : .failed
     }
 }

@@ -27,6 +27,11 @@ int ph_socket_port(int fd);
  * default signal actions. Returns the child's pid, or -1 with errno set. */
 pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd);
 
+/* Starts `path` with `argv` and `envp` (NULL-terminated), its standard output
+ * and error going to pipes whose read ends (close-on-exec) are stored in
+ * `output` and `errors`. Returns the child's pid, or -1 with errno set. */
+pid_t ph_spawn_captured(const char *path, char *const argv[], char *const envp[], int *output, int *errors);
+
 /* Routes SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1 and SIGUSR2, whichever
  * thread they reach, into a pipe the supervisor's loop reads (the self-pipe
  * trick: a Swift process has threads before main can block signals in all of
