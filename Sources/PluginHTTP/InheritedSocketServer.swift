@@ -79,7 +79,13 @@ public struct InheritedSocketServer: Service {
                 do {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            connections.addTask { await childChannel.handle(value: connection, logger: logger) }
+                            // Detached: the connection does not see the service's graceful shutdown
+                            // itself (HummingbirdCore would close it at once while idle, even when it
+                            // was accepted a moment ago and its request is on the way); the quiescing
+                            // below ends it after the grace period instead.
+                            connections.addTask {
+                                await Task.detached { await childChannel.handle(value: connection, logger: logger) }.value
+                            }
                         }
                     }
                 } catch {
@@ -87,12 +93,15 @@ public struct InheritedSocketServer: Service {
                 }
             }
         } onGracefulShutdown: {
-            // Stops accepting at once (this process's copy of the socket closes; the
-            // supervisor's stays, and a successor accepts from it). A connection accepted
-            // just before has not sent its request yet and would count as idle: the
-            // connections are asked to finish and close only after a grace period.
-            server.channel.close(promise: nil)
-            server.channel.eventLoop.scheduleTask(in: Self.acceptGrace) { quiescing.initiateShutdown(promise: nil) }
+            // A connection accepted just before has not sent its request yet and would count
+            // as idle: the connections are asked to finish and close (and this process's copy
+            // of the socket closes; the supervisor's stays) only after a grace period.
+            // Accepting stops without closing the listener, so connections NIO accepted
+            // already and has not handed over yet are still served, and those in the
+            // kernel's queue stay there for a successor.
+            server.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
+                server.channel.eventLoop.scheduleTask(in: Self.acceptGrace) { quiescing.initiateShutdown(promise: nil) }
+            }
         }
     }
 }
