@@ -191,6 +191,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                         context.fail(status: 500, #"{"error":"missing plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name))}"#)
                         return nil
                     }
+                    // A C string argument ends at its first NUL: refuse rather than pass a shorter value.
+                    if case .string(let text) = converted, text.utf8.contains(0) {
+                        registration.owner.logger.error("\(registration.method) \(registration.pattern): plugin-provided parameter '\(parameter.name)' holds a NUL byte")
+                        context.fail(status: 500, #"{"error":"invalid plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"reason":"a string argument cannot hold a NUL byte"}"#)
+                        return nil
+                    }
                     values.append(converted)
                     continue
                 }

@@ -272,6 +272,11 @@ static ph_status_t wrapper_call(void *user_data, void *state, ph_http_request_t 
         http->set_property(request, "user", PH_TYPE_STRING, "carol", 5);
         return http->call_next(request);
     }
+    if (strcmp(w->mode, "user-nul") == 0) {
+        /* Six bytes with a NUL inside: a C string argument would end after "car". */
+        http->set_property(request, "user", PH_TYPE_STRING, "car\0ol", 6);
+        return http->call_next(request);
+    }
     if (strcmp(w->mode, "picky") == 0) {
         http->set_header(request, "X-Picky", state ? (const char *)state : "?");
         return http->call_next(request);

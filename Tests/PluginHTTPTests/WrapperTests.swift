@@ -123,6 +123,18 @@ struct WrapperTests {
         }
     }
 
+    @Test("a plugin-provided string with a NUL inside is refused for a typed string argument, not cut at the NUL")
+    func pluginParameterWithNul() async throws {
+        let (folder, config) = setup([("who", ["mode": .string("user-nul")])])
+        try await withServer(folder, config) { client, _ in
+            try await client.execute(uri: "/t/user", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.text.contains("invalid plugin-provided parameter") && response.text.contains("NUL"), "\(response.text)")
+                #expect(!response.text.contains("user=car"))
+            }
+        }
+    }
+
     @Test("a plugin-provided parameter nobody provided answers 500")
     func missingPluginParameter() async throws {
         let (folder, config) = setup([])
