@@ -84,7 +84,9 @@ public struct InheritedSocketServer: Service {
                             // was accepted a moment ago and its request is on the way); the quiescing
                             // below ends it after the grace period instead.
                             connections.addTask {
-                                await Task.detached { await childChannel.handle(value: connection, logger: logger) }.value
+                                // Cancellation (not graceful shutdown) still reaches the connection.
+                                let handling = Task.detached { await childChannel.handle(value: connection, logger: logger) }
+                                await withTaskCancellationHandler { await handling.value } onCancel: { handling.cancel() }
                             }
                         }
                     }
