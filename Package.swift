@@ -109,7 +109,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "plughost-bench",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", logging, hummingbird],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "PluginTestSupport",
+                           logging, hummingbird],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import PluginTestSupport
 
 /// Containment's costs, measured on the release `plughost serve`: HTTP req/s with
 /// 1 and 2 worker processes against the in-process host (`--workers 0`), and
@@ -65,24 +66,11 @@ enum WorkersBench {
 
         /// The status of `GET path` on a new connection, nil when the connection failed.
         static func get(port: Int, path: String) -> Int? {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = try? RawHTTP.connect(port: port) else { return nil }
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { return nil }
-            let request = "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            _ = request.withCString { write(fd, $0, strlen($0)) }
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let count = read(fd, &buffer, buffer.count)
-            guard count > 12 else { return nil }
-            return Int(String(decoding: buffer[9..<12], as: UTF8.self))
+            guard let reply = try? RawHTTP.exchange(fd: fd, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+                  reply.utf8.count > 12 else { return nil }
+            return Int(reply.dropFirst(9).prefix(3))
         }
     }
 

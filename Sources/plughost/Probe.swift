@@ -67,9 +67,7 @@ enum ProcessProbe {
     private static func run(_ libraries: [String], config: String?, unsafePermissions: Bool) -> (Set<String>, String?) {
         let executable = Supervisor.executablePath
         let argv = [executable, "probe"] + (config.map { ["--config", $0] } ?? []) + (unsafePermissions ? ["--unsafe-permissions"] : []) + libraries
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        let envp = environment.map { "\($0.key)=\($0.value)" }
+        let envp = Supervisor.childEnvironment()
         var output: Int32 = -1
         var errors: Int32 = -1
         let pid = CStrings.with(argv) { cArgv in CStrings.with(envp) { cEnvp in ph_spawn_captured(executable, cArgv, cEnvp, &output, &errors) } }

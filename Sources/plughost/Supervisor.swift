@@ -119,12 +119,7 @@ struct Supervisor {
     private func start(_ slot: inout Slot, number: Int) {
         let executable = Self.executablePath
         let argv = [executable] + workerArguments
-        var environment = ProcessInfo.processInfo.environment
-        // The Swift runtime's backtracer would hold a crashing worker for seconds;
-        // the crash journal records what is needed instead.
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        environment["PLUGHOST_SUPERVISOR_PID"] = String(getpid())
-        let envp = environment.map { "\($0.key)=\($0.value)" }
+        let envp = Self.childEnvironment(["PLUGHOST_SUPERVISOR_PID": String(getpid())])
         let pid = CStrings.with(argv) { cArgv in
             CStrings.with(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor) }
         }
@@ -200,6 +195,16 @@ struct Supervisor {
             }
             usleep(20_000)
         }
+    }
+
+    /// This process's environment for a child that runs plugin code, as `KEY=VALUE`
+    /// strings, with `extra` added: the Swift runtime's backtracer would hold a
+    /// crashing child for seconds (the crash journal records what is needed instead).
+    static func childEnvironment(_ extra: [String: String] = [:]) -> [String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment.merge(extra) { $1 }
+        return environment.map { "\($0.key)=\($0.value)" }
     }
 
     /// This program's own file, for starting workers.
