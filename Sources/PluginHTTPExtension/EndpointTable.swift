@@ -75,12 +75,15 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         let chain: ChainSteps
         /// Why the route answers 503 instead (a wrapper's prepare failed).
         let disabled: String?
+        /// The quarantined plugin whose wrapper guarded this route: it answers 503 naming it.
+        let fence: HTTPFence?
 
-        init(registration: EndpointRegistration, steps: [Step], disabled: String?) {
+        init(registration: EndpointRegistration, steps: [Step], disabled: String?, fence: HTTPFence? = nil) {
             self.registration = registration
             self.steps = steps
             self.chain = ChainSteps(steps)
             self.disabled = disabled
+            self.fence = fence
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
             captureNames = registration.pattern.captureNames.map { Array($0.utf8) }
@@ -269,16 +272,24 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     private let routes: [Route]
     private let router: Router<Route>
     private let wrappers: [WrapperRegistration]
+    /// Endpoints of quarantined plugins that no running plugin serves: they answer 503.
+    private let fencedRouter: Router<HTTPFence>
+    private let fencedListing: [EndpointListing]
     private var released = false
     /// Conflicts and prepare failures found while building, one per loser.
     public let warnings: [PluginError]
+    /// What each plugin guards here (see ``HTTPFence`` for the lines).
+    public let guards: [String: [String]]
 
     /// A table with no endpoints (a generation of a runtime without HTTP).
     static let empty = EndpointTable(endpoints: [], wrappers: [])
 
-    /// Freezes registrations given in priority order (config order, then registration order).
-    init(endpoints ordered: [EndpointRegistration], wrappers activeWrappers: [WrapperRegistration]) {
+    /// Freezes registrations given in priority order (config order, then registration order);
+    /// what the quarantined plugins of `fences` guarded answers 503.
+    init(endpoints ordered: [EndpointRegistration], wrappers activeWrappers: [WrapperRegistration], fences: [HTTPFence] = []) {
         var warnings: [PluginError] = []
+        var guards: [String: [String]] = [:]
+        for wrapper in activeWrappers { guards[wrapper.owner.alias, default: []].append("http.wrapper \(wrapper.match)") }
         var winners: [String: EndpointRegistration] = [:]
         var routes: [Route] = []
         for registration in ordered {
@@ -290,23 +301,41 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                 continue
             }
             winners[key] = registration
-            routes.append(Self.route(for: registration, wrappers: activeWrappers, warnings: &warnings))
+            let endpoint = "\(registration.method) \(registration.pattern)"
+            guards[registration.owner.alias, default: []].append("http.endpoint " + endpoint)
+            let fence = fences.first { $0.guards(method: registration.method, pattern: registration.pattern) }
+            routes.append(Self.route(for: registration, wrappers: activeWrappers, fence: fence, warnings: &warnings, guards: &guards))
         }
         self.routes = routes
         self.router = Router(routes.map { ($0.registration.method, $0.registration.pattern, $0) })
         self.wrappers = activeWrappers
         self.warnings = warnings
+        self.guards = guards
+        // A quarantined plugin's own endpoints answer 503, unless a running plugin serves them now.
+        var fenced: [(method: String, pattern: PathPattern, target: HTTPFence)] = []
+        for fence in fences {
+            for (method, pattern) in fence.endpoints where winners[method + " " + pattern.shape] == nil {
+                if !fenced.contains(where: { $0.method == method && $0.pattern.shape == pattern.shape }) { fenced.append((method, pattern, fence)) }
+            }
+        }
+        fencedRouter = Router(fenced)
+        fencedListing = fenced.map {
+            EndpointListing(alias: $0.target.alias, method: $0.method, path: $0.pattern.description, kind: "quarantined",
+                            wrappers: [], unavailable: "plugin '\($0.target.alias)' is quarantined")
+        }
     }
 
-    private static func route(for registration: EndpointRegistration, wrappers: [WrapperRegistration],
-                              warnings: inout [PluginError]) -> Route {
+    private static func route(for registration: EndpointRegistration, wrappers: [WrapperRegistration], fence: HTTPFence?,
+                              warnings: inout [PluginError], guards: inout [String: [String]]) -> Route {
         var pre: [Route.Step] = []
         var post: [Route.Step] = []
         var disabled: String?
+        let endpoint = "\(registration.method) \(registration.pattern)"
         EndpointInfo.with(registration) { info in
             for wrapper in wrappers where wrapper.match.matches(method: registration.method, pattern: registration.pattern) {
                 let raw = wrapper.raw
                 let accepted = wrapper.owner.lock.withLock { raw.accepts.map { $0(raw.user_data, info) } ?? true }
+                guards[wrapper.owner.alias, default: []].append((accepted ? "http.wrapped " : "http.declined ") + endpoint)
                 guard accepted else { continue }
                 var state: UnsafeMutableRawPointer?
                 if let prepare = raw.prepare {
@@ -323,7 +352,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                 if wrapper.isPre { pre.append(step) } else { post.append(step) }
             }
         }
-        return Route(registration: registration, steps: pre + [.parse] + post + [.endpoint], disabled: disabled)
+        return Route(registration: registration, steps: pre + [.parse] + post + [.endpoint], disabled: disabled, fence: fence)
     }
 
     /// Finds the route for `method` and `path` as requests do (see ``Router``), and decodes its captures.
@@ -344,12 +373,15 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
+            if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
             return .json(404, #"{"error":"not found","method":\#(ConfigValue.jsonQuoted(request.method)),"path":\#(ConfigValue.jsonQuoted(request.path))}"#)
         case .methodNotAllowed(let allowed):
+            if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
             var response = PluginHTTPResponse.json(405, #"{"error":"method not allowed","allowed":[\#(allowed.map { ConfigValue.jsonQuoted($0) }.joined(separator: ","))]}"#)
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return response
         case .found(let route):
+            if let fence = route.fence { return fence.response }
             if let reason = route.disabled {
                 return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
             }
@@ -370,8 +402,8 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             return EndpointListing(
                 alias: route.registration.owner.alias, method: route.registration.method,
                 path: route.registration.pattern.description, kind: kind, wrappers: route.wrapperNames,
-                unavailable: route.disabled)
-        }
+                unavailable: route.fence.map { "wrapped by quarantined plugin '\($0.alias)'" } ?? route.disabled)
+        } + fencedListing
     }
 
     /// Registered wrappers by alias, as "name (pre|post, match)", for the admin listing.

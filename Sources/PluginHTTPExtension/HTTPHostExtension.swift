@@ -23,6 +23,11 @@ public final class HTTPHostExtension: HostExtension {
 
     /// The endpoint table of the stores' registrations, in priority order (conflicts resolved, wrappers prepared).
     public func assemble(_ registrations: [any ExtensionRegistrations]) -> any ExtensionPart {
+        assemble(registrations, fences: [])
+    }
+
+    /// Freezes the registrations into an ``EndpointTable`` where what the `fences`' plugins guarded answers 503.
+    public func assemble(_ registrations: [any ExtensionRegistrations], fences: [QuarantineFence]) -> any ExtensionPart {
         var endpoints: [EndpointRegistration] = []
         var wrappers: [WrapperRegistration] = []
         for store in registrations {
@@ -30,7 +35,7 @@ public final class HTTPHostExtension: HostExtension {
             endpoints += store.endpoints
             wrappers += store.wrappers
         }
-        return EndpointTable(endpoints: endpoints, wrappers: wrappers)
+        return EndpointTable(endpoints: endpoints, wrappers: wrappers, fences: fences.map(HTTPFence.init))
     }
 }
 

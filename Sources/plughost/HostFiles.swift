@@ -14,6 +14,13 @@ struct HostFiles: Sendable {
     /// The reload report file.
     var reloadFile: String { pidFile + ".reload" }
 
+    /// The host's state folder (crash journal, guard book, probe record):
+    /// `[host] state-dir`, else the pid file's folder.
+    func stateFolder(_ config: HostConfig) -> String {
+        let parent = pidFile.contains("/") ? String(pidFile[..<pidFile.lastIndex(of: "/")!]) : "."
+        return config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
+    }
+
     /// Writes this process's pid.
     func writePid() throws {
         try replace(pidFile, with: "\(getpid())\n")

@@ -11,10 +11,16 @@ struct List: ParsableCommand {
 
     @OptionGroup var options: HostOptions
 
+    @Option(help: "The pid file of `plughost serve`: the crash journal beside it (or in [host] state-dir) decides which plugins are quarantined.")
+    var pidFile = "plughost.pid"
+
     func run() throws {
         // A library that crashes while loading is listed as failed, not the end of list.
         ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
-        let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: try options.hostConfig())
+        let config = try options.hostConfig()
+        let journal = ContainmentFiles(stateFolder: HostFiles(pidFile: pidFile).stateFolder(config)).journal
+        let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: config,
+                                             quarantine: QuarantineList.read(journal: journal, config: config))
         print(StatusTable.render(statuses))
         fflush(nil)  // see Check.run
     }

@@ -18,7 +18,13 @@ struct Reload: ParsableCommand {
     var timeout = 60.0
 
     func run() throws {
-        let files = HostFiles(pidFile: pidFile)
+        try Self.reload(HostFiles(pidFile: pidFile), timeout: timeout)
+    }
+
+    /// Signals the host of `files` to reload, waits up to `timeout` seconds and prints the outcome;
+    /// throws when it failed or no answer came.
+    static func reload(_ files: HostFiles, timeout: Double) throws {
+        let pidFile = files.pidFile
         let pid = try files.readPid()
         if kill(pid, 0) != 0 {
             if errno == EPERM { throw HostFileError("process \(pid) from \(pidFile) belongs to another user: cannot signal it") }

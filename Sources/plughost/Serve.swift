@@ -64,8 +64,7 @@ struct Serve: AsyncParsableCommand {
 
     /// The host's state folder: `[host] state-dir`, else the pid file's folder.
     private func stateFolder(_ config: HostConfig) -> String {
-        let parent = pidFile.contains("/") ? String(pidFile[..<pidFile.lastIndex(of: "/")!]) : "."
-        return config.stateDirectory ?? (parent.isEmpty ? "/" : parent)
+        HostFiles(pidFile: pidFile).stateFolder(config)
     }
 
     /// Sends log lines to standard error at `--log-level`.
@@ -101,7 +100,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("listening on \(host):\(boundPort)")
         let supervisor = Supervisor(
             workers: workers, sockets: sockets, workerArguments: Self.workerArguments(),
-            files: HostFiles(pidFile: pidFile), journal: journalPath(config), logger: logger,
+            files: HostFiles(pidFile: pidFile), journal: journalPath(config), config: config, logger: logger,
             stopTimeout: config.drainTimeout + .seconds(5))
         Glibc.exit(supervisor.run())
     }
@@ -125,7 +124,9 @@ struct Serve: AsyncParsableCommand {
         signal(SIGHUP, SIG_IGN)
         try bootstrapLogging()
         let logger = Logger(label: "plughost")
-        let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: try options.hostConfig(), servesHTTP: true, logger: logger)
+        let config = try options.hostConfig()
+        let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: config, servesHTTP: true,
+                                    containment: ContainmentFiles(stateFolder: stateFolder(config)), logger: logger)
         let files = HostFiles(pidFile: pidFile)
         let supervisor = workerSocket == nil ? nil : ProcessInfo.processInfo.environment["PLUGHOST_SUPERVISOR_PID"].flatMap { pid_t($0) }
         let replacement = ReplacementRequest(supervisor: supervisor, limit: runtime.config.maxRetainedImages, logger: logger)

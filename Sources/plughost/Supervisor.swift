@@ -37,6 +37,8 @@ struct Supervisor {
     let workerArguments: [String]
     let files: HostFiles
     let journal: String
+    /// The host config: its crash limit and window decide quarantines.
+    let config: HostConfig
     let logger: Logger
     /// How long workers get to drain after SIGTERM before they are killed.
     let stopTimeout: Duration
@@ -71,6 +73,7 @@ struct Supervisor {
 
         /// Workers that were replaced and are draining: their exit is no crash.
         var retiring: Set<pid_t> = []
+        var quarantine = QuarantineList.read(journal: journal, config: config)
         while true {
             var sender: pid_t = 0
             switch ph_supervisor_next_signal(signals, 100, &sender) {
@@ -106,7 +109,7 @@ struct Supervisor {
             default:
                 break
             }
-            reap(&slots, retiring: &retiring)
+            if reap(&slots, retiring: &retiring) { quarantineIfDue(&quarantine, slots: slots) }
             let now = ContinuousClock.now
             for index in slots.indices where slots[index].pid == 0 {
                 if let due = slots[index].restartAt, due > now { continue }
@@ -133,12 +136,28 @@ struct Supervisor {
         slot.restartAt = nil
     }
 
+    /// After a worker crashed: when the journal now quarantines a plugin build it did
+    /// not before, the workers still running reload, which leaves that plugin out
+    /// (their replacements start without it anyway).
+    private func quarantineIfDue(_ known: inout QuarantineList, slots: [Slot]) {
+        let now = QuarantineList.read(journal: journal, config: config)
+        let fresh = now.entries.values.filter { known.entry(alias: $0.alias, sha256: $0.sha256) == nil }
+        known = now
+        guard !fresh.isEmpty else { return }
+        for entry in fresh { logger.error("plugin '\(entry.alias)' is \(entry.reason)") }
+        for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
+    }
+
     /// Collects every worker that exited and schedules its replacement.
-    private func reap(_ slots: inout [Slot], retiring: inout Set<pid_t>) {
+    /// - Returns: Whether one died of a signal (a crash to weigh for quarantine).
+    @discardableResult
+    private func reap(_ slots: inout [Slot], retiring: inout Set<pid_t>) -> Bool {
+        var crashed = false
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
+            guard pid > 0 else { return crashed }
+            if status & 0x7f != 0 { crashed = true }
             if retiring.remove(pid) != nil {
                 logger.info("replaced worker \(pid) \(describe(status: status, pid: pid))")
                 continue

@@ -3,6 +3,10 @@
  *   GET /crash/segv   dereferences NULL
  *   GET /crash/abort  calls abort()
  *   GET /crash/hang   sleeps for an hour
+ *   GET /crash/sleep  sleeps 20 ms (a slow, blocking endpoint)
+ * It also guards what another plugin serves, as an auth plugin would: a
+ * wrapper around GET /count (the versioned fixture's) and a subscription to
+ * the check event "crashy.gate" (allows). Quarantined, both must fail closed.
  * Built twice (see the Makefile): build "b" differs only in FIXTURE_BUILD, so
  * its SHA-256 differs, as a fixed build's would. */
 #include <plughost/http.h>
@@ -40,6 +44,22 @@ static ph_status_t hang(void *user_data, ph_http_request_t *request, ph_message_
     return PH_OK;
 }
 
+static ph_status_t nap(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    usleep(20 * 1000);
+    return http->set_body(request, "slept", 5);
+}
+
+static ph_status_t gate(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)state; (void)error;
+    return http->call_next(request);
+}
+
+static ph_verdict_t allow(void *user_data, const ph_event_t *event, ph_message_t *reason) {
+    (void)user_data; (void)event; (void)reason;
+    return PH_ALLOW;
+}
+
 static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void **instance, ph_message_t *error) {
     (void)plugin;
     http = host->get_extension(host, PH_EXT_HTTP);
@@ -49,11 +69,19 @@ static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void
         {sizeof(ph_endpoint_t), "GET", "/crash/segv", segv, NULL},
         {sizeof(ph_endpoint_t), "GET", "/crash/abort", crash_abort, NULL},
         {sizeof(ph_endpoint_t), "GET", "/crash/hang", hang, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/crash/sleep", nap, NULL},
     };
     for (size_t index = 0; index < sizeof endpoints / sizeof endpoints[0]; index++) {
         ph_status_t status = http->register_endpoint(host, &endpoints[index], error);
         if (status != PH_OK) return status;
     }
+    const ph_wrapper_t wrapper = {.struct_size = sizeof(ph_wrapper_t), .name = "gate", .match = "GET /count",
+                                  .phase = PH_WRAP_PRE, .call = gate};
+    ph_status_t status = http->register_wrapper(host, &wrapper, error);
+    if (status != PH_OK) return status;
+    ph_event_id_t check = host->event_id(host, "crashy.gate");
+    status = host->subscribe_check(host, check, 0, allow, NULL);
+    if (status != PH_OK) return status;
     *instance = NULL;
     return PH_OK;
 }

@@ -51,6 +51,8 @@ struct ReloadPlanTests {
             case .build(.some, .some): (entry.alias, "build reusing")
             case .build(.some, nil): (entry.alias, "build replacing")
             case .build(nil, .some): (entry.alias, "build new from a loaded library")
+            case .quarantined(nil, _): (entry.alias, "quarantined")
+            case .quarantined(.some, _): (entry.alias, "quarantined, retiring the running one")
             }
         })
     }

@@ -49,6 +49,8 @@ public struct CrashRecord: Sendable, Equatable {
     public let sha256: String?
     /// "loaded", or "retired" for code that ran after its plugin was stopped.
     public let state: String?
+    /// "lifted" for a line that lifts a quarantine (`plughost unquarantine`), else nil.
+    public let event: String?
     /// The line as written.
     public let line: String
 
@@ -68,6 +70,43 @@ public struct CrashRecord: Sendable, Equatable {
         self.alias = fields["alias"].flatMap { $0 == "-" ? nil : $0 }
         self.sha256 = fields["sha256"].flatMap { $0 == "-" ? nil : $0 }
         self.state = fields["state"]
+        self.event = fields["event"]
         self.line = line
+    }
+
+    /// Whether the line lifts the quarantine of ``alias`` instead of recording a crash.
+    public var isLift: Bool { event == "lifted" }
+
+    /// ``time`` in seconds since 1970, or nil when it does not parse.
+    public var seconds: Int? {
+        let digits = Array(time.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard digits[index] >= 48 && digits[index] <= 57 else { return nil }
+                value = value * 10 + Int(digits[index] - 48)
+            }
+            return value
+        }
+        guard digits.count == 20, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = timegm(&parts)
+        return seconds < 0 ? nil : Int(seconds)
+    }
+
+    /// `seconds` since 1970 as the journal writes times (UTC, ISO 8601).
+    static func timestamp(_ seconds: time_t) -> String {
+        var value = seconds
+        var parts = tm()
+        gmtime_r(&value, &parts)
+        func two(_ number: Int32) -> String { number < 10 ? "0\(number)" : "\(number)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -32,6 +32,7 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             case unsafePermissions = "unsafe permissions"
             case pinMismatch = "pin mismatch"
             case signatureRefused = "signature refused"
+            case quarantined = "quarantined"
         }
 
         private let value: Value
@@ -87,6 +88,9 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The library is unsigned while signatures are required, or its
         /// signature is invalid or made by a key that is not trusted.
         public static let signatureRefused = Code(.signatureRefused)
+        /// The plugin build crashed or hung `crash-limit` times within
+        /// `crash-window-s`: it is left out, and what it guarded fails closed.
+        public static let quarantined = Code(.quarantined)
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }

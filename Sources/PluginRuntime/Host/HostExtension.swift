@@ -23,6 +23,32 @@ public protocol HostExtension: AnyObject, Sendable {
     /// part of a generation this extension serves from. Runs plugin code (for
     /// example wrapper `prepare`) on the control thread.
     func assemble(_ registrations: [any ExtensionRegistrations]) -> any ExtensionPart
+    /// As ``assemble(_:)``, and makes what each quarantined plugin of `fences`
+    /// guarded fail closed (its endpoints and the endpoints it wrapped answer
+    /// 503, for the HTTP extension). The default ignores the fences.
+    func assemble(_ registrations: [any ExtensionRegistrations], fences: [QuarantineFence]) -> any ExtensionPart
+}
+
+extension HostExtension {
+    /// Assembles without fences: an extension that guards nothing has nothing to fail closed.
+    public func assemble(_ registrations: [any ExtensionRegistrations], fences: [QuarantineFence]) -> any ExtensionPart {
+        assemble(registrations)
+    }
+}
+
+/// A plugin a generation leaves out because it is quarantined, with what it
+/// guarded when it last ran: those guards fail closed instead of vanishing
+/// (a quarantined auth wrapper must never open the door).
+public struct QuarantineFence: Sendable {
+    /// The quarantined plugin.
+    public let alias: String
+    /// Why it is quarantined: the last crash, and how to lift it.
+    public let reason: String
+    /// The journal line of its last crash.
+    public let lastCrash: String
+    /// What it registered when it last ran, one line each: `check NAME` for a check
+    /// subscription, and each extension's own lines (see ``ExtensionPart/guards``).
+    public let guards: [String]
 }
 
 /// What one plugin instance registered with one extension. Written only while
@@ -41,6 +67,15 @@ public protocol ExtensionPart: AnyObject, Sendable {
     /// Frees what assembling made (for example wrapper states). Called once, on
     /// the control thread, after the generation has drained.
     func release()
+    /// What each plugin guards in this part, by alias, one line per guard, kept
+    /// so that the guards fail closed if the plugin is quarantined later (see
+    /// ``HostExtension/assemble(_:fences:)``, which reads them back). Default: none.
+    var guards: [String: [String]] { get }
+}
+
+extension ExtensionPart {
+    /// No guards.
+    public var guards: [String: [String]] { [:] }
 }
 
 /// The extensions one runtime offers, with their ids as C strings for `get_extension`.

@@ -3,6 +3,7 @@ extension HostConfig {
     static let hostKeys = [
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
         "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir", "max-retained-images",
+        "crash-limit", "crash-window-s", "request-timeout-ms", "hang-kill-ms", "plugin-threads", "plugin-concurrency", "plugin-queue",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -16,6 +17,12 @@ extension HostConfig {
                 throw fail("host.\(key) must be a positive integer, found \(value.json)", nil)
             }
             return .milliseconds(count)
+        }
+        func count(atLeast low: Int, atMost high: Int = Int(Int32.max)) throws(PluginError) -> Int {
+            guard case .integer(let count) = value, count >= Int64(low), count <= Int64(high) else {
+                throw fail("host.\(key) must be an integer from \(low) to \(high), found \(value.json)", nil)
+            }
+            return Int(count)
         }
         switch key {
         case "namespaces":
@@ -37,6 +44,20 @@ extension HostConfig {
             drainTimeout = try milliseconds()
         case "header-timeout-ms":
             headerTimeout = try milliseconds()
+        case "crash-limit":
+            crashLimit = try count(atLeast: 1)
+        case "crash-window-s":
+            crashWindowSeconds = try count(atLeast: 1)
+        case "request-timeout-ms":
+            requestTimeout = try milliseconds()
+        case "hang-kill-ms":
+            hangKill = try milliseconds()
+        case "plugin-threads":
+            pluginThreads = try count(atLeast: 1, atMost: 4096)
+        case "plugin-concurrency":
+            pluginConcurrency = try count(atLeast: 1, atMost: 4096)
+        case "plugin-queue":
+            pluginQueue = try count(atLeast: 0, atMost: 1 << 20)
         case "max-retained-images":
             guard case .integer(let count) = value, count >= 1 else {
                 throw fail("host.max-retained-images must be a positive integer, found \(value.json)", nil)

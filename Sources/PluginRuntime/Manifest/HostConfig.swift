@@ -67,6 +67,22 @@ public struct HostConfig: Sendable {
     /// (one per reload of a Swift plugin, never unloaded) is replaced gracefully,
     /// which returns their memory.
     public var maxRetainedImages = 64
+    /// Crashes (and hangs) of one plugin build within ``crashWindowSeconds`` that quarantine it.
+    public var crashLimit = 3
+    /// The window, in seconds, within which ``crashLimit`` crashes quarantine a plugin build.
+    public var crashWindowSeconds = 60
+    /// A request whose plugin work takes longer is answered 504 naming the plugin.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Per-endpoint overrides of ``requestTimeout``, by "METHOD /pattern" as the endpoint registered it.
+    public var endpointTimeouts: [String: Duration] = [:]
+    /// A worker with a plugin call running longer than this is replaced, and the hang charged to the plugin.
+    public var hangKill: Duration = .seconds(60)
+    /// Threads that run blocking plugin calls on the request path.
+    public var pluginThreads = 64
+    /// Calls one plugin may run at once on the request path; further requests wait.
+    public var pluginConcurrency = 32
+    /// Requests that may wait for one plugin; past it, a 503 naming the plugin.
+    public var pluginQueue = 256
     /// Where the host keeps private working files such as shadow copies; nil
     /// uses `$XDG_RUNTIME_DIR/plughost`, else a private folder in `$TMPDIR` or `/tmp`.
     public var stateDirectory: String?
@@ -116,8 +132,8 @@ public struct HostConfig: Sendable {
         func fail(_ reason: String, alias: String? = nil) -> PluginError {
             PluginError(.invalidHostConfig, file: path, alias: alias, reason: reason)
         }
-        for key in document.keys.sorted() where !["host", "plugin", "pins"].contains(key) {
-            throw fail("unknown top-level key '\(key)' (expected [host], [pins] and [plugin.ALIAS])")
+        for key in document.keys.sorted() where !["host", "plugin", "pins", "request-timeouts"].contains(key) {
+            throw fail("unknown top-level key '\(key)' (expected [host], [pins], [request-timeouts] and [plugin.ALIAS])")
         }
         var config = HostConfig()
         if let host = document["host"] {
@@ -139,6 +155,19 @@ public struct HostConfig: Sendable {
                     throw fail("pins.\(alias) must be \"sha256:\" followed by 64 hex digits, found \(value.json)", alias: alias)
                 }
                 config.pins[alias] = digest
+            }
+        }
+        if let timeouts = document["request-timeouts"] {
+            guard let table = timeouts.table else { throw fail("'request-timeouts' must be a table of \"METHOD /path\" = milliseconds") }
+            for (endpoint, value) in table.sorted(by: { $0.key < $1.key }) {
+                let parts = endpoint.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, parts[1].hasPrefix("/") else {
+                    throw fail("request-timeouts: key \(ConfigValue.jsonQuoted(endpoint)) must be \"METHOD /path\" as the endpoint is registered")
+                }
+                guard case .integer(let count) = value, count > 0 else {
+                    throw fail("request-timeouts.\(ConfigValue.jsonQuoted(endpoint)) must be a positive number of milliseconds, found \(value.json)")
+                }
+                config.endpointTimeouts[endpoint] = .milliseconds(count)
             }
         }
         if let plugins = document["plugin"] {

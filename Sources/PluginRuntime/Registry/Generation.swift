@@ -45,8 +45,14 @@ public final class Generation: @unchecked Sendable {
     /// Assembles the generation of `instances`, in this order (which is config
     /// order: the priority of subscriptions, services and endpoints). Runs every
     /// wrapper's `accepts` and `prepare` for the endpoints it matches.
-    static func assemble(number: Int, instances: [PluginInstance], extensions: ExtensionSet) -> Generation {
+    static func assemble(number: Int, instances: [PluginInstance], extensions: ExtensionSet,
+                         fences: [QuarantineFence] = []) -> Generation {
         let events = EventTableBuilder()
+        // A plugin that runs again (its quarantine lifted in this very reload) fences nothing.
+        let fences = fences.filter { fence in !instances.contains { $0.alias == fence.alias } }
+        // A quarantined plugin's checks deny first: what it guarded stays closed.
+        let denials = QuarantineDenials(fences)
+        for denial in denials.subscribers { events.add(denial.id, priority: Int32.min, pluginOrder: -1, check: denial.check) }
         var services: [String: (pointer: UnsafeRawPointer, provider: String)] = [:]
         var warnings: [PluginError] = []
         for (order, instance) in instances.enumerated() {
@@ -61,10 +67,32 @@ public final class Generation: @unchecked Sendable {
             warnings += registrations.warnings
         }
         let parts = extensions.extensions.enumerated().map { index, hostExtension in
-            hostExtension.assemble(instances.map { $0.context.registrations.extensions[index] })
+            hostExtension.assemble(instances.map { $0.context.registrations.extensions[index] }, fences: fences)
         }
-        return Generation(number: number, events: events.build(), services: services, parts: parts, extensions: extensions,
-                          instances: instances, warnings: warnings + parts.flatMap(\.warnings))
+        let generation = Generation(number: number, events: events.build(), services: services, parts: parts, extensions: extensions,
+                                    instances: instances, warnings: warnings + parts.flatMap(\.warnings))
+        generation.fences = fences
+        generation.denials = denials
+        return generation
+    }
+
+    /// The quarantined plugins this generation fences.
+    public private(set) var fences: [QuarantineFence] = []
+    /// The deny subscribers of ``fences``, kept as long as the event table that calls them.
+    private var denials: QuarantineDenials?
+
+    /// What each plugin of this generation guards, by alias: its check subscriptions
+    /// (`check NAME`) and each extension part's lines.
+    var guards: [String: [String]] {
+        var guards: [String: [String]] = [:]
+        for instance in instances {
+            let checks = instance.context.registrations.checks.compactMap { EventNames.shared.name(of: EventID(rawValue: $0.id)) }
+            guards[instance.alias] = Array(Set(checks)).sorted().map { "check " + $0 }
+        }
+        for part in parts {
+            for (alias, lines) in part.guards where guards[alias] != nil { guards[alias]! += lines }
+        }
+        return guards
     }
 
     /// The part `hostExtension` assembled for this generation, or nil when the runtime does not offer it.

@@ -36,12 +36,22 @@ struct FailedPlugin: Sendable {
     let fingerprint: PluginFingerprint
     /// Why it failed, as its status reports it.
     let error: PluginError
+    /// The quarantine that left it out, when that is why.
+    let quarantine: QuarantineList.Entry?
 
     /// The failure of `entry`, built as `fingerprint`.
-    init(entry: EntryPoint, fingerprint: PluginFingerprint, error: PluginError) {
+    init(entry: EntryPoint, fingerprint: PluginFingerprint, error: PluginError, quarantine: QuarantineList.Entry? = nil) {
         self.entry = entry
         self.fingerprint = fingerprint
         self.error = error
+        self.quarantine = quarantine
+    }
+
+    /// `entry` left out because its build `fingerprint` is quarantined as `quarantine` says.
+    init(quarantined entry: EntryPoint, fingerprint: PluginFingerprint, quarantine: QuarantineList.Entry) {
+        self.init(entry: entry, fingerprint: fingerprint,
+                  error: PluginError(.quarantined, file: entry.libraryPath, alias: entry.alias, reason: quarantine.reason),
+                  quarantine: quarantine)
     }
 
     /// The failure of `entry` as it is on disk now, configured by `config` (it failed to load or create).

@@ -37,7 +37,8 @@ extension PluginRuntime {
 
     /// Assembles the next generation of `instances`, points them at it and keeps it alive in `ledger`.
     func assemble(_ instances: [PluginInstance], ledger: inout Ledger) -> Generation {
-        let generation = Generation.assemble(number: ledger.nextNumber, instances: instances, extensions: extensionSet)
+        let generation = Generation.assemble(number: ledger.nextNumber, instances: instances, extensions: extensionSet,
+                                             fences: fences(ledger))
         ledger.nextNumber += 1
         for instance in instances { instance.context.attach(to: generation) }
         ledger.alive.append(generation)
@@ -82,7 +83,8 @@ extension PluginRuntime {
                 status.warnings = warnings.filter { $0.alias == instance.alias }
                 statuses.append(status)
             } else if let failure = running.ledger.failed[entry.alias] {
-                statuses.append(PluginStatus(entry: failure.entry, state: .failed, error: failure.error))
+                statuses.append(PluginStatus(entry: failure.entry, state: failure.quarantine == nil ? .failed : .quarantined,
+                                             error: failure.error))
             }
         }
         statuses += scan.plan.disabled.map { PluginStatus(entry: $0, state: .disabled) }

@@ -21,7 +21,8 @@ extension PluginRuntime {
         let fresh = scan.problems.filter { !running.knownProblems.contains($0) }
         if !fresh.isEmpty { throw ReloadRefusal(fresh) }
 
-        let decided = ReloadPlan(plan: scan.plan, config: config, running: running.generation.instances, failed: running.ledger.failed)
+        let decided = ReloadPlan(plan: scan.plan, config: config, running: running.generation.instances, failed: running.ledger.failed,
+                                 quarantine: quarantine(config))
         let kept = decided.decisions.compactMap { if case .keep(let old) = $0.decision { old } else { nil } }
         // Unchanged plugins stay only if the new config's pins and keys still admit what they loaded.
         let policy = LoadPolicy(config)
@@ -46,6 +47,13 @@ extension PluginRuntime {
                 report.unchanged.append(old.alias)
             case .stillFailed:
                 continue
+            case .quarantined(let old, let failure):
+                // Left out (an old instance retires with the old generation); its guards fail closed.
+                ledger.failed[entry.alias] = failure
+                if old != nil {
+                    report.quarantined.append(entry.alias)
+                    logger.error("\(failure.error)")
+                }
             case .build(let old, let reuse):
                 do {
                     try build.create(entry, replacing: old, reusing: reuse, ledger: &ledger)
@@ -67,7 +75,8 @@ extension PluginRuntime {
 
     /// Assembles the generation of `build` under the next number (taken only by the swap).
     func assembleNext(_ build: ReloadBuild, _ running: inout RunningState) -> Generation {
-        let generation = Generation.assemble(number: running.ledger.nextNumber, instances: build.instances, extensions: extensionSet)
+        let generation = Generation.assemble(number: running.ledger.nextNumber, instances: build.instances, extensions: extensionSet,
+                                             fences: fences(running.ledger))
         // Plugin threads may hold it even if it never serves: keep it allocated for a while.
         running.ledger.keepAlive(generation, current: running.generation)
         return generation
@@ -100,6 +109,7 @@ extension PluginRuntime {
         running.ledger.nextNumber += 1
         running.generation = generation
         slot.store(generation)
+        recordGuards(of: generation)
         for instance in build.instances { instance.context.attach(to: generation) }
         attempt.report.swapLatency = attempt.elapsed
         attempt.report.succeeded = true

@@ -25,9 +25,16 @@ extension PluginRuntime {
         warnIfPermissive(config)
         let scan = PluginScan(directory: pluginsDirectory, config: config)
         var progress = StartProgress(problems: scan.problems)
-        let pass = LibraryPass(policy: LoadPolicy(config), planned: scan.plan.enabled)
+        // Quarantined builds are never loaded; what they guarded fails closed (see fences).
+        let quarantined = quarantine(config).failures(of: scan.plan.enabled, config: config)
+        for failure in quarantined.values.sorted(by: { $0.entry.alias < $1.entry.alias }) {
+            logger.error("\(failure.error)")
+            progress.ledger.failed[failure.entry.alias] = failure
+        }
+        let loadable = scan.plan.enabled.filter { quarantined[$0.alias] == nil }
+        let pass = LibraryPass(policy: LoadPolicy(config), planned: loadable)
         defer { published.withLock { $0.retainedSwiftImages += pass.finish() } }
-        let prepared = prepare(scan.plan.enabled, config: config, in: pass, progress: &progress)
+        let prepared = prepare(loadable, config: config, in: pass, progress: &progress)
         if strict && !progress.problems.isEmpty {
             prepared.forEach { $0.loaded.library.release() }
             return (.stopped(StoppedState(config: config)), progress.problems)
@@ -104,6 +111,7 @@ extension PluginRuntime {
         var running = RunningState(config: config, generation: generation, ledger: progress.ledger,
                                    knownProblems: Set(progress.problems + generation.warnings))
         slot.store(generation)
+        recordGuards(of: generation)
         running.statuses = makeStatuses(scan, running)
         publish(.running(running))
         return running

@@ -56,14 +56,21 @@ public final class PluginRuntime: Sendable {
     /// The generation requests are served from.
     let slot = GenerationSlot()
     let published: Mutex<Published>
+    /// The crash journal and guard book that quarantine reads and writes, when the host keeps them.
+    public let containment: ContainmentFiles?
+    /// What each plugin guarded when it last served (nil without ``containment``).
+    let guardBook: GuardBook?
 
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
     /// - Parameters:
     ///   - config: The host config; a reload reads it again from its ``HostConfig/path`` when it has one.
     ///   - extensions: Host extensions plugins can look up by id (the HTTP one, `plughost.http/1`, for a host that serves HTTP).
+    ///   - containment: The crash journal that quarantines plugins, and where their guards are kept; nil quarantines nothing.
     public init(pluginsDirectory: String, config: HostConfig = HostConfig(), extensions: [any HostExtension] = [],
-                logger: Logger = Logger(label: "plughost")) {
+                containment: ContainmentFiles? = nil, logger: Logger = Logger(label: "plughost")) {
         self.pluginsDirectory = pluginsDirectory
+        self.containment = containment
+        self.guardBook = containment.map { GuardBook(path: $0.guards) }
         self.extensionSet = ExtensionSet(extensions)
         self.logger = logger
         self.control = Mutex(.idle(config))
@@ -98,16 +105,23 @@ public final class PluginRuntime: Sendable {
     ///
     /// Each library is opened, its ABI checked and its config validated, then
     /// closed again (a Swift one stays mapped).
-    public static func inspect(pluginsDirectory: String, config: HostConfig) -> [PluginStatus] {
-        inspect(catalog: PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions), config: config)
+    /// - Parameter quarantine: Builds quarantined by the crash journal: reported as such, not loaded.
+    public static func inspect(pluginsDirectory: String, config: HostConfig, quarantine: QuarantineList = .none) -> [PluginStatus] {
+        inspect(catalog: PluginCatalog.scan(directory: pluginsDirectory, strictPermissions: config.strictPermissions), config: config,
+                quarantine: quarantine)
     }
 
-    static func inspect(catalog: PluginCatalog, config: HostConfig) -> [PluginStatus] {
+    static func inspect(catalog: PluginCatalog, config: HostConfig, quarantine: QuarantineList = .none) -> [PluginStatus] {
         let plan = LoadPlan.make(catalog: catalog, config: config)
         var statuses = (catalog.problems + plan.problems).map(PluginStatus.init(problem:))
-        let pass = LibraryPass(policy: LoadPolicy(config), planned: plan.enabled)
+        let quarantined = quarantine.failures(of: plan.enabled, config: config)
+        let pass = LibraryPass(policy: LoadPolicy(config), planned: plan.enabled.filter { quarantined[$0.alias] == nil })
         defer { pass.finish() }
         for entry in plan.enabled {
+            if let failure = quarantined[entry.alias] {
+                statuses.append(PluginStatus(entry: entry, state: .quarantined, error: failure.error))
+                continue
+            }
             do {
                 let prepared = try PreparedPlugin.prepare(entry, config: config, in: pass)
                 statuses.append(PluginStatus(entry: entry, state: .loaded, version: prepared.loaded.version, abi: prepared.loaded.abi))

@@ -12,6 +12,8 @@ public struct PluginStatus: Sendable {
         case failed
         /// Found, but not enabled by the host config.
         case disabled
+        /// Left out after crashing `crash-limit` times; see ``PluginStatus/error`` for the last crash.
+        case quarantined
     }
 
     /// The alias, when the problem belongs to one.

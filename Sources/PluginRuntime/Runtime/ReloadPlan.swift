@@ -9,6 +9,8 @@ struct ReloadPlan {
         case stillFailed
         /// Create a new instance, replacing `replacing` if it runs, from `reusing` when the library did not change.
         case build(replacing: PluginInstance?, reusing: LoadedPlugin?)
+        /// Its build on disk is quarantined: left out (`replacing` retires if it runs), its guards fenced.
+        case quarantined(replacing: PluginInstance?, FailedPlugin)
     }
 
     /// Every enabled alias in the new config order, with its decision.
@@ -16,17 +18,24 @@ struct ReloadPlan {
     /// Unchanged aliases that must be re-created because a service they use is replaced or removed.
     private(set) var recreated: [String] = []
 
-    /// Compares `plan` (with `config`) with the `running` instances and the `failed` aliases.
-    init(plan: LoadPlan, config: HostConfig, running: [PluginInstance], failed: [String: FailedPlugin]) {
+    /// Compares `plan` (with `config`) with the `running` instances and the `failed` aliases;
+    /// a build the `quarantine` holds is left out, running or not.
+    init(plan: LoadPlan, config: HostConfig, running: [PluginInstance], failed: [String: FailedPlugin],
+         quarantine: QuarantineList = .none) {
         let byAlias = Dictionary(uniqueKeysWithValues: running.map { ($0.alias, $0) })
         decisions = plan.enabled.map { entry in
             let fingerprint = PluginFingerprint(entry, config: config)
+            if let held = quarantine.entry(alias: entry.alias, sha256: fingerprint.contentHash) {
+                return (entry, .quarantined(replacing: byAlias[entry.alias],
+                                            FailedPlugin(quarantined: entry, fingerprint: fingerprint, quarantine: held)))
+            }
             if let old = byAlias[entry.alias] {
                 if PluginFingerprint(old) == fingerprint { return (entry, .keep(old)) }
                 let sameLibrary = old.loaded.entry == entry && old.loaded.contentHash == fingerprint.contentHash
                 return (entry, .build(replacing: old, reusing: sameLibrary ? old.loaded : nil))
             }
-            if let failure = failed[entry.alias], failure.fingerprint == fingerprint { return (entry, .stillFailed) }
+            // A quarantine lifted by hand retries the same build.
+            if let failure = failed[entry.alias], failure.fingerprint == fingerprint, failure.quarantine == nil { return (entry, .stillFailed) }
             return (entry, .build(replacing: nil, reusing: nil))
         }
         recreateUsers(ofReplacedAmong: running)
@@ -55,8 +64,8 @@ struct ReloadPlan {
         for (_, decision) in decisions {
             switch decision {
             case .keep(let old): kept.append(old.alias)
-            case .stillFailed: continue
-            case .build: return false
+            case .stillFailed, .quarantined(replacing: nil, _): continue
+            case .build, .quarantined: return false
             }
         }
         return kept == current.aliases

@@ -18,6 +18,8 @@ public struct ReloadReport: Sendable, CustomStringConvertible {
     public var recreated: [String] = []
     /// Aliases unloaded.
     public var removed: [String] = []
+    /// Aliases that were running and are now left out because their build is quarantined.
+    public var quarantined: [String] = []
     /// Aliases left running as they were.
     public var unchanged: [String] = []
     /// Aliases whose state was handed from the old instance to the new one.
@@ -41,7 +43,8 @@ public struct ReloadReport: Sendable, CustomStringConvertible {
             return "reload failed; generation \(generation) keeps serving\n" + problems.map { "  \($0)" }.joined(separator: "\n")
         }
         var parts: [String] = []
-        for (label, aliases) in [("added", added), ("changed", changed), ("re-created", recreated), ("removed", removed)] where !aliases.isEmpty {
+        for (label, aliases) in [("added", added), ("changed", changed), ("re-created", recreated), ("removed", removed),
+                                 ("quarantined", quarantined)] where !aliases.isEmpty {
             parts.append("\(label): \(aliases.joined(separator: ", "))")
         }
         if parts.isEmpty { parts.append("nothing changed") }
@@ -66,7 +69,7 @@ extension String {
 
 extension ReloadReport: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case succeeded, generation, added, changed, recreated, removed, unchanged, problems, summary
+        case succeeded, generation, added, changed, recreated, removed, unchanged, quarantined, problems, summary
         case startedAt = "started_at_ns", swapLatency = "swap_latency_us", drainTime = "drain_us"
         case drainTimedOut = "drain_timed_out", stateHandedOver = "state_handed_over", retainedSwiftImages = "retained_swift_images"
     }
@@ -86,6 +89,7 @@ extension ReloadReport: Encodable {
         try container.encode(recreated, forKey: .recreated)
         try container.encode(removed, forKey: .removed)
         try container.encode(unchanged, forKey: .unchanged)
+        try container.encode(quarantined, forKey: .quarantined)
         try container.encode(stateHandedOver, forKey: .stateHandedOver)
         try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
         try container.encode(problems.map(\.description), forKey: .problems)
