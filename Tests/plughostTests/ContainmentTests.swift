@@ -72,37 +72,96 @@ private final class ClientLoop: @unchecked Sendable {
 
 @Suite("A crashing plugin never takes plughost serve down", .serialized)
 struct ContainmentTests {
-    @Test("with 2 workers: five crashes of a plugin, the host never exits, the healthy plugin keeps answering, the journal names each one")
+    @Test("with 2 workers: five crashes of a plugin, the host never exits, the healthy plugin keeps answering, the journal names each one; after 3 the plugin is quarantined and fails closed; a new build and a reload bring it back")
     func crashesWithTwoWorkers() throws {
         let folder = crashFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
         #expect(server.get("/crash/ok").body == "ok a")
+        #expect(server.get("/count").status == 200, "the endpoint crashy wraps")
         let client = ClientLoop(port: server.port)
+        var quarantinedAnswers = 0
         for round in 0..<5 {
             let crash = round.isMultiple(of: 2) ? "/crash/segv" : "/crash/abort"
-            #expect(server.get(crash).status == nil, "\(crash) answered instead of crashing its worker")
+            let reply = server.get(crash)
+            if round < 3 {
+                #expect(reply.status == nil, "\(crash) answered instead of crashing its worker: \(reply)")
+            } else {
+                // Quarantined after the third: the endpoint answers 503 naming the plugin.
+                #expect(reply.status == 503 && reply.body.contains(#""plugin":"crashy""#), "crash \(round + 1): \(reply)")
+                if reply.status == 503 { quarantinedAnswers += 1 }
+            }
             #expect(server.process.isRunning, "the host exited after crash \(round + 1)")
-            // The replacement serves before the next crash.
+            // The replacement serves (or, once quarantined, every worker has left crashy out) before the next try.
+            let expected = round < 2 ? 200 : 503
             let deadline = Date().addingTimeInterval(10)
-            while server.get("/crash/ok").body != "ok a" && Date() < deadline { usleep(20_000) }
+            while server.get("/crash/ok").status != expected && Date() < deadline { usleep(20_000) }
+            if round >= 2 {
+                // Both workers: a 503 from each of several requests.
+                let deadline = Date().addingTimeInterval(10)
+                while (0..<6).contains(where: { _ in server.get("/crash/ok").status != 503 }) && Date() < deadline { usleep(20_000) }
+            }
         }
         let counts = client.stop()
-        print("healthy endpoint during 5 crashes: \(counts.served) served, \(counts.failed) failed, \(counts.refused) refused")
+        print("healthy endpoint during 5 crash attempts: \(counts.served) served, \(counts.failed) failed, \(counts.refused) refused")
         #expect(server.process.isRunning)
         #expect(counts.served > 0 && counts.refused == 0)
         // At most the requests in flight on each dying worker: one client, one request at a time.
-        #expect(counts.failed <= 5)
+        #expect(counts.failed <= 3)
+        #expect(quarantinedAnswers == 2)
         let records = CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName)
-        #expect(records.count == 5, "\(records.map(\.line))")
+        #expect(records.count == 3, "\(records.map(\.line))")
         #expect(records.allSatisfy { $0.alias == "crashy" && $0.state == "loaded" && $0.sha256?.count == 64 }, "\(records.map(\.line))\n\(server.log)")
-        #expect(records.map(\.signal) == ["SIGSEGV", "SIGABRT", "SIGSEGV", "SIGABRT", "SIGSEGV"])
+        #expect(records.map(\.signal) == ["SIGSEGV", "SIGABRT", "SIGSEGV"])
         // The faulting instruction is named inside the plugin; the host's own frames as plughost+offset.
         #expect(records.allSatisfy { $0.line.contains("pc=crashy+0x") || $0.signal == "SIGABRT" }, "\(records.map(\.line))")
         #expect(records.allSatisfy { $0.line.contains("plughost+0x") }, "\(records.map(\.line))")
         #expect(server.log.contains("died of"))
+        #expect(server.log.contains("plugin 'crashy' is quarantined after 3 crashes"), "\(server.log)")
+        // Fails closed: the endpoint crashy's wrapper guarded answers 503 on every worker, the rest serves.
+        for _ in 0..<6 {
+            let wrapped = server.get("/count")
+            #expect(wrapped.status == 503 && wrapped.body.contains(#""plugin":"crashy""#), "\(wrapped)")
+        }
         #expect(server.get("/version").body == "v1")
+        let listing = server.get("/_plughost/plugins").body
+        #expect(listing.contains(#""state":"quarantined""#), "\(listing)")
+
+        // A new build (another hash) and a reload lift the quarantine.
+        install(folder, "crashy/b/libcrashy.so", as: "crashy/libcrashy.so")
+        let before = ServeProcess.now()
+        server.hangUp()
+        _ = server.reload(startedAfter: before)
+        let deadline = Date().addingTimeInterval(10)
+        while (0..<6).contains(where: { _ in server.get("/crash/ok").body != "ok b" }) && Date() < deadline { usleep(20_000) }
+        #expect(server.get("/crash/ok").body == "ok b")
+        #expect(server.get("/count").status == 200)
         #expect(server.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: server.pidFile), "the supervisor left its pid file")
+    }
+
+    @Test("the quarantine holds when the whole host restarts (a crash loop under systemd, one process): list shows it, unquarantine lifts it")
+    func quarantineSurvivesRestart() throws {
+        let folder = crashFolder()
+        for crash in 1...3 {
+            let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "0"])
+            #expect(server.get("/crash/segv").status == nil, "crash \(crash)")
+            server.process.waitUntilExit()
+        }
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "0"])
+        let reply = server.get("/crash/segv")
+        #expect(reply.status == 503 && reply.body.contains("quarantined after 3 crashes"), "\(reply)")
+        #expect(server.get("/count").status == 503)
+        #expect(server.get("/version").body == "v1")
+        #expect(server.log.contains("quarantined"), "\(server.log)")
+        let list = try Plughost.run(["list", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--pid-file", server.pidFile])
+        #expect(list.output.split(separator: "\n").contains { $0.hasPrefix("crashy") && $0.contains("quarantined") }, "\(list.output)")
+        let lift = try Plughost.run(["unquarantine", "crashy", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--pid-file", server.pidFile])
+        #expect(lift.status == 0 && lift.output.contains("lifted"), "\(lift.output)")
+        #expect(server.get("/crash/ok").body == "ok a", "the reload after unquarantine did not bring it back")
+        #expect(server.get("/count").status == 200)
+        let again = try Plughost.run(["unquarantine", "crashy", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--pid-file", server.pidFile])
+        #expect(again.status == 1 && again.output.contains("not quarantined"), "\(again.output)")
+        #expect(server.stop() == 0)
     }
 
     @Test("with 1 worker: no connection is refused while the crashed worker is replaced")
