@@ -225,8 +225,20 @@ static void put_frame(line_t *line, uintptr_t address) {
 
 static const int handled_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
 
+/* Writes one journal line for `signal_text` ("SIGSEGV", "HANG"), attributed
+ * from the interrupted `context`; `note_prefix` starts the note of a fault in
+ * a loaded library. Async-signal-safe. Returns the culprit's index or -1. */
+static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note, int to_stderr);
+
 static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     int saved_errno = errno;
+    (void)journal_line(signal_name(signal), info ? (uintptr_t)info->si_addr : 0, context, "fault in ", 1);
+    /* Die of the same signal, as without this handler (SA_RESETHAND made it the default again). */
+    errno = saved_errno;
+    raise(signal);
+}
+
+static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note, int to_stderr) {
     uintptr_t pc = faulting_instruction(context);
     /* The plugin: the faulting instruction's library, else the innermost frame in one. */
     int culprit = ph_crash_lookup(pc);
@@ -245,7 +257,7 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     put(&line, " pid=");
     put_unsigned(&line, (uint64_t)getpid(), 10, 1);
     put(&line, " signal=");
-    put(&line, signal_name(signal));
+    put(&line, signal_text);
     if (culprit >= 0) {
         ph_crash_library_t *library = &libraries[culprit];
         put(&line, " alias=");
@@ -256,7 +268,8 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
         put(&line, library->sha256[0] ? library->sha256 : "-");
         put(&line, atomic_load_explicit(&library->retired, memory_order_acquire)
                        ? " state=retired note=\"a thread outlived stop in "
-                       : " state=loaded note=\"fault in ");
+                       : " state=loaded note=\"");
+        if (!atomic_load_explicit(&library->retired, memory_order_acquire)) put(&line, loaded_note);
         put(&line, library->aliases);
         put(&line, " ");
         put(&line, library->version[0] ? library->version : "-");
@@ -265,7 +278,7 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
         put(&line, " alias=- note=\"not in a plugin library\"");
     }
     put(&line, " address=");
-    put_hex(&line, info ? (uintptr_t)info->si_addr : 0);
+    put_hex(&line, address);
     put(&line, " pc=");
     put_frame(&line, pc);
     put(&line, " frames=");
@@ -276,12 +289,73 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     line.text[line.length++] = '\n';
 
     if (journal_fd >= 0) (void)!write(journal_fd, line.text, line.length);
-    (void)!write(STDERR_FILENO, "plughost: fatal signal: ", 24);
-    (void)!write(STDERR_FILENO, line.text, line.length);
+    if (to_stderr) {
+        (void)!write(STDERR_FILENO, "plughost: fatal signal: ", 24);
+        (void)!write(STDERR_FILENO, line.text, line.length);
+    }
+    return culprit;
+}
 
-    /* Die of the same signal, as without this handler (SA_RESETHAND made it the default again). */
+/* The hang sampler: the signal runs its handler on the stuck thread itself,
+ * whose frames name the plugin it is stuck in. One sample at a time. */
+static atomic_int sample_result;
+static atomic_int sample_done;
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_sample_signal(int signal, siginfo_t *info, void *context) {
+    (void)signal; (void)info;
+    int saved_errno = errno;
+    int culprit = journal_line("HANG", 0, context, "a call hung in ", 0);
+    atomic_store_explicit(&sample_result, culprit, memory_order_relaxed);
+    atomic_store_explicit(&sample_done, 1, memory_order_release);
     errno = saved_errno;
-    raise(signal);
+}
+
+int ph_crash_hang_signal(void) { return SIGRTMIN + 3; }
+
+void ph_crash_allow_sampling(void) {
+    static __thread int allowed = 0;
+    if (allowed) return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, ph_crash_hang_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    allowed = 1;
+}
+
+int ph_crash_journal_hang(pthread_t thread) {
+    static int installed = 0;
+    pthread_mutex_lock(&sample_lock);
+    if (!installed) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_sigaction = on_sample_signal;
+        action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        sigaction(ph_crash_hang_signal(), &action, NULL);
+        installed = 1;
+    }
+    atomic_store_explicit(&sample_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&sample_result, -1, memory_order_relaxed);
+    int result = -2;
+    if (pthread_kill(thread, ph_crash_hang_signal()) == 0) {
+        /* Up to one second for the handler to run on the stuck thread. */
+        for (int waited = 0; waited < 1000; waited++) {
+            if (atomic_load_explicit(&sample_done, memory_order_acquire)) {
+                result = atomic_load_explicit(&sample_result, memory_order_relaxed);
+                break;
+            }
+            struct timespec pause = {0, 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    pthread_mutex_unlock(&sample_lock);
+    return result;
+}
+
+const char *ph_crash_library_aliases(int index) {
+    if (index < 0 || index >= atomic_load_explicit(&library_count, memory_order_acquire)) return NULL;
+    return libraries[index].aliases;
 }
 
 int ph_crash_install(const char *journal_path) {

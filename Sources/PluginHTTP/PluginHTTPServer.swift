@@ -12,14 +12,15 @@ public enum PluginHTTPServer {
     ///   - reloader: Serves `POST /_plughost/reload` (loopback clients only) when given.
     ///   - maxBodyBytes: Largest request body accepted (413 above it).
     ///   - headerTimeout: A connection waiting longer than this for a request's complete headers is closed.
+    ///   - calls: Where plugin work that may block runs (see ``PluginCallPool``); nil runs it on the serving threads.
     ///   - onServerRunning: Called with the bound port once the server listens.
     public static func makeApplication(
         runtime: PluginRuntime, reloader: ReloadScheduler? = nil, host: String = "127.0.0.1", port: Int = 8080,
-        maxBodyBytes: Int = 1 << 20, headerTimeout: Duration = .seconds(10),
+        maxBodyBytes: Int = 1 << 20, headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<PluginResponder> {
         Application(
-            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
+            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
             server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
@@ -27,13 +28,14 @@ public enum PluginHTTPServer {
     }
 
     /// A server serving `runtime` on the inherited listening socket `socket` (a worker's; see ``InheritedSocketServer``),
-    /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:logger:onServerRunning:)``.
+    /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:calls:logger:onServerRunning:)``.
     public static func makeInheritedSocketServer(
         runtime: PluginRuntime, reloader: ReloadScheduler? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
-        headerTimeout: Duration = .seconds(10), logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}
+        headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, logger: Logger,
+        onServerRunning: @escaping @Sendable () async -> Void = {}
     ) -> InheritedSocketServer {
         InheritedSocketServer(
-            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes),
+            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
             channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout),
             logger: logger, onServerRunning: onServerRunning)
     }

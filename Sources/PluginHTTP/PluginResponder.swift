@@ -20,12 +20,15 @@ public struct PluginResponder: HTTPResponder {
     public let reloader: ReloadScheduler?
     /// Largest request body accepted; larger ones get a 413.
     public let maxBodyBytes: Int
+    /// Where plugin work that may block runs; nil runs every call on the serving thread.
+    public let calls: PluginCallPool?
 
     /// Creates a responder.
-    public init(runtime: PluginRuntime, reloader: ReloadScheduler? = nil, maxBodyBytes: Int) {
+    public init(runtime: PluginRuntime, reloader: ReloadScheduler? = nil, maxBodyBytes: Int, calls: PluginCallPool? = nil) {
         self.runtime = runtime
         self.reloader = reloader
         self.maxBodyBytes = maxBodyBytes
+        self.calls = calls
     }
 
     /// Answers one request.
@@ -54,9 +57,20 @@ public struct PluginResponder: HTTPResponder {
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)
-        let response = runtime.withCurrentGeneration { $0.handle(pluginRequest) }
-            ?? PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#)
-        return response.hummingbird
+        guard let calls else {
+            let response = runtime.withCurrentGeneration { $0.handle(pluginRequest) }
+                ?? PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#)
+            return response.hummingbird
+        }
+        guard let lease = runtime.leaseCurrentGeneration() else {
+            return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
+        }
+        let resolved = lease.generation.endpoints.resolve(pluginRequest)
+        if resolved.runsInline {
+            defer { lease.release() }
+            return lease.generation.handle(pluginRequest, resolved: resolved).hummingbird
+        }
+        return await calls.run(pluginRequest, resolved: resolved, on: lease).hummingbird
     }
 }
 

@@ -77,6 +77,10 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         let disabled: String?
         /// The quarantined plugin whose wrapper guarded this route: it answers 503 naming it.
         let fence: HTTPFence?
+        /// "METHOD /pattern" as registered (per-endpoint timeouts are keyed so).
+        let endpointKey: String
+        /// Every plugin on the route declared it never blocks: its work may run inline.
+        let runsInline: Bool
 
         init(registration: EndpointRegistration, steps: [Step], disabled: String?, fence: HTTPFence? = nil) {
             self.registration = registration
@@ -84,6 +88,10 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             self.chain = ChainSteps(steps)
             self.disabled = disabled
             self.fence = fence
+            endpointKey = "\(registration.method) \(registration.pattern)"
+            runsInline = registration.owner.build.neverBlocks && steps.allSatisfy {
+                if case .wrapper(let step) = $0 { step.registration.owner.build.neverBlocks } else { true }
+            }
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
             captureNames = registration.pattern.captureNames.map { Array($0.utf8) }
@@ -371,6 +379,30 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
 
     /// Runs the request through its route's chain and returns the response.
     public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
+        handle(request, resolved: resolve(request))
+    }
+
+    /// Where `request` leads, found without running plugin code: an answer of the host's
+    /// own (404, 405, 503), or a route whose chain ``handle(_:resolved:)`` runs.
+    public func resolve(_ request: PluginHTTPRequest) -> ResolvedRequest {
+        switch router.match(method: request.method, path: request.path) {
+        case .found(let route) where route.fence == nil && route.disabled == nil:
+            return ResolvedRequest(route: route, answer: nil)
+        default:
+            return ResolvedRequest(route: nil, answer: answer(request))
+        }
+    }
+
+    /// Runs the chain of `resolved` for `request` (resolved by this table), or returns its answer.
+    public func handle(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> PluginHTTPResponse {
+        guard let route = resolved.route else { return resolved.answer! }
+        let context = RequestContext(request: request, route: route)
+        ChainWalk.run(context)
+        return context.response
+    }
+
+    /// The host's own answer for a request that reaches no plugin code.
+    private func answer(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
             if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
@@ -385,9 +417,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             if let reason = route.disabled {
                 return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
             }
-            let context = RequestContext(request: request, route: route)
-            ChainWalk.run(context)
-            return context.response
+            return .json(500, #"{"error":"internal error"}"#)
         }
     }
 
@@ -425,6 +455,22 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             }
         }
     }
+}
+
+/// Where a request leads (see ``EndpointTable/resolve(_:)``): a route to run,
+/// with what decides where it runs, or the host's own answer.
+public struct ResolvedRequest: @unchecked Sendable {
+    // @unchecked Sendable: the route is immutable.
+    let route: EndpointTable.Route?
+    let answer: PluginHTTPResponse?
+
+    /// The plugin whose endpoint serves the request; nil for the host's own answer.
+    public var owner: PluginOwner? { route?.registration.owner }
+    /// "METHOD /pattern" as the endpoint registered it (per-endpoint timeouts are keyed so).
+    public var endpoint: String? { route?.endpointKey }
+    /// No plugin code runs (404, 405, a 503 of the host's), or every plugin on the
+    /// route declared `PH_PLUGIN_NEVER_BLOCKS`: the work may run on the calling thread.
+    public var runsInline: Bool { route?.runsInline ?? true }
 }
 
 /// One served endpoint, as the admin listing shows it.

@@ -151,6 +151,13 @@ struct Serve: AsyncParsableCommand {
         try CrashJournal.install(path: journalPath(runtime.config))
         // Plugins start once the service group handles signals and before the port opens,
         // so no request finds the host without plugins and an early SIGTERM still shuts down cleanly.
+        // Plugin work that may block runs on a pool of its own; a hang is journaled and,
+        // in a worker, ends with its replacement.
+        let journal = journalPath(runtime.config)
+        let calls = PluginCallPool(limits: PluginCallPool.Limits(runtime.config), logger: logger,
+                                   beforeCall: { ph_crash_allow_sampling() }) { hang in
+            HangResponse.handle(hang, journal: journal, supervisor: supervisor, logger: logger)
+        }
         let strict = self.strict
         let isWorker = workerSocket != nil
         let startPlugins: @Sendable () async throws -> Void = {
@@ -171,7 +178,7 @@ struct Serve: AsyncParsableCommand {
             server = WorkerServer(start: startPlugins, watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: reloader, socket: workerSocket, maxBodyBytes: maxBody,
-                headerTimeout: runtime.config.headerTimeout, logger: logger,
+                headerTimeout: runtime.config.headerTimeout, calls: calls, logger: logger,
                 onServerRunning: { [host] in
                     logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
                     // Tells the supervisor this worker serves (a successor's predecessor may now drain).
@@ -179,7 +186,8 @@ struct Serve: AsyncParsableCommand {
                 }))
         } else {
             var application = PluginHTTPServer.makeApplication(
-                runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout, logger: logger,
+                runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout,
+                calls: calls, logger: logger,
                 onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
             application.beforeServerStarts(perform: startPlugins)
             server = application
@@ -240,5 +248,37 @@ final class ReplacementRequest: Sendable {
         guard let supervisor, retained > limit, !asked.exchange(true, ordering: .relaxed) else { return }
         logger.info("\(retained) Swift images stay mapped (max-retained-images = \(limit)): asking the supervisor for a successor")
         kill(supervisor, SIGUSR1)
+    }
+}
+
+/// What a worker does when a plugin call hangs (runs past `hang-kill-ms`): the
+/// hang is journaled like a crash, charged to the plugin whose code the stuck
+/// thread is in (its own frames say, sampled by a signal), and the supervisor
+/// is asked to replace this worker: the successor serves first, then this
+/// worker is killed. Alone (`--workers 0`) the process serves on with one
+/// thread fewer.
+enum HangResponse {
+    static func handle(_ hang: PluginCallPool.Hang, journal: String, supervisor: pid_t?, logger: Logger) {
+        let milliseconds = hang.elapsed.components.seconds * 1000 + hang.elapsed.components.attoseconds / 1_000_000_000_000_000
+        let culprit = ph_crash_journal_hang(pthread_t(hang.thread))
+        var alias = hang.owner.alias
+        if culprit >= 0, let aliases = ph_crash_library_aliases(culprit) {
+            alias = String(cString: aliases)
+        } else {
+            // The thread's frames named no plugin (or it did not answer): charge the endpoint's plugin.
+            logger.warning("\(hang.endpoint): \(culprit == -1 ? "the stuck thread's frames are in no plugin library" : "the stuck thread did not answer the sampling signal"): the hang is charged to '\(hang.owner.alias)'")
+            do {
+                try CrashJournal.appendHang(alias: hang.owner.alias, version: hang.owner.build.version, sha256: hang.owner.build.sha256,
+                                            milliseconds: Int(milliseconds), path: journal)
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        guard let supervisor else {
+            logger.error("\(hang.endpoint): a call into '\(alias)' has run for \(milliseconds) ms (hang-kill-ms): journaled as a hang; its thread stays taken (serving alone, --workers 0)")
+            return
+        }
+        logger.error("\(hang.endpoint): a call into '\(alias)' has run for \(milliseconds) ms (hang-kill-ms): journaled as a hang; asking the supervisor to replace this worker")
+        kill(supervisor, ph_hung_worker_signal())
     }
 }

@@ -48,6 +48,8 @@ struct Supervisor {
         var pid: pid_t = 0
         /// A worker started to take over from `pid` (which asked to be replaced), until it serves.
         var successor: pid_t = 0
+        /// `pid` asked to be replaced because a plugin call in it hung: killed once the successor serves.
+        var hung = false
         var startedAt = ContinuousClock.now
         var restartDelay: Duration = .zero
         var restartAt: ContinuousClock.Instant?
@@ -71,39 +73,48 @@ struct Supervisor {
         }
         logger.info("supervising \(workers) worker(s) (pids \(slots.map { String($0.pid) }.joined(separator: ", ")))")
 
-        /// Workers that were replaced and are draining: their exit is no crash.
-        var retiring: Set<pid_t> = []
+        /// Workers that were replaced and are draining, with when to kill one that
+        /// hung (it cannot finish its stuck call): their exit is no crash.
+        var retiring: [pid_t: ContinuousClock.Instant] = [:]
+        let hungSignal = ph_hung_worker_signal()
         var quarantine = QuarantineList.read(journal: journal, config: config)
         while true {
             var sender: pid_t = 0
-            switch ph_supervisor_next_signal(signals, 100, &sender) {
+            let next = ph_supervisor_next_signal(signals, 100, &sender)
+            switch next {
             case SIGHUP:
                 logger.info("SIGHUP: reloading every worker")
                 for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
             case SIGTERM, SIGINT:
                 logger.info("shutting down: stopping \(slots.filter { $0.pid > 0 }.count) worker(s)")
-                for pid in retiring { kill(pid, SIGTERM) }
+                for pid in retiring.keys { kill(pid, SIGTERM) }
                 stopAll(&slots)
                 files.removePid()
                 return 0
-            case SIGUSR1:
-                // A worker asks to be replaced (it keeps too many Swift images mapped):
-                // its successor starts on the same socket and takes over once it serves.
+            case SIGUSR1, hungSignal:
+                // A worker asks to be replaced (it keeps too many Swift images mapped, or a
+                // plugin call in it hung): its successor starts on the same socket and takes
+                // over once it serves.
                 if let index = slots.firstIndex(where: { $0.pid == sender && $0.successor == 0 }) {
-                    logger.info("worker \(sender) asked to be replaced; starting its successor")
+                    let hung = next == hungSignal
+                    logger.info("worker \(sender) asked to be replaced\(hung ? " (a plugin call in it hung)" : ""); starting its successor")
                     var successor = Slot()
                     start(&successor, number: index)
                     slots[index].successor = successor.pid
+                    slots[index].hung = hung
                 }
+                if next == hungSignal { quarantineIfDue(&quarantine, slots: slots) }
             case SIGUSR2:
                 // A worker serves. A successor's predecessor now drains and exits.
                 if let index = slots.firstIndex(where: { $0.successor == sender && sender > 0 }) {
                     let old = slots[index].pid
-                    logger.info("worker \(sender) serves in place of worker \(old), which now drains")
+                    let hung = slots[index].hung
+                    logger.info("worker \(sender) serves in place of worker \(old), which now drains\(hung ? " (killed in 2 s: a call in it hung)" : "")")
                     slots[index].pid = sender
                     slots[index].successor = 0
+                    slots[index].hung = false
                     slots[index].startedAt = .now
-                    retiring.insert(old)
+                    retiring[old] = hung ? .now + .seconds(2) : .now + stopTimeout
                     kill(old, SIGTERM)
                 }
             default:
@@ -111,6 +122,11 @@ struct Supervisor {
             }
             if reap(&slots, retiring: &retiring) { quarantineIfDue(&quarantine, slots: slots) }
             let now = ContinuousClock.now
+            for (pid, due) in retiring where due <= now {
+                logger.error("replaced worker \(pid) has not exited: killing it")
+                kill(pid, SIGKILL)
+                retiring[pid] = .now + .seconds(3600)
+            }
             for index in slots.indices where slots[index].pid == 0 {
                 if let due = slots[index].restartAt, due > now { continue }
                 start(&slots[index], number: index)
@@ -151,14 +167,14 @@ struct Supervisor {
     /// Collects every worker that exited and schedules its replacement.
     /// - Returns: Whether one died of a signal (a crash to weigh for quarantine).
     @discardableResult
-    private func reap(_ slots: inout [Slot], retiring: inout Set<pid_t>) -> Bool {
+    private func reap(_ slots: inout [Slot], retiring: inout [pid_t: ContinuousClock.Instant]) -> Bool {
         var crashed = false
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return crashed }
             if status & 0x7f != 0 { crashed = true }
-            if retiring.remove(pid) != nil {
+            if retiring.removeValue(forKey: pid) != nil {
                 logger.info("replaced worker \(pid) \(describe(status: status, pid: pid))")
                 continue
             }

@@ -308,6 +308,14 @@ typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t l
 
 /** The plugin declares that every call into it may happen concurrently. */
 #define PH_PLUGIN_THREAD_SAFE (1u << 0)
+/** The plugin declares that no call into it blocks: no sleeps, no waits for
+ *  I/O, a lock or another process. `plughost serve` then calls its endpoints
+ *  and wrappers inline, on the threads that serve connections, instead of
+ *  handing each request to its pool of threads where blocking is allowed
+ *  (a few microseconds per request). A plugin that sets it and blocks stalls
+ *  every connection of that thread: leave it unset when in doubt. A host that
+ *  predates the flag ignores it. */
+#define PH_PLUGIN_NEVER_BLOCKS (1u << 1)
 
 /** What the entry function returns: a descriptor that lives as long as the
  *  library is loaded (plugin-owned, usually static). Function pointers marked

@@ -12,6 +12,7 @@
 #ifndef PLUGHOST_CRASH_JOURNAL_H
 #define PLUGHOST_CRASH_JOURNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -35,6 +36,25 @@ int ph_crash_install(const char *journal_path);
 
 /* Which registered plugin library holds `address`: its index, or -1. */
 int ph_crash_lookup(uintptr_t address);
+
+/* Journals a hang of `thread`, stuck in a plugin call: a signal
+ * (ph_crash_hang_signal) runs a handler on that thread, which writes a line
+ * like a crash's with signal=HANG, attributed from that thread's own frames,
+ * and the thread carries on. Needs ph_crash_install first. Returns the
+ * culprit library's index, -1 when the frames are in no plugin library, or -2
+ * when the thread did not answer within a second. One caller at a time. */
+int ph_crash_journal_hang(pthread_t thread);
+
+/* The real-time signal ph_crash_journal_hang uses. */
+int ph_crash_hang_signal(void);
+
+/* Unblocks ph_crash_hang_signal on the calling thread (threads made by
+ * libdispatch, and the threads they start, block every signal). Cheap after
+ * the first call on a thread: call it before each plugin call that may hang. */
+void ph_crash_allow_sampling(void);
+
+/* The comma-separated aliases of library `index`, or NULL. */
+const char *ph_crash_library_aliases(int index);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,10 @@ int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender);
  * parent is already gone. */
 int ph_exit_with_parent(pid_t parent);
 
+/* The signal a worker sends its supervisor when a plugin call in it hung:
+ * replace it (the successor first), then kill it. A real-time signal. */
+int ph_hung_worker_signal(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,7 +43,7 @@ final class PluginContext: @unchecked Sendable {
     private let generationPointer = Atomic<UnsafeRawPointer?>(nil)
 
     init(alias: String, libraryPath: String, configuration: PluginConfiguration, threadSafe: Bool,
-         registrations: PluginRegistrations, cacheLimit: Int, logger: Logger) {
+         registrations: PluginRegistrations, cacheLimit: Int, logger: Logger, build: PluginOwner.Build = .unknown) {
         self.alias = alias
         self.libraryPath = libraryPath
         self.registrations = registrations
@@ -54,7 +54,7 @@ final class PluginContext: @unchecked Sendable {
         logger[metadataKey: "plugin"] = .string(alias)
         self.logger = logger
         self.cache = PluginCache(limit: cacheLimit)
-        self.owner = PluginOwner(alias: alias, libraryPath: libraryPath, logger: self.logger, lock: self.lock)
+        self.owner = PluginOwner(alias: alias, libraryPath: libraryPath, logger: self.logger, lock: self.lock, build: build)
         registrations.openExtensions(for: owner)
         self.host = .allocate(capacity: 1)
         host.initialize(to: HostAPI.table(cAlias: cAlias, config: configuration.raw))

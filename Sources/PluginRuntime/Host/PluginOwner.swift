@@ -36,12 +36,35 @@ public final class PluginOwner: Sendable {
     public let logger: Logger
     /// Serialises calls into a plugin that is not thread-safe; nil for a thread-safe one.
     package let lock: PluginLock?
+    /// Which build of the plugin this is.
+    public let build: Build
 
-    package init(alias: String, libraryPath: String, logger: Logger, lock: PluginLock?) {
+    /// A plugin build: what a hang is charged to, and whether its calls may run inline.
+    public struct Build: Sendable {
+        /// The plugin's version.
+        public let version: String
+        /// Its library's SHA-256 (hex).
+        public let sha256: String
+        /// It set `PH_PLUGIN_NEVER_BLOCKS`.
+        public let neverBlocks: Bool
+
+        /// Creates a build record.
+        public init(version: String, sha256: String, neverBlocks: Bool) {
+            self.version = version
+            self.sha256 = sha256
+            self.neverBlocks = neverBlocks
+        }
+
+        /// A build nothing is known of (tests, fuzzing): it may block.
+        public static let unknown = Build(version: "-", sha256: "-", neverBlocks: false)
+    }
+
+    package init(alias: String, libraryPath: String, logger: Logger, lock: PluginLock?, build: Build = .unknown) {
         self.alias = alias
         self.libraryPath = libraryPath
         self.logger = logger
         self.lock = lock
+        self.build = build
     }
 
     /// The one way into the plugin for a call that returns a status: under its

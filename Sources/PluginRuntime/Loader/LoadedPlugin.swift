@@ -25,6 +25,8 @@ final class LoadedPlugin: @unchecked Sendable {
     let abi: String
     /// Whether the plugin declared PH_PLUGIN_THREAD_SAFE.
     let isThreadSafe: Bool
+    /// The plugin set `PH_PLUGIN_NEVER_BLOCKS`: its request work may run inline.
+    let neverBlocks: Bool
     /// `save_state`, when the descriptor is 1.1 or newer and sets it.
     let saveState: (@convention(c) (UnsafeMutableRawPointer?, ph_state_write_fn?, UnsafeMutableRawPointer?, UnsafeMutablePointer<ph_message_t>?) -> ph_status_t)?
     /// `restore_state`, when the descriptor is 1.1 or newer and sets it.
@@ -41,6 +43,7 @@ final class LoadedPlugin: @unchecked Sendable {
         self.summary = d.pointee.description.map { String(cString: $0) } ?? ""
         self.abi = "\(d.pointee.abi_major).\(d.pointee.abi_minor)"
         self.isThreadSafe = d.pointee.flags & UInt32(PH_PLUGIN_THREAD_SAFE) != 0
+        self.neverBlocks = d.pointee.flags & UInt32(PH_PLUGIN_NEVER_BLOCKS) != 0
         // Members past the plugin's struct_size do not exist for it: never read them.
         let hasStateHandoff = d.pointee.abi_minor >= 1 && Int(d.pointee.struct_size) >= LoadedPlugin.size1_1
         self.saveState = hasStateHandoff ? d.pointee.save_state : nil

@@ -26,6 +26,18 @@ final class GenerationSlot: @unchecked Sendable {
         pointer.store(generation.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) }, ordering: .sequentiallyConsistent)
     }
 
+    /// The generation in the slot, counted in its ``Generation/inFlight`` until the caller
+    /// subtracts it again (see ``GenerationLease``); nil when empty.
+    func acquire() -> Generation? {
+        while true {
+            guard let raw = pointer.load(ordering: .sequentiallyConsistent) else { return nil }
+            let generation = Unmanaged<Generation>.fromOpaque(raw).takeUnretainedValue()
+            generation.inFlight.add(1, ordering: .sequentiallyConsistent)
+            if pointer.load(ordering: .sequentiallyConsistent) == raw { return generation }
+            generation.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
     /// Runs `body` on the generation in the slot, counted in its ``Generation/inFlight``; nil when empty.
     @inline(__always)
     func withCurrent<R, E: Error>(_ body: (Generation) throws(E) -> R) throws(E) -> R? {
@@ -39,5 +51,19 @@ final class GenerationSlot: @unchecked Sendable {
             }
             generation.inFlight.subtract(1, ordering: .sequentiallyConsistent)
         }
+    }
+}
+
+/// A generation held in flight by work that runs elsewhere (see
+/// ``PluginRuntime/leaseCurrentGeneration()``): a reload retires it only after
+/// ``release()``. Release exactly once, after the last plugin call.
+public struct GenerationLease: @unchecked Sendable {
+    // @unchecked Sendable: Generation is Sendable; the count is atomic.
+    /// The generation held.
+    public let generation: Generation
+
+    /// Gives the generation back.
+    public func release() {
+        generation.inFlight.subtract(1, ordering: .sequentiallyConsistent)
     }
 }

@@ -92,6 +92,12 @@ public final class PluginRuntime: Sendable {
         try slot.withCurrent(body)
     }
 
+    /// The generation serving now, counted as in flight until ``GenerationLease/release()``:
+    /// for work that leaves this thread (a request handed to a thread pool). Nil when not running.
+    public func leaseCurrentGeneration() -> GenerationLease? {
+        slot.acquire().map(GenerationLease.init)
+    }
+
     /// The state of every alias and every refused file, in a stable order.
     public var statuses: [PluginStatus] { published.withLock { $0.statuses } }
 

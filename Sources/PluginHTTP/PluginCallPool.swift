@@ -1,0 +1,270 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+public import Logging
+import NIOPosix
+public import PluginRuntime
+public import PluginHTTPExtension
+import Synchronization
+
+/// Where the plugin work of requests runs when it may block: a pool of threads
+/// of its own, so a plugin that sleeps, waits for I/O or hangs holds one of
+/// these threads and never one of the threads that serve connections.
+///
+/// - **Bulkhead.** Each plugin (the one whose endpoint serves the request) runs
+///   at most ``Limits/perPlugin`` calls at once; further requests wait in its
+///   queue without holding a thread, and past ``Limits/queue`` waiting ones
+///   are answered 503 naming the plugin. One plugin's slow calls cannot take the
+///   threads others need (keep `perPlugin` below `threads`).
+/// - **Deadline.** A request whose plugin work (waiting included) takes longer
+///   than its timeout is answered 504 naming the plugin; the call itself runs
+///   on (a thread cannot be stopped safely) and its result is dropped.
+/// - **Hangs.** A call still running after ``Limits/hangKill`` is reported once
+///   to `onHang` (`plughost serve` journals it and replaces the worker).
+///
+/// Routes whose plugins all declare `PH_PLUGIN_NEVER_BLOCKS` skip the pool.
+public final class PluginCallPool: Sendable {
+    /// The pool's sizes and time limits (from `[host]` and `[request-timeouts]`).
+    public struct Limits: Sendable {
+        /// Threads that run plugin calls.
+        public var threads: Int
+        /// Calls one plugin may run at once.
+        public var perPlugin: Int
+        /// Requests that may wait for one plugin.
+        public var queue: Int
+        /// Longest plugin work of a request before a 504.
+        public var timeout: Duration
+        /// Per-endpoint timeouts by "METHOD /pattern".
+        public var endpointTimeouts: [String: Duration]
+        /// A call running this long is a hang.
+        public var hangKill: Duration
+
+        /// The limits `config` sets.
+        public init(_ config: HostConfig) {
+            threads = config.pluginThreads
+            perPlugin = config.pluginConcurrency
+            queue = config.pluginQueue
+            timeout = config.requestTimeout
+            endpointTimeouts = config.endpointTimeouts
+            hangKill = config.hangKill
+        }
+    }
+
+    /// A call that ran past ``Limits/hangKill``.
+    public struct Hang: Sendable {
+        /// The plugin whose endpoint the request was for.
+        public let owner: PluginOwner
+        /// "METHOD /pattern".
+        public let endpoint: String
+        /// The thread stuck in the call (its `pthread_t`).
+        public let thread: UInt
+        /// How long it had run when noticed.
+        public let elapsed: Duration
+    }
+
+    private let limits: Limits
+    private let threads: NIOThreadPool
+    private let logger: Logger
+    private let onHang: @Sendable (Hang) -> Void
+    private let beforeCall: @Sendable () -> Void
+    private let calls = Mutex<[UInt64: PendingCall]>([:])
+    private let nextID = Atomic<UInt64>(0)
+    private let bulkheads = Mutex<[ObjectIdentifier: Bulkhead]>([:])
+    private let watching = Atomic<Bool>(true)
+
+    /// Starts the pool's threads and its watchdog.
+    /// - Parameters:
+    ///   - beforeCall: Runs on the pool thread before each call (for example to let a hang be sampled there).
+    ///   - onHang: Called on the watchdog's thread, once per call that runs past ``Limits/hangKill``.
+    public init(limits: Limits, logger: Logger, beforeCall: @escaping @Sendable () -> Void = {},
+                onHang: @escaping @Sendable (Hang) -> Void = { _ in }) {
+        self.limits = limits
+        self.logger = logger
+        self.onHang = onHang
+        self.beforeCall = beforeCall
+        threads = NIOThreadPool(numberOfThreads: limits.threads)
+        threads.start()
+        DispatchQueue(label: "plughost.watchdog").async { [self] in watch() }
+    }
+
+    /// Stops the watchdog. The threads are left to the process's exit: a hung call
+    /// would keep a graceful shutdown of the pool waiting for ever.
+    public func stopWatching() {
+        watching.store(false, ordering: .relaxed)
+    }
+
+    /// Runs `request`'s chain on `lease`'s generation in the pool, within its plugin's
+    /// bulkhead and its deadline; releases the lease once the plugin work is over.
+    public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease) async -> PluginHTTPResponse {
+        guard let owner = resolved.owner else {
+            defer { lease.release() }
+            return lease.generation.handle(request, resolved: resolved)
+        }
+        let endpoint = resolved.endpoint ?? "?"
+        let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        return await withCheckedContinuation { continuation in
+            let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
+                                   deadline: .now + timeout, timeout: timeout)
+            calls.withLock { $0[id] = call }
+            let bulkhead = bulkheads.withLock { $0[ObjectIdentifier(owner), default: Bulkhead(owner: owner)] }
+            let job = Job { [self] state in
+                defer {
+                    lease.release()
+                    calls.withLock { _ = $0.removeValue(forKey: id) }
+                    if let next = bulkhead.leave() { submit(next) }
+                }
+                // Timed out while it waited, or the pool is shutting down: no plugin code runs.
+                guard state == .active, call.begin() else {
+                    call.answer(.json(503, #"{"error":"shutting down"}"#))
+                    return
+                }
+                beforeCall()
+                let response = lease.generation.handle(request, resolved: resolved)
+                call.answer(response)
+            }
+            switch bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin) {
+            case .run:
+                submit(job)
+            case .queued:
+                break
+            case .full:
+                lease.release()
+                calls.withLock { _ = $0.removeValue(forKey: id) }
+                owner.logger.warning("\(endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
+                call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
+            }
+        }
+    }
+
+    private func submit(_ job: Job) {
+        threads.submit { state in job.body(state) }
+    }
+
+    /// Every 5 ms: answers calls past their deadline with 504, reports calls past the hang limit once;
+    /// every second forgets the bulkheads of plugins with nothing running or waiting.
+    private func watch() {
+        var rounds = 0
+        while watching.load(ordering: .relaxed) {
+            usleep(5_000)
+            rounds += 1
+            if rounds.isMultiple(of: 200) { bulkheads.withLock { $0 = $0.filter { !$0.value.isIdle } } }
+            let now = ContinuousClock.now
+            var late: [PendingCall] = []
+            var hung: [Hang] = []
+            calls.withLock { calls in
+                for call in calls.values {
+                    if call.deadline <= now && !call.isAnswered { late.append(call) }
+                    if let hang = call.hang(now: now, limit: limits.hangKill) { hung.append(hang) }
+                }
+            }
+            for call in late {
+                let milliseconds = call.timeout.components.seconds * 1000 + call.timeout.components.attoseconds / 1_000_000_000_000_000
+                if call.answer(.json(504, #"{"error":"plugin timed out","plugin":\#(ConfigValue.jsonQuoted(call.owner.alias)),"endpoint":\#(ConfigValue.jsonQuoted(call.endpoint)),"timeout_ms":\#(milliseconds)}"#)) {
+                    call.owner.logger.error("\(call.endpoint): no answer within \(milliseconds) ms: answered 504")
+                }
+            }
+            for hang in hung { onHang(hang) }
+        }
+    }
+}
+
+/// A job for the pool's threads.
+private final class Job: Sendable {
+    let body: @Sendable (NIOThreadPool.WorkItemState) -> Void
+    init(_ body: @escaping @Sendable (NIOThreadPool.WorkItemState) -> Void) { self.body = body }
+}
+
+/// One plugin's bulkhead: how many of its calls run, and the ones waiting.
+private final class Bulkhead: Sendable {
+    enum Entry { case run, queued, full }
+    let owner: PluginOwner
+    private let state = Mutex<(running: Int, waiting: [Job])>((0, []))
+
+    init(owner: PluginOwner) { self.owner = owner }
+
+    /// Runs `job` now if the plugin has a free slot, queues it if its queue has room.
+    func enter(_ job: Job, queueLimit: Int, perPlugin: Int) -> Entry {
+        state.withLock { state in
+            if state.running < perPlugin {
+                state.running += 1
+                return .run
+            }
+            guard state.waiting.count < queueLimit else { return .full }
+            state.waiting.append(job)
+            return .queued
+        }
+    }
+
+    /// Nothing runs or waits.
+    var isIdle: Bool { state.withLock { $0.running == 0 && $0.waiting.isEmpty } }
+
+    /// A call ended: the next waiting job takes its slot.
+    func leave() -> Job? {
+        state.withLock { state in
+            if state.waiting.isEmpty {
+                state.running -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+    }
+}
+
+/// A request waiting for its plugin work: answered exactly once, by the work,
+/// the watchdog (504) or the bulkhead (503).
+private final class PendingCall: Sendable {
+    let owner: PluginOwner
+    let endpoint: String
+    let deadline: ContinuousClock.Instant
+    let timeout: Duration
+    private struct State {
+        var continuation: CheckedContinuation<PluginHTTPResponse, Never>?
+        var started: ContinuousClock.Instant?
+        var thread: pthread_t?
+        var hangReported = false
+    }
+    private let state: Mutex<State>
+
+    init(continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner, endpoint: String,
+         deadline: ContinuousClock.Instant, timeout: Duration) {
+        state = Mutex(State(continuation: continuation))
+        self.owner = owner
+        self.endpoint = endpoint
+        self.deadline = deadline
+        self.timeout = timeout
+    }
+
+    var isAnswered: Bool { state.withLock { $0.continuation == nil } }
+
+    /// Marks the call started on this thread; false when it was already answered (timed out waiting).
+    func begin() -> Bool {
+        state.withLock { state in
+            guard state.continuation != nil else { return false }
+            state.started = .now
+            state.thread = pthread_self()
+            return true
+        }
+    }
+
+    /// Answers the request unless it was answered already; whether this did.
+    @discardableResult
+    func answer(_ response: PluginHTTPResponse) -> Bool {
+        let continuation = state.withLock { state in
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(returning: response)
+        return continuation != nil
+    }
+
+    /// The hang to report, once, if the call has run past `limit`.
+    func hang(now: ContinuousClock.Instant, limit: Duration) -> PluginCallPool.Hang? {
+        state.withLock { state in
+            guard !state.hangReported, let started = state.started, let thread = state.thread, now - started >= limit else { return nil }
+            state.hangReported = true
+            return PluginCallPool.Hang(owner: owner, endpoint: endpoint, thread: UInt(thread), elapsed: now - started)
+        }
+    }
+}
