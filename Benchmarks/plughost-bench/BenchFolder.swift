@@ -18,11 +18,13 @@ final class BenchFolder {
 
     /// Adds alias `alias` for `symbol` in a copy of fixture `library` (copied once).
     func add(alias: String, library: String, symbol: String) throws {
-        let target = path + "/" + library
+        // A fixture in a subfolder (crashy/a/libcrashy.so) is copied under its file name.
+        let name = (library as NSString).lastPathComponent
+        let target = path + "/" + name
         if !FileManager.default.fileExists(atPath: target) {
             try FileManager.default.copyItem(atPath: fixtures + "/" + library, toPath: target)
         }
-        let manifest = "[plugin]\nname = \"\(alias)\"\nversion = \"1.0.0\"\n[entry-points.\"plughost.plugins\"]\n\(alias) = \"\(library):\(symbol)\"\n"
+        let manifest = "[plugin]\nname = \"\(alias)\"\nversion = \"1.0.0\"\n[entry-points.\"plughost.plugins\"]\n\(alias) = \"\(name):\(symbol)\"\n"
         try manifest.write(toFile: path + "/\(alias).toml", atomically: true, encoding: .utf8)
     }
 

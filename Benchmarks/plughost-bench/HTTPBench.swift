@@ -98,11 +98,11 @@ enum HTTPBench {
         }
     }
 
-    /// Runs wrk against `/t/add/40/2` on `port`.
-    static func wrk(port: Int, seconds: Int) throws -> Load {
+    /// Runs wrk against `path` (default `/t/add/40/2`) on `port` with `connections` connections.
+    static func wrk(port: Int, seconds: Int, path: String = "/t/add/40/2", connections: Int = 32) throws -> Load {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t1", "-c32", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/t/add/40/2"]
+        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)\(path)"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

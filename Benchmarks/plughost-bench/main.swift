@@ -13,7 +13,7 @@ let smoke = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_SMOKE"] != nil
 var logger = Logger(label: "plughost-bench")
 logger.logLevel = .error
 
-// PLUGHOST_BENCH_ONLY=events,chain,typed,http,workers,startup,reload runs a subset (for quick iterations).
+// PLUGHOST_BENCH_ONLY=events,chain,typed,http,blocking,workers,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
 func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
@@ -26,6 +26,7 @@ if selected("events") {
 if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
 if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger) }
+if selected("blocking") { figures += try await BlockingBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5, logger: logger) }
 if selected("workers") {
     // The release plughost beside this executable (make bench builds both).
     let plughost = URL(fileURLWithPath: Supervisor.executable).deletingLastPathComponent().appendingPathComponent("plughost").path

@@ -74,13 +74,18 @@ public struct PluginInfo: Sendable {
     public var description: String
     /// Whether every call may happen concurrently; if false the host serialises them.
     public var isThreadSafe: Bool
+    /// Whether no call into the plugin ever blocks (no sleep, no I/O wait, no long lock):
+    /// `plughost serve` then runs its endpoints and wrappers inline on the threads that
+    /// serve connections instead of on its blocking pool (`PH_PLUGIN_NEVER_BLOCKS`).
+    public var neverBlocks: Bool
 
     /// Creates the info.
-    public init(id: String, version: String, description: String = "", isThreadSafe: Bool = false) {
+    public init(id: String, version: String, description: String = "", isThreadSafe: Bool = false, neverBlocks: Bool = false) {
         self.id = id
         self.version = version
         self.description = description
         self.isThreadSafe = isThreadSafe
+        self.neverBlocks = neverBlocks
     }
 }
 

@@ -53,7 +53,7 @@ private func makeDescriptor(_ box: PluginTypeBox) -> UnsafeMutablePointer<ph_plu
         abi_major: PH_ABI_MAJOR,
         abi_minor: PH_ABI_MINOR,
         struct_size: UInt32(MemoryLayout<ph_plugin_t>.size),
-        flags: box.info.isThreadSafe ? UInt32(PH_PLUGIN_THREAD_SAFE) : 0,
+        flags: (box.info.isThreadSafe ? UInt32(PH_PLUGIN_THREAD_SAFE) : 0) | (box.info.neverBlocks ? UInt32(PH_PLUGIN_NEVER_BLOCKS) : 0),
         id: UnsafePointer(strdup(box.info.id)),
         version: UnsafePointer(strdup(box.info.version)),
         description: UnsafePointer(strdup(box.info.description)),

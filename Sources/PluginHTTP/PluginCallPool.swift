@@ -108,7 +108,12 @@ public final class PluginCallPool: Sendable {
             let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
                                    deadline: .now + timeout, timeout: timeout)
             calls.withLock { $0[id] = call }
-            let bulkhead = bulkheads.withLock { $0[ObjectIdentifier(owner), default: Bulkhead(owner: owner)] }
+            let bulkhead = bulkheads.withLock { bulkheads in
+                if let known = bulkheads[ObjectIdentifier(owner)] { return known }
+                let created = Bulkhead(owner: owner)
+                bulkheads[ObjectIdentifier(owner)] = created
+                return created
+            }
             let job = Job { [self] state in
                 defer {
                     lease.release()

@@ -107,7 +107,7 @@ static void auth_destroy(void *instance) { free(instance); }
 
 static const ph_plugin_t auth_plugin = {
     .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
-    .flags = PH_PLUGIN_THREAD_SAFE, .id = "dev.plughost.examples.auth", .version = "1.0.0",
+    .flags = PH_PLUGIN_THREAD_SAFE | PH_PLUGIN_NEVER_BLOCKS, .id = "dev.plughost.examples.auth", .version = "1.0.0",
     .description = "Bearer-token auth wrapper; sets the request property 'user'",
     .parse_config = auth_parse_config, .create = auth_create, .destroy = auth_destroy,
 };

@@ -68,7 +68,7 @@ static void calc_destroy(void *instance) { (void)instance; }
 
 static const ph_plugin_t calc_plugin = {
     .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
-    .flags = PH_PLUGIN_THREAD_SAFE, .id = "dev.plughost.examples.calc", .version = "1.0.0",
+    .flags = PH_PLUGIN_THREAD_SAFE | PH_PLUGIN_NEVER_BLOCKS, .id = "dev.plughost.examples.calc", .version = "1.0.0",
     .description = "Typed endpoints: add, divide, square, shout, whoami",
     .create = calc_create, .destroy = calc_destroy,
 };

@@ -41,7 +41,7 @@ static void timing_destroy(void *instance) { (void)instance; }
 
 static const ph_plugin_t timing_plugin = {
     .abi_major = PH_ABI_MAJOR, .abi_minor = PH_ABI_MINOR, .struct_size = sizeof(ph_plugin_t),
-    .flags = PH_PLUGIN_THREAD_SAFE, .id = "dev.plughost.examples.timing", .version = "1.0.0",
+    .flags = PH_PLUGIN_THREAD_SAFE | PH_PLUGIN_NEVER_BLOCKS, .id = "dev.plughost.examples.timing", .version = "1.0.0",
     .description = "Adds X-Response-Time-Us to every response",
     .create = timing_create, .destroy = timing_destroy,
 };

@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import PluginHTTP
+import PluginRuntime
+import PluginHTTPExtension
+
+/// The blocking-safe request path (see PluginCallPool): what handing a request to
+/// the pool costs against calling the plugin inline, and what it buys: a fast
+/// endpoint's rate while 64 requests sleep 20 ms in another plugin.
+enum BlockingBench {
+    static func run(fixtures: String, seconds: Int, rounds: Int, logger: Logger) async throws -> [Figure] {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
+            print("wrk not found: blocking-path figures skipped (make bench installs it)")
+            return []
+        }
+        var config = HostConfig()
+        config.pluginThreads = 64
+        config.pluginConcurrency = 32
+        let pool = PluginCallPool(limits: PluginCallPool.Limits(config), logger: logger)
+        defer { pool.stopWatching() }
+        return try await callCost(fixtures: fixtures, pool: pool, seconds: seconds, rounds: rounds, logger: logger)
+            + slowLoad(fixtures: fixtures, pool: pool, seconds: seconds, logger: logger)
+    }
+
+    /// The same typed endpoint (a plugin that does not declare it never blocks) served inline and through the pool.
+    private static func callCost(fixtures: String, pool: PluginCallPool, seconds: Int, rounds: Int, logger: Logger) async throws -> [Figure] {
+        let folder = try BenchFolder(fixtures: fixtures)
+        let runtime = try folder.endpointsRuntime(wrappers: 0, logger: logger)
+        defer { runtime.shutdown() }
+        var inline: [Double] = []
+        var pooled: [Double] = []
+        try await HTTPBench.withRunning({ PluginHTTPServer.makeApplication(runtime: runtime, port: 0, logger: logger, onServerRunning: $0) }) { inlinePort in
+            try await HTTPBench.withRunning({ PluginHTTPServer.makeApplication(runtime: runtime, port: 0, calls: pool, logger: logger, onServerRunning: $0) }) { poolPort in
+                for round in 0..<rounds {
+                    let order = round.isMultiple(of: 2) ? [(true, inlinePort), (false, poolPort)] : [(false, poolPort), (true, inlinePort)]
+                    for (isInline, port) in order {
+                        let rate = try HTTPBench.wrk(port: port, seconds: seconds).requestsPerSecond
+                        if isInline { inline.append(rate) } else { pooled.append(rate) }
+                    }
+                }
+            }
+        }
+        let ratio = HTTPBench.median(zip(pooled, inline).map { $0 / $1 })
+        let inlineRate = HTTPBench.median(inline)
+        // Per request of throughput on this machine: 1/rate(pool) − 1/rate(inline).
+        let cost = (1 / (inlineRate * ratio) - 1 / inlineRate) * 1_000_000
+        return [
+            Figure(name: "HTTP requests/s, typed endpoint through the blocking pool (vs the same endpoint called inline; median of \(rounds) interleaved rounds)",
+                   value: inlineRate * ratio, baseline: inlineRate, unit: "req/s", target: "—", met: true),
+            Figure(name: "cost of the blocking-safe call path per request (hand-off to a pool thread and back, 2 cores shared with wrk)",
+                   value: cost, baseline: nil, unit: "µs", target: "—", met: true),
+        ]
+    }
+
+    /// `GET /version` (another plugin) alone, then while wrk keeps 64 requests in a 20 ms endpoint; inline and pooled.
+    private static func slowLoad(fixtures: String, pool: PluginCallPool, seconds: Int, logger: Logger) async throws -> [Figure] {
+        let folder = try BenchFolder(fixtures: fixtures)
+        try folder.add(alias: "crashy", library: "crashy/a/libcrashy.so", symbol: "crashy_entry")
+        try folder.add(alias: "versioned", library: "versioned/v1/libversioned.so", symbol: "versioned_entry")
+        let runtime = PluginRuntime(pluginsDirectory: folder.path, config: HostConfig(enabled: ["crashy", "versioned"]),
+                                    servesHTTP: true, logger: logger)
+        try runtime.start()
+        defer { runtime.shutdown() }
+        var figures: [Figure] = []
+        for (label, calls) in [("inline on the serving threads", nil), ("on the blocking pool", pool)] as [(String, PluginCallPool?)] {
+            try await HTTPBench.withRunning({ PluginHTTPServer.makeApplication(runtime: runtime, port: 0, calls: calls, logger: logger, onServerRunning: $0) }) { port in
+                let alone = try HTTPBench.wrk(port: port, seconds: seconds, path: "/version", connections: 4).requestsPerSecond
+                let slow = Process()
+                slow.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+                slow.arguments = ["-t1", "-c64", "-d\(seconds + 4)s", "http://127.0.0.1:\(port)/crash/sleep"]
+                slow.standardOutput = FileHandle.nullDevice
+                try slow.run()
+                try await Task.sleep(for: .seconds(1))
+                let loaded = (try? HTTPBench.wrk(port: port, seconds: seconds, path: "/version", connections: 4).requestsPerSecond) ?? 0
+                slow.terminate()
+                slow.waitUntilExit()
+                figures.append(Figure(name: "fast endpoint req/s while 64 requests sleep 20 ms in another plugin, \(label) (vs the fast endpoint alone)",
+                                      value: loaded, baseline: alone, unit: "req/s",
+                                      target: calls == nil ? "—" : "≥ 0.90×", met: calls == nil || loaded >= 0.9 * alone))
+            }
+        }
+        return figures
+    }
+}
