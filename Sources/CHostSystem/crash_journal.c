@@ -339,8 +339,8 @@ int ph_crash_journal_hang(pthread_t thread) {
     atomic_store_explicit(&sample_result, -1, memory_order_relaxed);
     int result = -2;
     if (pthread_kill(thread, ph_crash_hang_signal()) == 0) {
-        /* Up to one second for the handler to run on the stuck thread. */
-        for (int waited = 0; waited < 1000; waited++) {
+        /* Up to five seconds for the handler to run on the stuck thread (a loaded machine). */
+        for (int waited = 0; waited < 5000; waited++) {
             if (atomic_load_explicit(&sample_done, memory_order_acquire)) {
                 result = atomic_load_explicit(&sample_result, memory_order_relaxed);
                 break;

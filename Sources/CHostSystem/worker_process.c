@@ -64,13 +64,15 @@ int ph_socket_port(int fd) {
     return -1;
 }
 
-pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd) {
+pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd,
+                      int control_fd, int control_target_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
     /* dup2 clears close-on-exec on the copy; socket_fd itself stays close-on-exec. */
     posix_spawn_file_actions_adddup2(&actions, socket_fd, target_fd);
+    if (control_fd >= 0) posix_spawn_file_actions_adddup2(&actions, control_fd, control_target_fd);
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);

@@ -10,16 +10,16 @@ enum AdminEndpoints {
     static let prefix = "/_plughost/"
 
     static func respond(method: HTTPRequest.Method, path: String, authorization: String?, context: PluginRequestContext,
-                        runtime: PluginRuntime, reloader: ReloadScheduler?) async -> PluginHTTPResponse {
+                        runtime: PluginRuntime, reloader: (any HostControl)?) async -> PluginHTTPResponse {
         if let refusal = refusal(authorization: authorization, context: context, config: runtime.config, path: path) {
             return refusal
         }
         switch (method, path) {
         case (.get, "/_plughost/plugins"):
-            return .json(200, pluginsJSON(runtime))
+            return .json(200, pluginsJSON(runtime, supervisor: reloader?.supervisorView))
         case (.post, "/_plughost/reload") where reloader != nil:
-            let report = await reloader!.reload()
-            return .json(report.succeeded ? 200 : 422, report.json)
+            let (succeeded, json) = await reloader!.reloadForAdmin()
+            return .json(succeeded ? 200 : 422, json)
         case (_, "/_plughost/reload") where reloader != nil, (_, "/_plughost/plugins"):
             return .json(405, #"{"error":"method not allowed","path":\#(ConfigValue.jsonQuoted(path))}"#)
         default:
@@ -49,7 +49,10 @@ enum AdminEndpoints {
     }
 
     /// Every alias with state, version, library, ABI, its endpoints and wrappers, and its last error.
-    static func pluginsJSON(_ runtime: PluginRuntime) -> String {
-        AdminListing(runtime).json
+    /// With workers, the supervisor's view (`supervisor`, a JSON object) is added.
+    static func pluginsJSON(_ runtime: PluginRuntime, supervisor: String? = nil) -> String {
+        let json = AdminListing(runtime).json
+        guard let supervisor, json.hasSuffix("}") else { return json }
+        return String(json.dropLast()) + #","supervisor":"# + supervisor + "}"
     }
 }

@@ -15,7 +15,7 @@ public enum PluginHTTPServer {
     ///   - calls: Where plugin work that may block runs (see ``PluginCallPool``); nil runs it on the serving threads.
     ///   - onServerRunning: Called with the bound port once the server listens.
     public static func makeApplication(
-        runtime: PluginRuntime, reloader: ReloadScheduler? = nil, host: String = "127.0.0.1", port: Int = 8080,
+        runtime: PluginRuntime, reloader: (any HostControl)? = nil, host: String = "127.0.0.1", port: Int = 8080,
         maxBodyBytes: Int = 1 << 20, headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<PluginResponder> {
@@ -30,7 +30,7 @@ public enum PluginHTTPServer {
     /// A server serving `runtime` on the inherited listening socket `socket` (a worker's; see ``InheritedSocketServer``),
     /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:calls:logger:onServerRunning:)``.
     public static func makeInheritedSocketServer(
-        runtime: PluginRuntime, reloader: ReloadScheduler? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
+        runtime: PluginRuntime, reloader: (any HostControl)? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
         headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable () async -> Void = {}
     ) -> InheritedSocketServer {

@@ -17,14 +17,14 @@ public struct PluginResponder: HTTPResponder {
     /// The runtime whose generation serves requests.
     public let runtime: PluginRuntime
     /// Runs reloads asked for with `POST /_plughost/reload`; nil disables that endpoint.
-    public let reloader: ReloadScheduler?
+    public let reloader: (any HostControl)?
     /// Largest request body accepted; larger ones get a 413.
     public let maxBodyBytes: Int
     /// Where plugin work that may block runs; nil runs every call on the serving thread.
     public let calls: PluginCallPool?
 
     /// Creates a responder.
-    public init(runtime: PluginRuntime, reloader: ReloadScheduler? = nil, maxBodyBytes: Int, calls: PluginCallPool? = nil) {
+    public init(runtime: PluginRuntime, reloader: (any HostControl)? = nil, maxBodyBytes: Int, calls: PluginCallPool? = nil) {
         self.runtime = runtime
         self.reloader = reloader
         self.maxBodyBytes = maxBodyBytes

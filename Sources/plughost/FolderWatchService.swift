@@ -19,7 +19,8 @@ import Synchronization
 struct FolderWatchService: Service {
     let pluginsDirectory: String
     let configFile: String?
-    let reloader: ReloadScheduler
+    /// Asks for a reload and returns at once.
+    let requestReload: @Sendable () -> Void
     let debounce: Duration
     let logger: Logger
 
@@ -50,8 +51,8 @@ struct FolderWatchService: Service {
         }
         let stop = Atomic<Bool>(false)
         let initial = watched
-        let watcher = Thread { [reloader, debounce, pluginsDirectory] in
-            Self.watch(fd: fd, watched: initial, pluginsDirectory: pluginsDirectory, stop: stop, reloader: reloader, debounce: debounce)
+        let watcher = Thread { [requestReload, debounce, pluginsDirectory] in
+            Self.watch(fd: fd, watched: initial, pluginsDirectory: pluginsDirectory, stop: stop, requestReload: requestReload, debounce: debounce)
             close(fd)
         }
         watcher.name = "plughost-watch"
@@ -71,7 +72,7 @@ struct FolderWatchService: Service {
 
     /// Reads events until `stop`; a burst of events that matter, then `debounce` of quiet, asks for one reload.
     private static func watch(fd: Int32, watched initial: [Int32: Watched], pluginsDirectory: String, stop: borrowing Atomic<Bool>,
-                              reloader: ReloadScheduler, debounce: Duration) {
+                              requestReload: @Sendable () -> Void, debounce: Duration) {
         var watched = initial
         let debounceMs = Int32(debounce.components.seconds * 1000 + debounce.components.attoseconds / 1_000_000_000_000_000)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
@@ -99,7 +100,7 @@ struct FolderWatchService: Service {
                     let descriptor = inotify_add_watch(fd, folder, mask)
                     if descriptor >= 0 && watched[descriptor] == nil { watched[descriptor] = Watched(onlyNames: nil) }
                 }
-                reloader.requestReload()
+                requestReload()
             }
         }
     }

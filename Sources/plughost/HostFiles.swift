@@ -47,7 +47,12 @@ struct HostFiles: Sendable {
 
     /// Records `report` for `plughost reload`.
     func writeReload(_ report: ReloadReport) throws {
-        try replace(reloadFile, with: report.json + "\n")
+        try writeReload(json: report.json)
+    }
+
+    /// Records a reload report given as JSON (the supervisor's combined one).
+    func writeReload(json: String) throws {
+        try replace(reloadFile, with: json + "\n")
     }
 
     /// The last reload report, if the file holds one.

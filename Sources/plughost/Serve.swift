@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
 
     /// The descriptor at which a worker finds the listening socket its supervisor owns.
     static let workerSocketDescriptor: Int32 = 3
+    /// The descriptor at which a worker finds its control channel to the supervisor (see ``ControlChannel``).
+    static let workerControlDescriptor: Int32 = 4
 
     func run() async throws {
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
@@ -138,6 +140,19 @@ struct Serve: AsyncParsableCommand {
             }
             replacement.askIfNeeded(retained: runtime.retainedSwiftImages)
         }
+        // A worker reloads in the supervisor's rounds (every worker prepares, then all swap), which
+        // it asks for on SIGHUP, POST /_plughost/reload and --watch; the supervisor writes the report.
+        let link = workerSocket == nil ? nil : SupervisorLink(
+            descriptor: Self.workerControlDescriptor, runtime: runtime, logger: logger,
+            afterReload: { _ in replacement.askIfNeeded(retained: runtime.retainedSwiftImages) })
+        link?.start()
+        let control: any HostControl = link ?? reloader
+        let requestReload: @Sendable () -> Void
+        if let link {
+            requestReload = { link.askForReload() }
+        } else {
+            requestReload = { reloader.requestReload() }
+        }
         // A worker ends with its supervisor: it must not serve on alone.
         if workerSocket != nil, let parent = ProcessInfo.processInfo.environment["PLUGHOST_SUPERVISOR_PID"].flatMap({ pid_t($0) }),
            ph_exit_with_parent(parent) != 0 {
@@ -177,7 +192,7 @@ struct Serve: AsyncParsableCommand {
         if let workerSocket {
             server = WorkerServer(start: startPlugins, watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
-                runtime: runtime, reloader: reloader, socket: workerSocket, maxBodyBytes: maxBody,
+                runtime: runtime, reloader: control, socket: workerSocket, maxBodyBytes: maxBody,
                 headerTimeout: runtime.config.headerTimeout, calls: calls, logger: logger,
                 onServerRunning: { [host] in
                     logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
@@ -194,9 +209,9 @@ struct Serve: AsyncParsableCommand {
         }
         // Shutdown runs in reverse order: the server drains in-flight requests first,
         // reloads stop being asked for, then the runtime fires the shutdown events and stops the plugins.
-        var services: [any Service] = [PluginHostService(runtime: runtime, files: files), ReloadSignalService(reloader: reloader)]
+        var services: [any Service] = [PluginHostService(runtime: runtime, files: files), ReloadSignalService(requestReload: requestReload)]
         if watch {
-            services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, reloader: reloader,
+            services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, requestReload: requestReload,
                                                debounce: .milliseconds(watchDebounceMs), logger: logger))
         }
         services.append(server)

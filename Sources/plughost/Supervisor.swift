@@ -19,18 +19,25 @@ import PluginRuntime
 ///
 /// - A worker that dies is replaced: at once the first time, then after a delay
 ///   that doubles (up to 5 s) while replacements keep dying within 10 s.
-///   A death by signal is logged with the crash journal's line for that pid.
-/// - SIGHUP is forwarded to every worker (each reloads its own generation).
+///   A death by signal is logged with the crash journal's line for that pid;
+///   when the journal then quarantines a plugin, the other workers reload
+///   without it.
+/// - A reload (SIGHUP, or a worker asking: `POST /_plughost/reload`, `--watch`)
+///   is one round over every serving worker, prepare everywhere then swap (see
+///   ``SupervisorReloads``); its combined report goes to `<pid file>.reload`.
 /// - A worker that keeps more Swift images mapped than `[host] max-retained-images`
 ///   asks (SIGUSR1) to be replaced: its successor starts on the same socket, says
 ///   (SIGUSR2) when it serves, and only then the old worker drains and exits, which
-///   returns the images' memory with no request refused.
+///   returns the images' memory with no request refused. A worker in which a
+///   plugin call hung asks the same way (``ph_hung_worker_signal``); it is killed
+///   2 s after its successor serves.
 /// - SIGTERM and SIGINT are forwarded; the supervisor waits for the workers to
 ///   drain and exit, then removes the pid file and exits.
 ///
-/// Signals arrive through a self-pipe the loop polls, so the supervisor is a
-/// plain loop that runs no plugin code and needs no event loop.
-struct Supervisor {
+/// Signals arrive through a self-pipe and worker messages through one control
+/// channel per worker (``ControlChannel``); the loop polls both, so the
+/// supervisor runs no plugin code and needs no event loop.
+final class Supervisor {
     let workers: Int
     /// One listening socket per worker slot.
     let sockets: [Int32]
@@ -44,8 +51,10 @@ struct Supervisor {
     let stopTimeout: Duration
 
     /// One worker slot: the process running in it and how it has been faring.
-    private struct Slot {
+    struct Slot {
         var pid: pid_t = 0
+        /// The worker said it serves (SIGUSR2): it takes part in reload rounds.
+        var serving = false
         /// A worker started to take over from `pid` (which asked to be replaced), until it serves.
         var successor: pid_t = 0
         /// `pid` asked to be replaced because a plugin call in it hung: killed once the successor serves.
@@ -56,6 +65,34 @@ struct Supervisor {
         var restarts = 0
     }
 
+    var slots: [Slot]
+    /// Each live worker's control channel (the supervisor's end), by pid.
+    var controls: [pid_t: ControlChannel] = [:]
+    /// Workers that were replaced and are draining, with when to kill one that
+    /// does not exit (at once for a hung one: it cannot finish its stuck call).
+    var retiring: [pid_t: ContinuousClock.Instant] = [:]
+    var quarantine: QuarantineList
+    /// The reload round under way, the last round's number, and whether another was asked for meanwhile.
+    var round: ReloadRoundState?
+    var lastRound = 0
+    var roundPending = false
+    /// The view last sent to the workers.
+    var lastView = ""
+
+    init(workers: Int, sockets: [Int32], workerArguments: [String], files: HostFiles, journal: String, config: HostConfig,
+         logger: Logger, stopTimeout: Duration) {
+        self.workers = workers
+        self.sockets = sockets
+        self.workerArguments = workerArguments
+        self.files = files
+        self.journal = journal
+        self.config = config
+        self.logger = logger
+        self.stopTimeout = stopTimeout
+        slots = Array(repeating: Slot(), count: workers)
+        quarantine = QuarantineList.read(journal: journal, config: config)
+    }
+
     /// Runs until SIGTERM or SIGINT; returns the exit status.
     func run() -> Int32 {
         let signals = ph_supervisor_signals()
@@ -63,9 +100,7 @@ struct Supervisor {
             logger.critical("cannot set up signal handling: \(String(cString: strerror(errno)))")
             return 1
         }
-
-        var slots = Array(repeating: Slot(), count: workers)
-        for index in slots.indices { start(&slots[index], number: index) }
+        for index in slots.indices { slots[index].pid = start(number: index) }
         do {
             try files.writePid()
         } catch {
@@ -73,22 +108,20 @@ struct Supervisor {
         }
         logger.info("supervising \(workers) worker(s) (pids \(slots.map { String($0.pid) }.joined(separator: ", ")))")
 
-        /// Workers that were replaced and are draining, with when to kill one that
-        /// hung (it cannot finish its stuck call): their exit is no crash.
-        var retiring: [pid_t: ContinuousClock.Instant] = [:]
         let hungSignal = ph_hung_worker_signal()
-        var quarantine = QuarantineList.read(journal: journal, config: config)
         while true {
+            let (signalReady, messages) = wait(signals: signals, milliseconds: 100)
+            for (pid, message) in messages { handle(message, from: pid) }
             var sender: pid_t = 0
-            let next = ph_supervisor_next_signal(signals, 100, &sender)
+            let next = signalReady ? ph_supervisor_next_signal(signals, 0, &sender) : 0
             switch next {
             case SIGHUP:
                 logger.info("SIGHUP: reloading every worker")
-                for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
+                startRound()
             case SIGTERM, SIGINT:
                 logger.info("shutting down: stopping \(slots.filter { $0.pid > 0 }.count) worker(s)")
                 for pid in retiring.keys { kill(pid, SIGTERM) }
-                stopAll(&slots)
+                stopAll()
                 files.removePid()
                 return 0
             case SIGUSR1, hungSignal:
@@ -98,82 +131,127 @@ struct Supervisor {
                 if let index = slots.firstIndex(where: { $0.pid == sender && $0.successor == 0 }) {
                     let hung = next == hungSignal
                     logger.info("worker \(sender) asked to be replaced\(hung ? " (a plugin call in it hung)" : ""); starting its successor")
-                    var successor = Slot()
-                    start(&successor, number: index)
-                    slots[index].successor = successor.pid
+                    slots[index].successor = start(number: index)
                     slots[index].hung = hung
                 }
-                if next == hungSignal { quarantineIfDue(&quarantine, slots: slots) }
+                if next == hungSignal { quarantineIfDue() }
             case SIGUSR2:
-                // A worker serves. A successor's predecessor now drains and exits.
-                if let index = slots.firstIndex(where: { $0.successor == sender && sender > 0 }) {
-                    let old = slots[index].pid
-                    let hung = slots[index].hung
-                    logger.info("worker \(sender) serves in place of worker \(old), which now drains\(hung ? " (killed in 2 s: a call in it hung)" : "")")
-                    slots[index].pid = sender
-                    slots[index].successor = 0
-                    slots[index].hung = false
-                    slots[index].startedAt = .now
-                    retiring[old] = hung ? .now + .seconds(2) : .now + stopTimeout
-                    kill(old, SIGTERM)
-                }
+                serves(sender)
             default:
                 break
             }
-            if reap(&slots, retiring: &retiring) { quarantineIfDue(&quarantine, slots: slots) }
+            if reap() { quarantineIfDue() }
             let now = ContinuousClock.now
             for (pid, due) in retiring where due <= now {
                 logger.error("replaced worker \(pid) has not exited: killing it")
                 kill(pid, SIGKILL)
                 retiring[pid] = .now + .seconds(3600)
             }
+            if let round, round.deadline <= now { roundTimedOut() }
             for index in slots.indices where slots[index].pid == 0 {
                 if let due = slots[index].restartAt, due > now { continue }
-                start(&slots[index], number: index)
+                slots[index].pid = start(number: index)
+                slots[index].serving = false
             }
+            sendViewIfChanged()
         }
     }
 
-    /// Starts a worker in `slot`.
-    private func start(_ slot: inout Slot, number: Int) {
+    /// Waits up to `milliseconds` for a signal or worker messages; returns whether a signal is
+    /// waiting and every message that arrived (a worker whose channel closed is forgotten).
+    private func wait(signals: Int32, milliseconds: Int32) -> (Bool, [(pid_t, (verb: String, text: String))]) {
+        let channels = Array(controls)
+        var descriptors = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            + channels.map { pollfd(fd: $0.value.descriptor, events: Int16(POLLIN), revents: 0) }
+        guard poll(&descriptors, nfds_t(descriptors.count), milliseconds) > 0 else { return (false, []) }
+        var messages: [(pid_t, (verb: String, text: String))] = []
+        for (index, (pid, channel)) in channels.enumerated() where descriptors[index + 1].revents != 0 {
+            if let message = channel.receive() {
+                messages.append((pid, message))
+            } else {
+                channel.close()
+                controls[pid] = nil
+            }
+        }
+        return (descriptors[0].revents != 0, messages)
+    }
+
+    /// A worker says it serves: a successor takes its predecessor's slot (which now drains);
+    /// any worker gets the supervisor's view.
+    private func serves(_ sender: pid_t) {
+        guard sender > 0 else { return }
+        if let index = slots.firstIndex(where: { $0.successor == sender }) {
+            let old = slots[index].pid
+            let hung = slots[index].hung
+            logger.info("worker \(sender) serves in place of worker \(old), which now drains\(hung ? " (killed in 2 s: a call in it hung)" : "")")
+            slots[index].pid = sender
+            slots[index].successor = 0
+            slots[index].hung = false
+            slots[index].startedAt = .now
+            slots[index].serving = true
+            retiring[old] = hung ? .now + .seconds(2) : .now + stopTimeout
+            controls.removeValue(forKey: old)?.close()
+            kill(old, SIGTERM)
+        } else if let index = slots.firstIndex(where: { $0.pid == sender }) {
+            slots[index].serving = true
+        }
+        lastView = ""
+    }
+
+    /// Starts a worker for slot `number`; its pid, or 0 (retried in a second).
+    private func start(number: Int) -> pid_t {
         let executable = Self.executablePath
         let argv = [executable] + workerArguments
         let envp = Self.childEnvironment(["PLUGHOST_SUPERVISOR_PID": String(getpid())])
+        guard let (mine, theirs) = ControlChannel.pair() else {
+            logger.error("cannot start worker \(number): no control channel: \(String(cString: strerror(errno))); trying again")
+            slots[number].restartAt = .now + .seconds(1)
+            return 0
+        }
+        defer { theirs.close() }
         let pid = CStrings.with(argv) { cArgv in
-            CStrings.with(envp) { cEnvp in ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor) }
+            CStrings.with(envp) { cEnvp in
+                ph_spawn_worker(executable, cArgv, cEnvp, sockets[number], Serve.workerSocketDescriptor,
+                                theirs.descriptor, Serve.workerControlDescriptor)
+            }
         }
         guard pid > 0 else {
             logger.error("cannot start worker \(number): \(String(cString: strerror(errno))); trying again")
-            slot.restartAt = .now + .seconds(1)
-            return
+            mine.close()
+            slots[number].restartAt = .now + .seconds(1)
+            return 0
         }
-        slot.pid = pid
-        slot.startedAt = .now
-        slot.restartAt = nil
+        controls[pid] = mine
+        slots[number].startedAt = .now
+        slots[number].restartAt = nil
+        return pid
     }
 
-    /// After a worker crashed: when the journal now quarantines a plugin build it did
-    /// not before, the workers still running reload, which leaves that plugin out
-    /// (their replacements start without it anyway).
-    private func quarantineIfDue(_ known: inout QuarantineList, slots: [Slot]) {
+    /// After a worker crashed or hung: when the journal now quarantines a plugin build it
+    /// did not before, the workers still serving reload (a round), which leaves that plugin
+    /// out (their replacements start without it anyway).
+    private func quarantineIfDue() {
         let now = QuarantineList.read(journal: journal, config: config)
-        let fresh = now.entries.values.filter { known.entry(alias: $0.alias, sha256: $0.sha256) == nil }
-        known = now
+        let fresh = now.entries.values.filter { quarantine.entry(alias: $0.alias, sha256: $0.sha256) == nil }
+        quarantine = now
+        lastView = ""
         guard !fresh.isEmpty else { return }
         for entry in fresh { logger.error("plugin '\(entry.alias)' is \(entry.reason)") }
-        for slot in slots where slot.pid > 0 { kill(slot.pid, SIGHUP) }
+        startRound()
     }
 
     /// Collects every worker that exited and schedules its replacement.
     /// - Returns: Whether one died of a signal (a crash to weigh for quarantine).
-    @discardableResult
-    private func reap(_ slots: inout [Slot], retiring: inout [pid_t: ContinuousClock.Instant]) -> Bool {
+    private func reap() -> Bool {
         var crashed = false
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return crashed }
             if status & 0x7f != 0 { crashed = true }
+            controls.removeValue(forKey: pid)?.close()
+            workerGone(pid)
+            lastView = ""
             if retiring.removeValue(forKey: pid) != nil {
                 logger.info("replaced worker \(pid) \(describe(status: status, pid: pid))")
                 continue
@@ -192,6 +270,7 @@ struct Supervisor {
             if lived > .seconds(10) { slots[index].restartDelay = .zero }
             let delay = slots[index].restartDelay
             slots[index].pid = 0
+            slots[index].serving = false
             slots[index].restarts += 1
             slots[index].restartAt = .now + delay
             slots[index].restartDelay = min(max(delay * 2, .milliseconds(100)), .seconds(5))
@@ -210,7 +289,7 @@ struct Supervisor {
     }
 
     /// Forwards SIGTERM, waits for the workers to exit (killing them after `stopTimeout`).
-    private func stopAll(_ slots: inout [Slot]) {
+    private func stopAll() {
         for slot in slots where slot.successor > 0 { kill(slot.successor, SIGTERM) }
         for slot in slots where slot.pid > 0 { kill(slot.pid, SIGTERM) }
         let deadline = ContinuousClock.now + stopTimeout

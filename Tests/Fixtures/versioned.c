@@ -10,12 +10,16 @@
  *   GET /count    counts calls; the count is handed to the next build through
  *                 save_state / restore_state (ABI 1.1)
  *   GET /events   the reload events this instance saw, one per line
- * Config: `refuse-state = true` makes restore_state fail.
+ * Config: `refuse-state = true` makes restore_state fail; `fail-if-exists = PREFIX`
+ * makes create fail in the process whose pid P has a file PREFIX + P (one
+ * worker of several fails to build a reload).
  */
 #include <plughost/http.h>
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +77,7 @@ static ph_status_t versioned_parse_config(const ph_plugin_t *plugin, const ph_co
     (void)plugin;
     for (size_t i = 0; i < config->key_count; i++) {
         const char *key = config->key_at(config, i);
-        if (strcmp(key, "refuse-state") != 0) {
+        if (strcmp(key, "refuse-state") != 0 && strcmp(key, "fail-if-exists") != 0) {
             ph_message_printf(error, "unknown key '%s'", key);
             return PH_ERR_INVALID;
         }
@@ -89,6 +93,15 @@ static ph_status_t versioned_create(const ph_plugin_t *plugin, const ph_host_t *
     ph_message_printf(error, "this build is broken on purpose");
     return PH_ERR_FAILED;
 #else
+    const char *prefix = NULL;
+    if (host->config->get_string(host->config, "fail-if-exists", &prefix, NULL) == PH_OK && prefix != NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%ld", prefix, (long)getpid());
+        if (access(path, F_OK) == 0) {
+            ph_message_printf(error, "%s exists: failing on purpose in process %ld", path, (long)getpid());
+            return PH_ERR_FAILED;
+        }
+    }
     versioned_t *self = calloc(1, sizeof *self);
     self->http = host->get_extension(host, PH_EXT_HTTP);
     bool refuse = false;

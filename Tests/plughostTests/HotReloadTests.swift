@@ -99,6 +99,67 @@ struct HotReloadTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("with 2 workers a reload is prepared in every worker, then swapped in all; when one worker fails to build, none swaps, and the report says so per worker; /_plughost/plugins shows the supervisor's view")
+    func reloadAcrossWorkers() throws {
+        let folder = versionedFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        let pids = Array(Set(Self.workerPids(server.log)))
+        // Both workers serve before the first round (a worker still starting takes no part).
+        let deadline = Date().addingTimeInterval(10)
+        while Set(Self.workerPids(server.log)).count < 2 && Date() < deadline { usleep(20_000) }
+        let workers = Array(Set(Self.workerPids(server.log))).sorted()
+        #expect(workers.count == 2, "\(pids) \(server.log)")
+        let load = LoadGenerator(server: server, path: "/version", accepted: ["v1", "v2"])
+
+        install(folder, build: "v2")
+        let swap = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(swap.status == 0 && swap.output.contains("all 2 worker(s) swapped"), "\(swap.output)")
+        let report = try #require(server.lastReload)
+        let reports = try #require(report["workers"] as? [[String: Any]])
+        #expect(reports.count == 2 && reports.allSatisfy { $0["succeeded"] as? Bool == true && ($0["changed"] as? [String]) == ["versioned"] },
+                "\(report)")
+        #expect(Set(reports.compactMap { ($0["pid"] as? NSNumber)?.int32Value }) == Set(workers))
+        // Every worker serves the new build: many requests, no v1.
+        #expect((0..<20).allSatisfy { _ in server.get("/version").body == "v2" })
+
+        // One worker (the first) cannot build the next generation: nobody swaps.
+        let failing = workers[0]
+        folder.write("fail.\(failing)", "")
+        folder.write("host.toml", "[host]\nenabled = [\"versioned\"]\n\n[plugin.versioned]\nfail-if-exists = \"\(folder.path)/fail.\"\n")
+        install(folder, build: "v1")
+        let refused = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("worker \(failing)") && refused.output.contains("failing on purpose"), "\(refused.output)")
+        let failed = try #require(server.lastReload?["workers"] as? [[String: Any]])
+        let other = try #require(failed.first { ($0["pid"] as? NSNumber)?.int32Value != failing })
+        #expect(other["succeeded"] as? Bool == false && "\(other["problems"] ?? "")".contains("another worker failed"), "\(failed)")
+        #expect((0..<20).allSatisfy { _ in server.get("/version").body == "v2" }, "a worker swapped alone")
+
+        // The supervisor's view, from whichever worker answers.
+        let listing = server.get("/_plughost/plugins").body
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [String: Any])
+        let supervisor = try #require(object["supervisor"] as? [String: Any], "\(listing)")
+        let viewWorkers = try #require(supervisor["workers"] as? [[String: Any]])
+        #expect(Set(viewWorkers.compactMap { ($0["pid"] as? NSNumber)?.int32Value }) == Set(workers), "\(supervisor)")
+        #expect((supervisor["reload_rounds"] as? Int ?? 0) >= 2)
+
+        try FileManager.default.removeItem(atPath: folder.path + "/fail.\(failing)")
+        let healed = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(healed.status == 0, "\(healed.output)")
+        #expect((0..<20).allSatisfy { _ in server.get("/version").body == "v1" })
+        let tally = load.finish()
+        #expect(tally.failures.isEmpty, "\(tally.failures.prefix(5))")
+        #expect(server.stop() == 0)
+    }
+
+    /// The pids of the workers in `log`'s "worker N serving" lines, in order.
+    private static func workerPids(_ log: String) -> [Int32] {
+        log.split(separator: "\n").compactMap { line -> Int32? in
+            guard let range = line.range(of: "worker "), line.contains("serving HTTP") else { return nil }
+            return Int32(line[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
     @Test("a broken new build keeps the old one serving under load, and plughost reload says why")
     func brokenBuildKeepsOld() throws {
         let folder = versionedFolder()

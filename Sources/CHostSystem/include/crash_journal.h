@@ -42,7 +42,7 @@ int ph_crash_lookup(uintptr_t address);
  * like a crash's with signal=HANG, attributed from that thread's own frames,
  * and the thread carries on. Needs ph_crash_install first. Returns the
  * culprit library's index, -1 when the frames are in no plugin library, or -2
- * when the thread did not answer within a second. One caller at a time. */
+ * when the thread did not answer within five seconds. One caller at a time. */
 int ph_crash_journal_hang(pthread_t thread);
 
 /* The real-time signal ph_crash_journal_hang uses. */

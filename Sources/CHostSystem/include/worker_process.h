@@ -23,9 +23,11 @@ int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *
 int ph_socket_port(int fd);
 
 /* Starts `path` with `argv` and `envp` (NULL-terminated), the listening socket
- * `socket_fd` at descriptor `target_fd` in the child, an empty signal mask and
- * default signal actions. Returns the child's pid, or -1 with errno set. */
-pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd);
+ * `socket_fd` at descriptor `target_fd` in the child and, unless `control_fd`
+ * is -1, the control channel `control_fd` at `control_target_fd`; an empty
+ * signal mask and default signal actions. Returns the child's pid, or -1 with errno set. */
+pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd,
+                      int control_fd, int control_target_fd);
 
 /* Starts `path` with `argv` and `envp` (NULL-terminated), its standard output
  * and error going to pipes whose read ends (close-on-exec) are stored in

@@ -21,14 +21,19 @@ extension PluginRuntime {
     /// Fires plugin-unloaded, plugin-reloaded and plugin-loaded on the new
     /// generation, or reload-failed on the old one. Waits for a start,
     /// shutdown or other reload in progress. Never throws: the outcome is the report.
+    ///
+    /// - Parameter gate: Asked, once everything new is built and started, whether to swap
+    ///   (with the report so far); answering false undoes the build as if it had failed, with
+    ///   the reason given. Hosts with several worker processes use it to prepare the reload in
+    ///   every worker before any swaps. Not called when the reload fails before.
     @discardableResult
-    public func reload() -> ReloadReport {
+    public func reload(gate: ((ReloadReport) -> ReloadGateVerdict)? = nil) -> ReloadReport {
         var report = control.withLock { phase in
             guard case .running(var running) = phase else {
                 return ReloadAttempt(generation: 0).refused(
                     [PluginError(.reloadRefused, file: pluginsDirectory, reason: "the runtime is not running")])
             }
-            let report = reloadAlone(&running)
+            let report = reloadAlone(&running, gate: gate)
             phase = .running(running)
             return report
         }
@@ -50,7 +55,7 @@ extension PluginRuntime {
 
     /// The reload itself, in steps: read again → build off to the side → swap → retire the old generation.
     /// Any step before the swap may refuse; then everything built is undone and `running` keeps serving.
-    private func reloadAlone(_ running: inout RunningState) -> ReloadReport {
+    private func reloadAlone(_ running: inout RunningState, gate: ((ReloadReport) -> ReloadGateVerdict)?) -> ReloadReport {
         var attempt = ReloadAttempt(generation: running.generation.number)
         let current = running.generation
         let inputs: ReloadInputs
@@ -59,7 +64,12 @@ extension PluginRuntime {
         } catch {
             return refuse(error, attempt, current: current)
         }
-        if inputs.decided.keepsAsIs(current) { return keepAsIs(inputs, &running, attempt) }
+        if inputs.decided.keepsAsIs(current) {
+            if case .refuse(let reason) = gate?(attempt.report) ?? .swap {
+                return refuse(ReloadRefusal([PluginError(.reloadRefused, file: pluginsDirectory, reason: reason)]), attempt, current: current)
+            }
+            return keepAsIs(inputs, &running, attempt)
+        }
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
         let build = ReloadBuild(runtime: self, config: inputs.config, planned: inputs.scan.plan.enabled, keeping: inputs.kept)
@@ -76,6 +86,10 @@ extension PluginRuntime {
             try handOverAndStart(build, report: &attempt.report)
         } catch {
             return refuse(error, attempt, current: current, undoing: build, assembled: generation)
+        }
+        if case .refuse(let reason) = gate?(attempt.report) ?? .swap {
+            let refusal = ReloadRefusal([PluginError(.reloadRefused, file: pluginsDirectory, reason: reason)])
+            return refuse(refusal, attempt, current: current, undoing: build, assembled: generation)
         }
 
         swap(to: generation, build, inputs, &running, &attempt)
@@ -118,4 +132,12 @@ extension PluginRuntime {
         running.statuses = makeStatuses(inputs.scan, running)
         publish(.running(running))
     }
+}
+
+/// A reload's gate's answer (see ``PluginRuntime/reload(gate:)``).
+public enum ReloadGateVerdict: Sendable {
+    /// Swap the new generation in.
+    case swap
+    /// Undo everything built; the reason is the reload's problem.
+    case refuse(String)
 }
