@@ -3,3 +3,4 @@
 #include "host_system.h"
 #include "crash_journal.h"
 #include "worker_process.h"
+#include "host_guard.h"

@@ -120,6 +120,13 @@ extension PluginConfiguration {
     /// The `ph_config_t` view, valid as long as this object (for embedders that call plugins themselves).
     public var cView: UnsafeMutablePointer<ph_config_t> { raw }
 
+    /// An empty config that lives for the life of the process: what a retired plugin's
+    /// `ph_host_t` points at once its own config is freed (see PluginContext).
+    static let retiredConfiguration = PluginConfiguration([:])
+    /// ``retiredConfiguration``'s C view.
+    // nonisolated(unsafe): set once, never freed, only read.
+    nonisolated(unsafe) static let retired: UnsafePointer<ph_config_t> = UnsafePointer(retiredConfiguration.raw)
+
     /// A malloc'ed copy of `text`'s UTF-8 bytes followed by a NUL (unlike `strdup`, not cut at an embedded NUL).
     private static func exactCString(_ text: String) -> UnsafeMutablePointer<CChar> {
         let bytes = Array(text.utf8)

@@ -6,7 +6,9 @@ import Logging
 import Synchronization
 
 /// The C functions behind `ph_host_t`. Each finds its ``PluginContext``
-/// through `host_data` and never lets a Swift error or type cross back.
+/// through the table's guard (``PluginContext/with(_:retired:_:)``), answers
+/// PH_ERR_STATE (or NULL, or nothing) once the instance is destroyed, and never
+/// lets a Swift error or type cross back.
 package enum HostAPI {
     /// The host's version string (static C memory).
     // nonisolated(unsafe): written once at first use, immutable C memory afterwards.
@@ -24,9 +26,10 @@ package enum HostAPI {
             host_version: version,
             config: config,
             log: { host, level, message in
-                guard let host, let message else { return }
-                let context = PluginContext.from(host)
-                context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))")
+                guard let message else { return }
+                PluginContext.with(host, retired: ()) { context in
+                    context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))")
+                }
             },
             event_id: { host, name in
                 guard host != nil, let name else { return ph_event_id_t(PH_EVENT_NONE) }
@@ -46,68 +49,77 @@ package enum HostAPI {
                 }
             },
             publish: { host, id, payload, length in
-                guard let host, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
-                let context = PluginContext.from(host)
-                let published: Void? = context.slot.withCurrent { generation in
-                    generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
+                guard host != nil, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
+                return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    let published: Void? = context.slot.withCurrent { generation in
+                        generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
+                    }
+                    return published == nil ? PH_ERR_STATE : PH_OK
                 }
-                return published == nil ? PH_ERR_STATE : PH_OK
             },
             check: { host, id, payload, length, reason in
-                guard let host, id != PH_EVENT_NONE else { return PH_ABSTAIN }
-                let context = PluginContext.from(host)
-                return context.slot.withCurrent { generation in
-                    MessageBuffer.with(forwardingTo: reason) { message in
-                        generation.events.check(id, source: context.cAlias,
-                                                payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
-                    }
-                } ?? PH_ABSTAIN
+                guard host != nil, id != PH_EVENT_NONE else { return PH_ABSTAIN }
+                return PluginContext.with(host, retired: PH_ABSTAIN) { context in
+                    context.slot.withCurrent { generation in
+                        MessageBuffer.with(forwardingTo: reason) { message in
+                            generation.events.check(id, source: context.cAlias,
+                                                    payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
+                        }
+                    } ?? PH_ABSTAIN
+                }
             },
             provide_service: { host, id, service in
-                guard let host, let id, let service else { return PH_ERR_INVALID }
-                let context = PluginContext.from(host)
-                guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
-                let name = String(cString: id)
-                if let owner = registrations.provide(name, pointer: service, alias: context.alias) {
-                    context.logger.warning("service '\(name)' is already provided by '\(owner)'; this one is ignored")
-                    return PH_ERR_STATE
+                guard host != nil, let id, let service else { return PH_ERR_INVALID }
+                return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
+                    let name = String(cString: id)
+                    if let owner = registrations.provide(name, pointer: service, alias: context.alias) {
+                        context.logger.warning("service '\(name)' is already provided by '\(owner)'; this one is ignored")
+                        return PH_ERR_STATE
+                    }
+                    return PH_OK
                 }
-                return PH_OK
             },
             get_service: { host, id in
-                guard let host, let id else { return nil }
+                guard host != nil, let id else { return nil }
                 let name = String(cString: id)
-                let context = PluginContext.from(host)
-                guard let service = context.slot.withCurrent({ $0.services[name] }) ?? nil else {
-                    context.noteMissing(name)
-                    return nil
+                return PluginContext.with(host, retired: nil) { context in
+                    guard let service = context.slot.withCurrent({ $0.services[name] }) ?? nil else {
+                        context.noteMissing(name)
+                        return nil
+                    }
+                    context.noteUse(of: service.provider)
+                    return service.pointer
                 }
-                context.noteUse(of: service.provider)
-                return service.pointer
             },
             cache_set: { host, key, keyLength, value, valueLength, ttl in
-                guard let host, key != nil || keyLength == 0, value != nil || valueLength == 0 else { return PH_ERR_INVALID }
-                PluginContext.from(host).cache.set(
-                    HostAPI.bytes(key, keyLength), HostAPI.bytes(value, valueLength),
-                    ttl: ttl == 0 ? nil : .milliseconds(Int64(clamping: ttl)))
-                return PH_OK
+                guard host != nil, key != nil || keyLength == 0, value != nil || valueLength == 0 else { return PH_ERR_INVALID }
+                return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    context.cache.set(HostAPI.bytes(key, keyLength), HostAPI.bytes(value, valueLength),
+                                      ttl: ttl == 0 ? nil : .milliseconds(Int64(clamping: ttl)))
+                    return PH_OK
+                }
             },
             cache_get: { host, key, keyLength, buffer, capacity, length in
-                guard let host, key != nil || keyLength == 0 else { return PH_ERR_INVALID }
-                guard let value = PluginContext.from(host).cache.get(HostAPI.bytes(key, keyLength)) else { return PH_ERR_NOT_FOUND }
-                length?.pointee = value.count
-                guard value.count <= capacity else { return PH_ERR_TOO_SMALL }
-                if let buffer { value.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-                return PH_OK
+                guard host != nil, key != nil || keyLength == 0 else { return PH_ERR_INVALID }
+                return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    guard let value = context.cache.get(HostAPI.bytes(key, keyLength)) else { return PH_ERR_NOT_FOUND }
+                    length?.pointee = value.count
+                    guard value.count <= capacity else { return PH_ERR_TOO_SMALL }
+                    if let buffer { value.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+                    return PH_OK
+                }
             },
             cache_invalidate: { host, prefix, length in
-                guard let host, prefix != nil || length == 0 else { return PH_ERR_INVALID }
-                PluginContext.from(host).cache.invalidate(prefix: HostAPI.bytes(prefix, length))
-                return PH_OK
+                guard host != nil, prefix != nil || length == 0 else { return PH_ERR_INVALID }
+                return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    context.cache.invalidate(prefix: HostAPI.bytes(prefix, length))
+                    return PH_OK
+                }
             },
             get_extension: { host, id in
-                guard let host, let id else { return nil }
-                return PluginContext.from(host).registrations.extensionSet.table(for: id)
+                guard host != nil, let id else { return nil }
+                return PluginContext.with(host, retired: nil) { $0.registrations.extensionSet.table(for: id) }
             }
         )
     }
@@ -116,12 +128,13 @@ package enum HostAPI {
     private static func subscribing(
         _ host: UnsafePointer<ph_host_t>?, _ id: ph_event_id_t, _ add: (PluginContext, PluginRegistrations) -> Void
     ) -> ph_status_t {
-        guard let host, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
-        let context = PluginContext.from(host)
-        guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
-        guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
-        add(context, registrations)
-        return PH_OK
+        guard host != nil, id != PH_EVENT_NONE else { return PH_ERR_INVALID }
+        return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+            guard let registrations = context.openRegistrations else { return PH_ERR_STATE }
+            guard EventNames.shared.cName(of: EventID(rawValue: id)) != nil else { return PH_ERR_NOT_FOUND }
+            add(context, registrations)
+            return PH_OK
+        }
     }
 
     /// A copy of `count` bytes at `pointer` (none when either is empty).

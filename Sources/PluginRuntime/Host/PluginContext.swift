@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CHostSystem
 import CPluginABI
 import Logging
 import Synchronization
@@ -56,15 +57,25 @@ final class PluginContext: @unchecked Sendable {
         self.cache = PluginCache(limit: cacheLimit)
         self.owner = PluginOwner(alias: alias, libraryPath: libraryPath, logger: self.logger, lock: self.lock, build: build)
         registrations.openExtensions(for: owner)
-        self.host = .allocate(capacity: 1)
+        // The table stays valid for the life of the process behind its guard (see retireHost).
+        self.host = ph_host_guard_new(MemoryLayout<ph_host_t>.size, nil)!.bindMemory(to: ph_host_t.self, capacity: 1)
         host.initialize(to: HostAPI.table(cAlias: cAlias, config: configuration.raw))
-        host.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
+        ph_host_guard_open(host, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
-        host.deinitialize(count: 1)
-        host.deallocate()
-        free(cAlias)
+        retireHost()
+    }
+
+    /// Retires the plugin's `ph_host_t` once its instance is destroyed: every call
+    /// from then on (a plugin thread that outlived `destroy`) answers PH_ERR_STATE
+    /// (NULL, or nothing) instead of reaching this freed context; calls already
+    /// inside finish first. The table, its alias string and a stand-in empty
+    /// config stay valid for the life of the process (a few hundred bytes per instance).
+    func retireHost() {
+        guard ph_host_guard_retired(host) == 0 else { return }
+        ph_host_guard_retire(host)
+        host.pointee.config = PluginConfiguration.retired
     }
 
     /// The registrations to add to, or nil outside this plugin's `create` (registration then answers PH_ERR_STATE).
@@ -94,8 +105,12 @@ final class PluginContext: @unchecked Sendable {
     /// The service ids the plugin looked up in vain.
     var missedServices: Set<String> { servicesMissed.withLock { $0 } }
 
-    /// The context behind a `ph_host_t` the plugin passed back.
-    static func from(_ host: UnsafePointer<ph_host_t>) -> PluginContext {
-        Unmanaged<PluginContext>.fromOpaque(host.pointee.host_data).takeUnretainedValue()
+    /// Runs `body` with the context behind a `ph_host_t` the plugin passed back, counted in
+    /// its guard so it cannot be freed meanwhile; `retired` for a NULL or retired table.
+    @inline(__always)
+    static func with<R>(_ host: UnsafePointer<ph_host_t>?, retired: R, _ body: (PluginContext) -> R) -> R {
+        guard let host, let instance = ph_host_guard_enter(host) else { return retired }
+        defer { ph_host_guard_leave(host) }
+        return body(Unmanaged<PluginContext>.fromOpaque(instance).takeUnretainedValue())
     }
 }

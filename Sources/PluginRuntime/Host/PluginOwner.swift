@@ -129,10 +129,11 @@ public final class PluginOwner: Sendable {
     /// answers `PH_ERR_STATE`) or when the runtime does not offer `hostExtension`.
     public static func registering(_ host: UnsafePointer<ph_host_t>?, for hostExtension: any HostExtension)
         -> (owner: PluginOwner, registrations: any ExtensionRegistrations)? {
-        guard let host else { return nil }
-        let context = PluginContext.from(host)
-        guard let registrations = context.openRegistrations,
-              let index = registrations.extensionSet.index(of: hostExtension) else { return nil }
-        return (context.owner, registrations.extensions[index])
+        // Registrations are open only while create runs, when the instance is alive for sure.
+        PluginContext.with(host, retired: nil) { context in
+            guard let registrations = context.openRegistrations,
+                  let index = registrations.extensionSet.index(of: hostExtension) else { return nil }
+            return (context.owner, registrations.extensions[index])
+        }
     }
 }

@@ -119,6 +119,8 @@ final class PluginInstance: @unchecked Sendable {
         let handle = self.handle
         self.handle = nil
         owner.withLock { loaded.descriptor.pointee.destroy(handle) }
+        // From here on the plugin's table answers PH_ERR_STATE: a thread of its that outlived destroy finds nothing freed.
+        context.retireHost()
         context.attach(to: nil)
         context.registrations.clear()
         context.cache.invalidate(prefix: [])
