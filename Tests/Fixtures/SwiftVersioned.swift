@@ -1,6 +1,7 @@
 // Test fixture for hot reload of a Swift plugin, built twice (`-DVERSION_2`).
 // GET /swift/version answers "swift v1" / "swift v2"; GET /swift/count counts
-// calls and hands the count to the next build through saveState/restoreState.
+// calls and hands the count to the next build through saveState/restoreState;
+// GET /swift/fatal ends in a Swift fatalError (a trap, for the crash journal).
 import PluginSDK
 import Synchronization
 
@@ -18,6 +19,7 @@ final class SwiftVersioned: Plugin, @unchecked Sendable {
     init(host: PluginHost) throws {
         try host.http?.endpoint("GET", "/swift/version") { $0.setBody("swift v\(buildVersion)") }
         try host.http?.endpoint("GET", "/swift/count") { [count] in $0.setBody("\(count.increment())") }
+        try host.http?.endpoint("GET", "/swift/fatal") { _ in fatalError("crashing on purpose") }
     }
 
     func saveState() throws -> [UInt8]? {

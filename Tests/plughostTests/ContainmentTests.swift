@@ -169,6 +169,29 @@ struct ContainmentTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("a Swift plugin's fatalError kills only its worker; the journal charges the Swift plugin with the trap's signal")
+    func swiftFatalError() throws {
+        let folder = PluginFolder()
+        folder.manifest("sv/sv.toml", name: "sv", [("sv", "libswift_versioned.so:swift_versioned_entry")])
+        install(folder, "swift_versioned/v1/libswift_versioned.so", as: "sv/libswift_versioned.so")
+        folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+        install(folder, "versioned/v1/libversioned.so", as: "versioned/libversioned.so")
+        folder.write("host.toml", "[host]\nenabled = [\"sv\", \"versioned\"]\n")
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
+        #expect(server.get("/swift/version").body == "swift v1")
+        #expect(server.get("/swift/fatal").status == nil, "the fatalError endpoint answered")
+        #expect(server.process.isRunning)
+        let deadline = Date().addingTimeInterval(10)
+        while server.get("/version").body != "v1" && Date() < deadline { usleep(20_000) }
+        #expect(server.get("/swift/version").body == "swift v1")
+        let records = CrashJournal.records(path: folder.path + "/" + CrashJournal.fileName).filter { $0.alias != nil }
+        let record = try #require(records.first, "no journal line\n\(server.log)")
+        // A Swift trap is ud2 (SIGILL) on x86-64, brk (SIGTRAP) on arm64.
+        #expect(record.alias == "sv" && ["SIGILL", "SIGTRAP"].contains(record.signal) && record.state == "loaded", "\(record.line)")
+        #expect(record.line.contains("sv+0x"), "\(record.line)")
+        #expect(server.stop() == 0)
+    }
+
     @Test("with 1 worker: no connection is refused while the crashed worker is replaced")
     func noConnectionRefusedWithOneWorker() throws {
         let folder = crashFolder()
