@@ -17,7 +17,7 @@ enum BlockingBench {
         config.pluginThreads = 64
         config.pluginConcurrency = 32
         let pool = PluginCallPool(limits: PluginCallPool.Limits(config), logger: logger)
-        defer { pool.stopWatching() }
+        defer { pool.shutdown() }
         return try await callCost(fixtures: fixtures, pool: pool, seconds: seconds, rounds: rounds, logger: logger)
             + slowLoad(fixtures: fixtures, pool: pool, seconds: seconds, logger: logger)
     }

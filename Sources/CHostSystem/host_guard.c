@@ -4,11 +4,17 @@
 #include <stdlib.h>
 #include <time.h>
 
-typedef struct {
+typedef struct ph_host_guard {
     _Atomic(void *) instance;
     atomic_long calls;
     atomic_int retired;
+    /* Every guard ever made, newest first: they are kept on purpose, and a
+     * leak checker must see them (and the tables and alias strings after
+     * them) as reachable. */
+    struct ph_host_guard *next;
 } ph_host_guard_t;
+
+static _Atomic(ph_host_guard_t *) all_guards;
 
 /* The table follows the guard at a 16-byte boundary. */
 #define PH_GUARD_SPAN ((sizeof(ph_host_guard_t) + 15) & ~(size_t)15)
@@ -25,6 +31,10 @@ void *ph_host_guard_new(size_t table_size, void *instance) {
     atomic_init(&guard->instance, instance);
     atomic_init(&guard->calls, 0);
     atomic_init(&guard->retired, 0);
+    ph_host_guard_t *head = atomic_load(&all_guards);
+    do {
+        guard->next = head;
+    } while (!atomic_compare_exchange_weak(&all_guards, &head, guard));
     return memory + PH_GUARD_SPAN;
 }
 

@@ -88,10 +88,12 @@ public final class PluginCallPool: Sendable {
         DispatchQueue(label: "plughost.watchdog").async { [self] in watch() }
     }
 
-    /// Stops the watchdog. The threads are left to the process's exit: a hung call
-    /// would keep a graceful shutdown of the pool waiting for ever.
-    public func stopWatching() {
+    /// Stops the watchdog and asks the threads to end once their calls return, without
+    /// waiting for them (a hung call would keep the caller waiting for ever; the
+    /// process's exit ends it).
+    public func shutdown() {
         watching.store(false, ordering: .relaxed)
+        threads.shutdownGracefully(queue: DispatchQueue(label: "plughost.pool-shutdown")) { _ in }
     }
 
     /// Runs `request`'s chain on `lease`'s generation in the pool, within its plugin's

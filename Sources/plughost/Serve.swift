@@ -219,6 +219,7 @@ struct Serve: AsyncParsableCommand {
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
+        defer { calls.shutdown() }
         try await group.run()
     }
 }
