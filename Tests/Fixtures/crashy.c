@@ -3,7 +3,7 @@
  *   GET /crash/segv   dereferences NULL
  *   GET /crash/abort  calls abort()
  *   GET /crash/hang   sleeps for an hour
- *   GET /crash/sleep  sleeps 20 ms (a slow, blocking endpoint)
+ *   GET /crash/sleep  sleeps 20 ms, or ?ms=N (a slow, blocking endpoint)
  * It also guards what another plugin serves, as an auth plugin would: a
  * wrapper around GET /count (the versioned fixture's) and a subscription to
  * the check event "crashy.gate" (allows). Quarantined, both must fail closed.
@@ -46,7 +46,9 @@ static ph_status_t hang(void *user_data, ph_http_request_t *request, ph_message_
 
 static ph_status_t nap(void *user_data, ph_http_request_t *request, ph_message_t *error) {
     (void)user_data; (void)error;
-    usleep(20 * 1000);
+    const char *text;
+    long ms = http->query(request, "ms", &text, NULL) == PH_OK ? strtol(text, NULL, 10) : 20;
+    usleep((useconds_t)(ms > 0 && ms < 60000 ? ms : 20) * 1000);
     return http->set_body(request, "slept", 5);
 }
 
