@@ -21,7 +21,10 @@ enum WorkersBench {
                 try manifest.write(toFile: folder + "/\(alias).toml", atomically: true, encoding: .utf8)
             }
             let config = folder + ".toml"
-            try "[host]\nenabled = [\"ep\", \"crashy\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
+            // The figures are about recovering from crashes, not quarantine: a high crash limit,
+            // and a journal of this run's own (in its folder, not beside the pid file in /tmp).
+            try "[host]\nenabled = [\"ep\", \"crashy\"]\ncrash-limit = 1000\nstate-dir = \"\(folder)\"\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
             let log = folder + ".log"
             FileManager.default.createFile(atPath: log, contents: nil)
             process.executableURL = URL(fileURLWithPath: plughost)
