@@ -17,6 +17,14 @@ static ph_status_t ph_chain_wrap(ph_chain_request_t *request, const ph_chain_ste
     if (step->lock != NULL) pthread_mutex_unlock(step->lock);
     request->frame = saved;
 
+    /* Deferred (ABI 1.2): the wrapper keeps the request and may continue it later. */
+    if (status == PH_PENDING) {
+        if (!request->pending) request->deferred_frame = (ptrdiff_t)index;
+        request->pending = 1;
+        request->text[0] = 0;
+        return PH_PENDING;
+    }
+
     /* Reported here, before the outer wrappers resume, so they see the 500. */
     if (status != PH_OK) request->host->wrapper_failed(request, index, status, request->text);
     /* The wrapper outside resumes with an empty buffer: this text was not its own
@@ -40,26 +48,42 @@ static ph_status_t ph_chain_run(ph_chain_request_t *request) {
             if (status != PH_OK) return status;
             continue;  /* straight on to the post-wrappers or the endpoint */
         }
-        case PH_CHAIN_ENDPOINT:
-            return request->host->endpoint(request);
+        case PH_CHAIN_ENDPOINT: {
+            ph_status_t status = request->host->endpoint(request);
+            if (status == PH_PENDING) request->pending = 1;
+            return status;
+        }
         default:
             return PH_ERR_STATE;
         }
     }
 }
 
+static void ph_chain_init(ph_chain_request_t *request, void *context, const ph_chain_step_t *steps, size_t count,
+                          const ph_chain_host_t *host) {
+    request->context = context;
+    request->steps = steps;
+    request->count = count;
+    request->cursor = 0;
+    request->frame = -1;
+    request->pending = 0;
+    request->deferred_frame = -1;
+    request->host = host;
+    request->text[0] = 0;
+    /* Plugins may fill `capacity` bytes; this last one keeps every message terminated. */
+    request->text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
+}
+
 ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host) {
     ph_chain_request_t request;
-    request.context = context;
-    request.steps = steps;
-    request.count = count;
-    request.cursor = 0;
-    request.frame = -1;
-    request.host = host;
-    request.text[0] = 0;
-    /* Plugins may fill `capacity` bytes; this last one keeps every message terminated. */
-    request.text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
+    ph_chain_init(&request, context, steps, count, host);
     return ph_chain_run(&request);
+}
+
+ph_status_t ph_chain_serve_in(ph_chain_request_t *storage, void *context, const ph_chain_step_t *steps, size_t count,
+                              const ph_chain_host_t *host) {
+    ph_chain_init(storage, context, steps, count, host);
+    return ph_chain_run(storage);
 }
 
 /* The rest of the chain, run while the calling wrapper's message is set
@@ -77,7 +101,20 @@ ph_status_t ph_chain_call_next(ph_http_request_t *handle) {
     if (handle == NULL) return PH_ERR_INVALID;
     ph_chain_request_t *request = (ph_chain_request_t *)handle;
     /* Only the running wrapper, and only once: its call_next is what moves the cursor past frame + 1. */
-    if ((ptrdiff_t)request->cursor != request->frame + 1) return PH_ERR_STATE;
+    if ((ptrdiff_t)request->cursor != request->frame + 1) {
+        /* A wrapper that answered PH_PENDING continues later, from any thread, once. */
+        if (request->frame == -1 && request->pending && request->deferred_frame >= 0 &&
+            (ptrdiff_t)request->cursor == request->deferred_frame + 1) {
+            request->frame = request->deferred_frame;
+            request->deferred_frame = -1;
+            request->pending = 0;
+            ph_status_t status = ph_chain_run(request);
+            request->frame = -1;
+            /* Something inside deferred again: the request stays pending. */
+            return status;
+        }
+        return PH_ERR_STATE;
+    }
     /* Rare: the wrapper wrote its message before continuing; keep it for when it returns. */
     if (request->text[0] != 0) return ph_chain_run_keeping_text(request);
     /* A tail call, with nothing left to do here: a wrapper ending in

@@ -108,7 +108,12 @@ public final class PluginCallPool: Sendable {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return await withCheckedContinuation { continuation in
             let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
-                                   deadline: .now + timeout, timeout: timeout)
+                                   deadline: .now + timeout, timeout: timeout) { [self] in
+                // Once the plugin work is over (or a deferred request was given up): the
+                // generation may retire, the watchdog forgets the call.
+                lease.release()
+                calls.withLock { _ = $0.removeValue(forKey: id) }
+            }
             calls.withLock { $0[id] = call }
             let bulkhead = bulkheads.withLock { bulkheads in
                 if let known = bulkheads[ObjectIdentifier(owner)] { return known }
@@ -117,19 +122,23 @@ public final class PluginCallPool: Sendable {
                 return created
             }
             let job = Job { [self] state in
-                defer {
-                    lease.release()
-                    calls.withLock { _ = $0.removeValue(forKey: id) }
-                    if let next = bulkhead.leave() { submit(next) }
-                }
+                // The thread and the plugin's slot are free again as soon as the call returns,
+                // deferred or not: a deferred request holds neither.
+                defer { if let next = bulkhead.leave() { submit(next) } }
                 // Timed out while it waited, or the pool is shutting down: no plugin code runs.
                 guard state == .active, call.begin() else {
                     call.answer(.json(503, #"{"error":"shutting down"}"#))
+                    call.finish()
                     return
                 }
                 beforeCall()
-                let response = lease.generation.handle(request, resolved: resolved)
-                call.answer(response)
+                switch lease.generation.serve(request, resolved: resolved) {
+                case .done(let response):
+                    call.answer(response)
+                    call.finish()
+                case .pending(let deferral):
+                    call.deferred(deferral)
+                }
             }
             switch bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin) {
             case .run:
@@ -137,11 +146,27 @@ public final class PluginCallPool: Sendable {
             case .queued:
                 break
             case .full:
-                lease.release()
-                calls.withLock { _ = $0.removeValue(forKey: id) }
+                call.finish()
                 owner.logger.warning("\(endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
                 call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
             }
+        }
+    }
+
+    /// Waits for a request a plugin deferred on the calling thread (a route of plugins that
+    /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:)``.
+    public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease) async -> PluginHTTPResponse {
+        let endpoint = resolved.endpoint ?? "?"
+        let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        return await withCheckedContinuation { continuation in
+            let call = PendingCall(continuation: continuation, owner: resolved.owner ?? deferral.owner, endpoint: endpoint,
+                                   deadline: .now + timeout, timeout: timeout) { [self] in
+                lease.release()
+                calls.withLock { _ = $0.removeValue(forKey: id) }
+            }
+            calls.withLock { $0[id] = call }
+            call.deferred(deferral)
         }
     }
 
@@ -171,6 +196,9 @@ public final class PluginCallPool: Sendable {
                 if call.answer(.json(504, #"{"error":"plugin timed out","plugin":\#(ConfigValue.jsonQuoted(call.owner.alias)),"endpoint":\#(ConfigValue.jsonQuoted(call.endpoint)),"timeout_ms":\#(milliseconds)}"#)) {
                     call.owner.logger.error("\(call.endpoint): no answer within \(milliseconds) ms: answered 504")
                 }
+                // A deferred request holds no thread: giving up on it ends it here (its plugin's
+                // `resume` will answer PH_ERR_CANCELLED). A call still running ends when it returns.
+                call.giveUpIfDeferred()
             }
             for hang in hung { onHang(hang) }
         }
@@ -231,16 +259,51 @@ private final class PendingCall: Sendable {
         var started: ContinuousClock.Instant?
         var thread: pthread_t?
         var hangReported = false
+        /// The plugin deferred the request: no thread runs it.
+        var deferral: Deferral?
+        var finished = false
     }
     private let state: Mutex<State>
+    /// Releases what the call holds (its generation, its place in the watchdog's list).
+    private let release: @Sendable () -> Void
 
     init(continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner, endpoint: String,
-         deadline: ContinuousClock.Instant, timeout: Duration) {
+         deadline: ContinuousClock.Instant, timeout: Duration, release: @escaping @Sendable () -> Void) {
         state = Mutex(State(continuation: continuation))
         self.owner = owner
         self.endpoint = endpoint
         self.deadline = deadline
         self.timeout = timeout
+        self.release = release
+    }
+
+    /// The plugin work is over: releases what the call holds, once.
+    func finish() {
+        let first = state.withLock { state -> Bool in
+            defer { state.finished = true }
+            return !state.finished
+        }
+        if first { release() }
+    }
+
+    /// The plugin deferred the request: it holds no thread now; its response comes with its `resume`.
+    func deferred(_ deferral: Deferral) {
+        state.withLock { state in
+            state.deferral = deferral
+            state.started = nil
+            state.thread = nil
+        }
+        deferral.onCompletion { [self] response in
+            answer(response)
+            finish()
+        }
+    }
+
+    /// After a timeout: a deferred request is given up (its plugin will hear PH_ERR_CANCELLED) and ended.
+    func giveUpIfDeferred() {
+        guard let deferral = state.withLock({ $0.deferral }) else { return }
+        deferral.cancel()
+        finish()
     }
 
     var isAnswered: Bool { state.withLock { $0.continuation == nil } }

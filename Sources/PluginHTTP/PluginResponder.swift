@@ -57,20 +57,31 @@ public struct PluginResponder: HTTPResponder {
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)
-        guard let calls else {
-            let response = runtime.withCurrentGeneration { $0.handle(pluginRequest) }
-                ?? PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#)
-            return response.hummingbird
-        }
         guard let lease = runtime.leaseCurrentGeneration() else {
             return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
         }
-        let resolved = lease.generation.endpoints.resolve(pluginRequest)
-        if resolved.runsInline {
-            defer { lease.release() }
-            return lease.generation.handle(pluginRequest, resolved: resolved).hummingbird
+        guard let calls else {
+            // Every call on this thread; a deferred request is waited for without holding it.
+            switch lease.generation.serve(pluginRequest, resolved: lease.generation.endpoints.resolve(pluginRequest)) {
+            case .done(let response):
+                lease.release()
+                return response.hummingbird
+            case .pending(let deferral):
+                let response = await withCheckedContinuation { continuation in deferral.onCompletion { continuation.resume(returning: $0) } }
+                lease.release()
+                return response.hummingbird
+            }
         }
-        return await calls.run(pluginRequest, resolved: resolved, on: lease).hummingbird
+        let resolved = lease.generation.endpoints.resolve(pluginRequest)
+        guard resolved.runsInline else { return await calls.run(pluginRequest, resolved: resolved, on: lease).hummingbird }
+        switch lease.generation.serve(pluginRequest, resolved: resolved) {
+        case .done(let response):
+            lease.release()
+            return response.hummingbird
+        case .pending(let deferral):
+            // Deferred by a plugin that never blocks: this thread moves on; the deadline still applies.
+            return await calls.wait(for: deferral, resolved: resolved, on: lease).hummingbird
+        }
     }
 }
 

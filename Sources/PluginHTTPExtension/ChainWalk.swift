@@ -67,13 +67,34 @@ enum ChainWalk {
         return host
     }()
 
-    /// Runs `context`'s request through its route's chain; the response is left in `context`.
-    static func run(_ context: RequestContext) {
-        let steps = context.route.chain
-        // The C request (ph_chain_serve's stack) holds the context unretained:
-        // keep it alive until the walk returns.
-        withExtendedLifetime(context) {
-            _ = ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+    /// Runs `context`'s request through its route's chain; the response is left in `context`,
+    /// unless a step deferred it: then the returned ``Deferral`` finishes it.
+    static func run(_ context: RequestContext) -> Deferral? {
+        let route = context.route
+        let steps = route.chain
+        guard route.mayDefer else {
+            // The C request (ph_chain_serve's stack) holds the context unretained:
+            // keep it alive until the walk returns.
+            withExtendedLifetime(context) {
+                _ = ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+            }
+            return nil
         }
+        // A step may defer: the chain request (the plugin's handle) must outlive this call.
+        let storage = UnsafeMutablePointer<ph_chain_request_t>.allocate(capacity: 1)
+        let deferral = Deferral(context: context, storage: storage, owner: route.registration.owner)
+        context.deferral = deferral
+        withExtendedLifetime(context) {
+            _ = ph_chain_serve_in(storage, Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+        }
+        guard storage.pointee.pending != 0 else {
+            context.deferral = nil
+            return nil
+        }
+        if storage.pointee.deferred_frame >= 0, case .wrapper(let step) = route.steps[storage.pointee.deferred_frame] {
+            deferral.deferredBy = step.registration.owner
+        }
+        Deferrals.shared.add(deferral)
+        return deferral
     }
 }

@@ -81,6 +81,8 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         let endpointKey: String
         /// Every plugin on the route declared it never blocks: its work may run inline.
         let runsInline: Bool
+        /// A step may answer PH_PENDING: the chain request lives on the heap (see ChainWalk).
+        let mayDefer: Bool
 
         init(registration: EndpointRegistration, steps: [Step], disabled: String?, fence: HTTPFence? = nil) {
             self.registration = registration
@@ -91,6 +93,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             endpointKey = "\(registration.method) \(registration.pattern)"
             runsInline = registration.owner.build.neverBlocks && steps.allSatisfy {
                 if case .wrapper(let step) = $0 { step.registration.owner.build.neverBlocks } else { true }
+            }
+            // A raw endpoint or a wrapper of a plugin built for ABI 1.2 or later may answer PH_PENDING.
+            var raw = false
+            if case .raw = registration.kind { raw = true }
+            mayDefer = (raw && registration.owner.build.abiMinor >= 2) || steps.contains {
+                if case .wrapper(let step) = $0 { step.registration.owner.build.abiMinor >= 2 } else { false }
             }
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
@@ -143,7 +151,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             switch registration.kind {
             case .raw(let handler, let userData):
                 let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
-                if status != PH_OK { pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message) }
+                if status != PH_OK && status != PH_PENDING {
+                    pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message)
+                }
                 return status
             case .typed(let invoker, _):
                 let result = owner.lock.withLock { invoker.invoke(context.parameters!) }
@@ -394,11 +404,33 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     }
 
     /// Runs the chain of `resolved` for `request` (resolved by this table), or returns its answer.
+    /// A request a plugin deferred is waited for on this thread (see ``serve(_:resolved:)``).
     public func handle(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> PluginHTTPResponse {
-        guard let route = resolved.route else { return resolved.answer! }
+        switch serve(request, resolved: resolved) {
+        case .done(let response):
+            return response
+        case .pending(let deferral):
+            let done = DispatchSemaphoreBox()
+            deferral.onCompletion { done.put($0) }
+            return done.take()
+        }
+    }
+
+    /// What serving a request led to: its response, or a request a plugin deferred.
+    public enum Outcome: Sendable {
+        /// Answered.
+        case done(PluginHTTPResponse)
+        /// A step answered PH_PENDING; the response comes with `http->resume` (see ``Deferral``).
+        case pending(Deferral)
+    }
+
+    /// Runs the chain of `resolved` for `request`, or returns its answer; a deferred request
+    /// holds no thread (the caller waits with ``Deferral/onCompletion(_:)``).
+    public func serve(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> Outcome {
+        guard let route = resolved.route else { return .done(resolved.answer!) }
         let context = RequestContext(request: request, route: route)
-        ChainWalk.run(context)
-        return context.response
+        if let deferral = ChainWalk.run(context) { return .pending(deferral) }
+        return .done(context.response)
     }
 
     /// The host's own answer for a request that reaches no plugin code.

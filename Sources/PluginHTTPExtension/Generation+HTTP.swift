@@ -13,18 +13,36 @@ extension Generation {
         handle(request, resolved: endpoints.resolve(request))
     }
 
-    /// As ``handle(_:)``, for a request already resolved by this generation's ``endpoints``.
+    /// As ``handle(_:)``, for a request already resolved by this generation's ``endpoints``
+    /// (a request a plugin deferred is waited for on this thread).
     public func handle(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> PluginHTTPResponse {
+        switch serve(request, resolved: resolved) {
+        case .done(let response):
+            return response
+        case .pending(let deferral):
+            let done = DispatchSemaphoreBox()
+            deferral.onCompletion { done.put($0) }
+            return done.take()
+        }
+    }
+
+    /// Serves a request resolved by this generation's ``endpoints``, firing the request-received
+    /// and response-sent events when anyone listens; a deferred request holds no thread (see ``Deferral``).
+    public func serve(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> EndpointTable.Outcome {
         let listensToRequests = events.subscriberCount(of: .requestReceived) > 0
         let listensToResponses = events.subscriberCount(of: .responseSent) > 0
         if listensToRequests { publish(.requestReceived, text: "\(request.method) \(request.path)") }
-        let start = listensToResponses ? ContinuousClock.now : nil
-        let response = endpoints.handle(request, resolved: resolved)
-        if let start {
+        guard listensToResponses else { return endpoints.serve(request, resolved: resolved) }
+        let start = ContinuousClock.now
+        let sent: (PluginHTTPResponse) -> Void = { response in
             let elapsed = (ContinuousClock.now - start).wholeMicroseconds
-            publish(.responseSent, text: "\(response.status) \(elapsed) \(request.method) \(request.path)")
+            self.publish(.responseSent, text: "\(response.status) \(elapsed) \(request.method) \(request.path)")
         }
-        return response
+        let outcome = endpoints.serve(request, resolved: resolved)
+        switch outcome {
+        case .done(let response): sent(response)
+        case .pending(let deferral): deferral.onFinish = sent
+        }
+        return outcome
     }
-
 }

@@ -179,6 +179,11 @@ enum HTTPExtension {
                 guard case .typed(_, let parameters) = context.route.registration.kind,
                       let index = parameters.firstIndex(where: { $0.name == String(cString: name) }) else { return PH_ERR_NOT_FOUND }
                 return HTTPExtension.expose(values[index], in: context, type, value, length)
+            },
+            resume: { request, status, message in
+                guard let request else { return PH_ERR_INVALID }
+                guard let deferral = RequestContext.from(request).deferral else { return PH_ERR_STATE }
+                return deferral.resume(status: status, message: message.map { String(cString: $0) } ?? "")
             }
         )
     }

@@ -34,6 +34,9 @@ final class RequestContext {
     @exclusivity(unchecked) var properties: [String: TypedValue] = [:]
     /// Parsed typed parameters, in signature order; nil before parsing.
     @exclusivity(unchecked) var parameters: [TypedValue]?
+    /// Set while a route whose steps may defer runs, and kept (weakly: the deferral holds
+    /// this context) while the request is deferred; `http->resume` finds it here.
+    weak var deferral: Deferral?
     /// The route being served. unowned(unsafe): its endpoint table, held by the generation
     /// serving this request, outlives the request; this saves reference counting per step.
     unowned(unsafe) let route: EndpointTable.Route

@@ -215,6 +215,38 @@ typedef struct ph_http {
     /** A parsed typed-endpoint parameter (post-wrappers and later), in the same
      *  encoding as properties. PH_ERR_STATE before parsing. [request] */
     ph_status_t (*param)(ph_http_request_t *request, const char *name, ph_type_t *type, const void **value, size_t *length);
+
+    /* ---- ABI 1.2: deferred completion (absent when struct_size ends before it) ----
+     *
+     * A raw endpoint handler, or a wrapper's `call`, may answer PH_PENDING: it
+     * keeps the request, the host's thread moves on, and the request holds no
+     * thread until the plugin finishes it with `resume`, from any thread.
+     *
+     * - Exactly once. The first `resume` finishes the request with the response
+     *   as it stands (`status` other than PH_OK turns it into a 500 naming the
+     *   plugin, with `message`); a second answers PH_ERR_STATE.
+     * - Between PH_PENDING and `resume`, the request functions above may be
+     *   called from the plugin's threads, one at a time (set_status, set_body,
+     *   set_header...). The host does not touch the request meanwhile.
+     * - A wrapper that answered PH_PENDING may continue the chain later, once,
+     *   with `call_next` from any thread (Envoy's "continue decoding"), then
+     *   finishes with `resume`. If a step inside defers again, `call_next`
+     *   answers PH_PENDING and that step finishes the request instead.
+     * - A wrapper whose `call_next` answers PH_PENDING must itself answer
+     *   PH_PENDING and leave the request alone: the step inside finishes it.
+     * - The host may give up first: the request's timeout (`request-timeout-ms`),
+     *   the client leaving, shutdown. Its `resume` then answers PH_ERR_CANCELLED:
+     *   free what you hold; do not call the other request functions after the
+     *   host gave up (only `resume`). The handle stays valid for `resume` until
+     *   it is called; after `resume` returned, do not use the handle again
+     *   (a mistaken second `resume` within a minute is refused with PH_ERR_STATE).
+     * - Reloads wait for deferred requests like for running ones: the request
+     *   finishes on the generation (and plugin instance) it started on.
+     */
+    /** Finishes a request this plugin's step answered PH_PENDING for. PH_OK;
+     *  PH_ERR_STATE for a second call or a request that is not deferred;
+     *  PH_ERR_CANCELLED when the host gave up on it. [thread-safe] */
+    ph_status_t (*resume)(ph_http_request_t *request, ph_status_t status, const char *message);
 } ph_http_t;
 
 #ifdef __cplusplus

@@ -53,8 +53,9 @@ extern "C" {
 /** Major ABI version. A host refuses a plugin whose major differs. */
 #define PH_ABI_MAJOR 1u
 /** Minor ABI version. A host accepts plugins built against an equal or older minor.
- *  1.1 added `save_state` and `restore_state` to the descriptor (hot-reload state handoff). */
-#define PH_ABI_MINOR 1u
+ *  1.1 added `save_state` and `restore_state` to the descriptor (hot-reload state handoff).
+ *  1.2 added deferred completion: PH_PENDING, PH_ERR_CANCELLED and `ph_http_t.resume`. */
+#define PH_ABI_MINOR 2u
 
 /** Marks the entry function as exported from a library built with -fvisibility=hidden. */
 #define PH_EXPORT __attribute__((visibility("default")))
@@ -76,6 +77,12 @@ typedef int32_t ph_status_t;
 #define PH_ERR_STATE 5         /**< Called in a lifecycle phase where it is not allowed. */
 #define PH_ERR_UNSUPPORTED 6   /**< The host or plugin does not support this. */
 #define PH_ERR_TOO_SMALL 7     /**< An output buffer is too small; the needed length was written. */
+/** ABI 1.2: an endpoint handler or a wrapper's `call` keeps the request and
+ *  finishes it later with `http->resume` (see http.h). Not an error. */
+#define PH_PENDING 8
+/** ABI 1.2: the host gave up on a deferred request (its deadline passed, the
+ *  client left, or the host is shutting down); `http->resume` answers it. */
+#define PH_ERR_CANCELLED 9
 
 /** Answer of a check callback (allow/deny checks). */
 typedef int32_t ph_verdict_t;

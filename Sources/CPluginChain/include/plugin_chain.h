@@ -72,6 +72,12 @@ struct ph_chain_request {
     /** Index of the wrapper step running now, -1 before the first: only
      *  that wrapper may call next, and only while cursor == frame + 1. */
     ptrdiff_t frame;
+    /** Set when a step answered PH_PENDING (ABI 1.2): the request finishes
+     *  later, with `http->resume`. */
+    int pending;
+    /** The wrapper step that answered PH_PENDING, -1 if none: it may continue
+     *  the chain later, from any thread, once (`call_next` while no step runs). */
+    ptrdiff_t deferred_frame;
     const ph_chain_host_t *host;
     /** The message buffer of the wrapper running now. One per request, not
      *  one per call (a wrapper's frame stays small): emptied before and after
@@ -84,6 +90,12 @@ struct ph_chain_request {
 /** Serves one request: runs `count` steps from the first, with `context`
  *  as the host's per-request object. The request lives on this call's stack. */
 ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host);
+
+/** As ph_chain_serve, in `storage` the caller keeps: a route where a step may
+ *  answer PH_PENDING needs its request to outlive this call. Check
+ *  `storage->pending` afterwards. */
+ph_status_t ph_chain_serve_in(ph_chain_request_t *storage, void *context, const ph_chain_step_t *steps, size_t count,
+                              const ph_chain_host_t *host);
 
 /** `http->call_next`: runs the rest of the chain, once per wrapper call;
  *  PH_ERR_STATE for a second call or a call from anything but the running wrapper. */

@@ -1,0 +1,111 @@
+import Foundation
+import PluginTestSupport
+import Testing
+
+/// A folder serving the deferred fixture (build `build`) beside the versioned one.
+private func deferredFolder(build: String = "a", extra: String = "") -> PluginFolder {
+    let folder = PluginFolder()
+    folder.manifest("deferred/deferred.toml", name: "deferred", [("deferred", "libdeferred.so:deferred_entry")])
+    installDeferred(folder, build: build)
+    folder.manifest("versioned/versioned.toml", [("versioned", "libversioned.so:versioned_entry")])
+    try? FileManager.default.createDirectory(atPath: folder.path + "/versioned", withIntermediateDirectories: true)
+    try? FileManager.default.copyItem(atPath: Fixtures.library("versioned/v1/libversioned.so"), toPath: folder.path + "/versioned/libversioned.so")
+    folder.write("host.toml", "[host]\nenabled = [\"deferred\", \"versioned\"]\n" + extra)
+    return folder
+}
+
+/// Installs build `build` of the deferred fixture by rename, as `plugin.mk` does.
+private func installDeferred(_ folder: PluginFolder, build: String) {
+    let path = folder.path + "/deferred/libdeferred.so"
+    try? FileManager.default.createDirectory(atPath: folder.path + "/deferred", withIntermediateDirectories: true)
+    try? FileManager.default.removeItem(atPath: path + ".new")
+    try! FileManager.default.copyItem(atPath: Fixtures.library("deferred/\(build)/libdeferred.so"), toPath: path + ".new")
+    precondition(rename(path + ".new", path) == 0)
+}
+
+private func get(_ port: Int, _ target: String) async -> String {
+    (try? await RawHTTP.sendAsync("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)) ?? ""
+}
+
+@Suite("Deferred completion: a plugin answers later without holding a thread", .serialized)
+struct DeferredTests {
+    @Test("1,000 concurrent requests deferred and resumed from the plugin's own thread in random order: every client gets its own answer")
+    func thousandDeferred() async throws {
+        let folder = deferredFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
+        let port = server.port
+        let replies = await withTaskGroup(of: (Int, String).self) { group in
+            for id in 0..<1000 {
+                group.addTask { (id, await get(port, "/d/wait?id=\(id)&ms=300")) }
+            }
+            return await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        let wrong = replies.filter { !$0.value.hasPrefix("HTTP/1.1 200") || !$0.value.hasSuffix("id \($0.key) build a") }
+        #expect(replies.count == 1000 && wrong.isEmpty, "\(wrong.count) wrong, e.g. \(wrong.first.map { "\($0.key): \($0.value)" } ?? "")")
+        // The host serves on, and the plugin's own endpoints still answer.
+        #expect(server.get("/version").body == "v1")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a second resume is refused with PH_ERR_STATE; a wrapper defers, continues the chain from another thread and resumes")
+    func resumeTwiceAndAsyncWrapper() async throws {
+        let folder = deferredFolder()
+        let server = try ServeProcess(folder: folder)
+        #expect(server.get("/d/twice").body == "once")
+        var status = ""
+        for _ in 0..<100 where !status.contains("second=5") {
+            status = server.get("/d/status").body
+            usleep(10_000)
+        }
+        #expect(status.contains("second=5"), "the second resume answered: \(status)")
+        let gated = await get(server.port, "/d/gated")
+        #expect(gated.hasPrefix("HTTP/1.1 200") && gated.lowercased().contains("x-gate: later") && gated.hasSuffix("gated ok"), "\(gated)")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("past its deadline a deferred request is answered 504; the plugin's late resume answers PH_ERR_CANCELLED; a client that left does not hurt")
+    func deadlineAndDisconnect() async throws {
+        let folder = deferredFolder(extra: "\n[request-timeouts]\n\"GET /d/late\" = 100\n")
+        let server = try ServeProcess(folder: folder)
+        let reply = server.get("/d/late?ms=400")
+        #expect(reply.status == 504 && reply.body.contains(#""plugin":"deferred""#), "\(reply)")
+        var status = ""
+        for _ in 0..<200 where !status.contains("late=9") {
+            status = server.get("/d/status").body
+            usleep(10_000)
+        }
+        #expect(status.contains("late=9"), "the late resume answered: \(status)")
+        // A client that sends and leaves at once: the plugin resumes later; nothing breaks.
+        for _ in 0..<20 {
+            let fd = try RawHTTP.connect(port: server.port)
+            let request = "GET /d/wait?id=7&ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
+            _ = request.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        usleep(300_000)
+        #expect(server.get("/version").body == "v1")
+        #expect(await get(server.port, "/d/wait?id=8").hasSuffix("id 8 build a"))
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a reload while requests are deferred: they finish on their generation, new requests reach the new build")
+    func reloadWhilePending() async throws {
+        let folder = deferredFolder()
+        let server = try ServeProcess(folder: folder)
+        let port = server.port
+        let pending = Task {
+            await withTaskGroup(of: String.self) { group in
+                for id in 0..<20 { group.addTask { await get(port, "/d/wait?id=\(id)&ms=800") } }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        installDeferred(folder, build: "b")
+        let reload = try Plughost.run(["reload", "--pid-file", server.pidFile])
+        #expect(reload.status == 0, "\(reload.output)")
+        #expect(await get(port, "/d/wait?id=99").hasSuffix("id 99 build b"))
+        let old = await pending.value
+        #expect(old.count == 20 && old.allSatisfy { $0.hasPrefix("HTTP/1.1 200") && $0.hasSuffix("build a") }, "\(old.filter { !$0.hasSuffix("build a") }.prefix(3))")
+        #expect(server.stop() == 0)
+    }
+}
