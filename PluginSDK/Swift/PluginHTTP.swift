@@ -163,6 +163,9 @@ final class HTTPHandlerBox {
         do {
             try handler(HTTPExchange(api: api, request: request))
             return PH_OK
+        } catch is DeferredSignal {
+            // An async endpoint's task took the request over (see asyncEndpoint).
+            return PH_PENDING
         } catch {
             MessageWriter.write("\(error)", to: message)
             return PH_ERR_FAILED

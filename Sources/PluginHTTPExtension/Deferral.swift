@@ -32,6 +32,8 @@ public final class Deferral: @unchecked Sendable {
         var walkReturned = false
         var cancelled = false
         var finished = false
+        /// The plugin's `on_cancel` callback.
+        var onCancel: CancelCallback?
     }
 
     private let state = Mutex(State())
@@ -75,9 +77,27 @@ public final class Deferral: @unchecked Sendable {
     /// The host gives up on the request: its waiter is dropped; the plugin's `resume` will answer PH_ERR_CANCELLED.
     public func cancel() {
         state.withLock { state in
-            guard !state.finished else { return }
+            guard !state.finished, !state.cancelled else { return }
             state.cancelled = true
             state.completion = nil
+            // Under the lock: the callback cannot race with `resume`, after which it is never called.
+            if let onCancel = state.onCancel { onCancel.callback(onCancel.userData) }
+            state.onCancel = nil
+        }
+    }
+
+    /// `http->on_cancel`: the plugin's callback for when the host gives up.
+    func setOnCancel(_ callback: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void, _ userData: UnsafeMutableRawPointer?) -> ph_status_t {
+        let registration = CancelCallback(callback: callback, userData: userData)
+        return state.withLock { state in
+            if state.finished { return PH_ERR_STATE }
+            // Gave up before the plugin asked: tell it at once (under the lock, as in cancel()).
+            if state.cancelled {
+                registration.callback(registration.userData)
+                return PH_OK
+            }
+            state.onCancel = registration
+            return PH_OK
         }
     }
 
@@ -92,6 +112,7 @@ public final class Deferral: @unchecked Sendable {
                 return .refuse(PH_ERR_CANCELLED)
             }
             state.resumed = (status, message)
+            state.onCancel = nil
             guard state.walkReturned, let completion = state.completion else { return .record }
             state.finished = true
             state.completion = nil
@@ -122,6 +143,12 @@ public final class Deferral: @unchecked Sendable {
         onFinish?(response)
         return response
     }
+}
+
+/// A plugin's `on_cancel` callback and its argument (the plugin's to make thread-safe).
+struct CancelCallback: @unchecked Sendable {
+    let callback: @convention(c) (UnsafeMutableRawPointer?) -> Void
+    let userData: UnsafeMutableRawPointer?
 }
 
 /// The deferred requests the host keeps: pending ones (their plugin holds the

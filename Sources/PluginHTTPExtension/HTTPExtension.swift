@@ -184,6 +184,11 @@ enum HTTPExtension {
                 guard let request else { return PH_ERR_INVALID }
                 guard let deferral = RequestContext.from(request).deferral else { return PH_ERR_STATE }
                 return deferral.resume(status: status, message: message.map { String(cString: $0) } ?? "")
+            },
+            on_cancel: { request, cancelled, userData in
+                guard let request, let cancelled else { return PH_ERR_INVALID }
+                guard let deferral = RequestContext.from(request).deferral else { return PH_ERR_STATE }
+                return deferral.setOnCancel(cancelled, userData)
             }
         )
     }

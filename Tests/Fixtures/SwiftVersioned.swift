@@ -1,7 +1,10 @@
 // Test fixture for hot reload of a Swift plugin, built twice (`-DVERSION_2`).
 // GET /swift/version answers "swift v1" / "swift v2"; GET /swift/count counts
 // calls and hands the count to the next build through saveState/restoreState;
-// GET /swift/fatal ends in a Swift fatalError (a trap, for the crash journal).
+// GET /swift/fatal ends in a Swift fatalError (a trap, for the crash journal);
+// async endpoints (ABI 1.2): GET /swift/later?id=X&ms=N answers "later X" after
+// N ms of Task.sleep; GET /swift/sleepy sleeps 5 s unless cancelled, and
+// GET /swift/cancelled counts the sleepy tasks the host cancelled.
 import PluginSDK
 import Synchronization
 
@@ -20,6 +23,22 @@ final class SwiftVersioned: Plugin, @unchecked Sendable {
         try host.http?.endpoint("GET", "/swift/version") { $0.setBody("swift v\(buildVersion)") }
         try host.http?.endpoint("GET", "/swift/count") { [count] in $0.setBody("\(count.increment())") }
         try host.http?.endpoint("GET", "/swift/fatal") { _ in fatalError("crashing on purpose") }
+        try host.http?.asyncEndpoint("GET", "/swift/later") { exchange in
+            let ms = Int(exchange.query("ms") ?? "") ?? 0
+            try await Task.sleep(for: .milliseconds(ms))
+            exchange.setBody("later \(exchange.query("id") ?? "-")")
+        }
+        let cancelled = Counter()
+        try host.http?.asyncEndpoint("GET", "/swift/sleepy") { [cancelled] exchange in
+            do {
+                try await Task.sleep(for: .seconds(5))
+                exchange.setBody("slept")
+            } catch is CancellationError {
+                _ = cancelled.increment()
+                throw CancellationError()
+            }
+        }
+        try host.http?.endpoint("GET", "/swift/cancelled") { [cancelled] in $0.setBody("\(cancelled.current)") }
     }
 
     func saveState() throws -> [UInt8]? {

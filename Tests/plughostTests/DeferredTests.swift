@@ -109,3 +109,43 @@ struct DeferredTests {
         #expect(server.stop() == 0)
     }
 }
+
+@Suite("Async Swift endpoints (deferred completion through the Swift SDK)", .serialized)
+struct AsyncSwiftEndpointTests {
+    /// A folder serving the Swift fixture, with a 200 ms timeout on its sleepy endpoint.
+    private func swiftFolder() -> PluginFolder {
+        let folder = PluginFolder()
+        folder.manifest("sv/sv.toml", name: "sv", [("sv", "libswift_versioned.so:swift_versioned_entry")])
+        try? FileManager.default.createDirectory(atPath: folder.path + "/sv", withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: Fixtures.library("swift_versioned/v1/libswift_versioned.so"), toPath: folder.path + "/sv/libswift_versioned.so")
+        folder.write("host.toml", "[host]\nenabled = [\"sv\"]\n\n[request-timeouts]\n\"GET /swift/sleepy\" = 200\n")
+        return folder
+    }
+
+    @Test("300 concurrent requests to an async Swift endpoint that awaits Task.sleep: each gets its own answer")
+    func concurrentAsyncEndpoint() async throws {
+        let server = try ServeProcess(folder: swiftFolder())
+        let port = server.port
+        let replies = await withTaskGroup(of: (Int, String).self) { group in
+            for id in 0..<300 { group.addTask { (id, await get(port, "/swift/later?id=\(id)&ms=100")) } }
+            return await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        let wrong = replies.filter { !$0.value.hasPrefix("HTTP/1.1 200") || !$0.value.hasSuffix("later \($0.key)") }
+        #expect(replies.count == 300 && wrong.isEmpty, "\(wrong.count) wrong, e.g. \(wrong.first.map { "\($0.key): \($0.value)" } ?? "")")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("when the host gives up on a request (its deadline), the async endpoint's task is cancelled")
+    func cancellationReachesTheTask() async throws {
+        let server = try ServeProcess(folder: swiftFolder())
+        let reply = server.get("/swift/sleepy")
+        #expect(reply.status == 504 && reply.body.contains(#""plugin":"sv""#), "\(reply)")
+        var cancelled = ""
+        for _ in 0..<200 where cancelled != "1" {
+            cancelled = server.get("/swift/cancelled").body
+            usleep(10_000)
+        }
+        #expect(cancelled == "1", "the task was not cancelled (count \(cancelled))")
+        #expect(server.stop() == 0)
+    }
+}

@@ -247,6 +247,12 @@ typedef struct ph_http {
      *  PH_ERR_STATE for a second call or a request that is not deferred;
      *  PH_ERR_CANCELLED when the host gave up on it. [thread-safe] */
     ph_status_t (*resume)(ph_http_request_t *request, ph_status_t status, const char *message);
+    /** Asks to be told when the host gives up on a deferred request: `cancelled`
+     *  runs once, with `user_data`, on a host thread, and must not block (set a
+     *  flag, cancel a task); `resume` then answers PH_ERR_CANCELLED. It is never
+     *  called after `resume` returned. One callback per request (a later call
+     *  replaces it); PH_ERR_STATE for a request that is not deferred. [thread-safe] */
+    ph_status_t (*on_cancel)(ph_http_request_t *request, void (*cancelled)(void *user_data), void *user_data);
 } ph_http_t;
 
 #ifdef __cplusplus

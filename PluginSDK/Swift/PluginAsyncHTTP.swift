@@ -1,0 +1,87 @@
+import CPluginABI
+import Synchronization
+
+extension HTTPRegistrar {
+    /// Whether the host finishes deferred requests (ABI 1.2: `ph_http_t.resume`).
+    public var supportsDeferral: Bool {
+        Int(api.pointee.struct_size) >= MemoryLayout<ph_http_t>.size
+    }
+
+    /// Registers an endpoint whose handler may wait (for a database, another
+    /// service, a timer) without holding a host thread: the host's thread moves
+    /// on at once (the endpoint answers `PH_PENDING`), the handler runs as a Swift
+    /// task, and the response goes out when it returns (`http->resume`).
+    /// Throwing answers 500 with the error's description. When the host gives up
+    /// on the request (its deadline, the client leaving, shutdown) the task is
+    /// cancelled: `Task.isCancelled`, `try Task.checkCancellation()` and
+    /// cancellable waits such as `Task.sleep` see it.
+    ///
+    /// ```swift
+    /// try host.http?.asyncEndpoint("GET", "/hello/later") { exchange in
+    ///     try await Task.sleep(for: .milliseconds(20))
+    ///     exchange.setBody("hello, later")
+    /// }
+    /// ```
+    /// - Throws: When the host predates deferred completion (ABI 1.2), or refuses the endpoint.
+    public func asyncEndpoint(_ method: String, _ path: String,
+                              _ handler: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
+        guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
+        let api = self.api
+        try endpoint(method, path) { exchange in
+            AsyncRequest.start(exchange, api: api, handler)
+            throw DeferredSignal()
+        }
+    }
+}
+
+/// Thrown by the synchronous trampoline of ``HTTPRegistrar/asyncEndpoint(_:_:_:)``
+/// so that ``HTTPHandlerBox`` answers `PH_PENDING` instead of `PH_OK`.
+struct DeferredSignal: Error {}
+
+/// One request an async endpoint deferred: its task, and the host's cancellation.
+final class AsyncRequest: @unchecked Sendable {
+    // @unchecked Sendable: `task` is set once before the host can cancel (on_cancel is
+    // registered after it), and read under the host's lock in `cancelled`.
+    private var task: Task<Void, Never>?
+
+    /// Starts `handler` as a task for `exchange`'s request; the task resumes the request when it ends.
+    static func start(_ exchange: HTTPExchange, api: UnsafePointer<ph_http_t>,
+                      _ handler: @escaping @Sendable (HTTPExchange) async throws -> Void) {
+        let request = AsyncRequest()
+        let box = Unmanaged.passRetained(request)
+        let sendable = SendableExchange(exchange)
+        request.task = Task { [request] in
+            var status = PH_OK
+            var message: String?
+            do {
+                try await handler(sendable.exchange)
+            } catch {
+                status = PH_ERR_FAILED
+                message = Task.isCancelled ? "cancelled: \(error)" : "\(error)"
+            }
+            let exchange = sendable.exchange
+            // After resume the host never calls `cancelled` again: the retain for it can go.
+            _ = message.withOptionalCString { exchange.api.pointee.resume(exchange.request, status, $0) }
+            Unmanaged.passUnretained(request).release()
+        }
+        _ = api.pointee.on_cancel(exchange.request, { userData in
+            Unmanaged<AsyncRequest>.fromOpaque(userData!).takeUnretainedValue().task?.cancel()
+        }, box.toOpaque())
+    }
+}
+
+/// An exchange handed to the task that finishes it: the host lets one thread at a time use it.
+struct SendableExchange: @unchecked Sendable {
+    let exchange: HTTPExchange
+    init(_ exchange: HTTPExchange) { self.exchange = exchange }
+}
+
+extension Optional where Wrapped == String {
+    /// Calls `body` with the string as a C string, or NULL.
+    func withOptionalCString<R>(_ body: (UnsafePointer<CChar>?) -> R) -> R {
+        switch self {
+        case .some(let text): text.withCString { body($0) }
+        case .none: body(nil)
+        }
+    }
+}
