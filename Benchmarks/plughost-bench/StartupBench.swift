@@ -37,7 +37,7 @@ enum StartupBench {
             runtime.shutdown()
         }
         let median = startMilliseconds.sorted()[1]
-        return Figure(name: "the 5 example plugins (4 in C, 1 in Swift) loaded and started", value: median,
+        return Figure(name: "the 6 example plugins (5 in C, 1 in Swift) loaded and started", value: median,
                       baseline: nil, unit: "ms", target: "—", met: true)
     }
 }

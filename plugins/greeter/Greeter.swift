@@ -7,6 +7,8 @@
 // - serves raw HTTP endpoints when the host serves HTTP:
 //     GET /hello?name=NAME   -> "Hello, NAME!" (403 when access.check denies NAME)
 //     GET /api/greeting      -> greets the user the auth wrapper found
+//     GET /hello/later?name=NAME&ms=N -> the same greeting after an `await`
+//                               (an async endpoint: no host thread waits)
 //
 // Config ([plugin.greeter] in the host config):
 //   greeting = "Hello"            # default "Hello"
@@ -44,6 +46,17 @@ final class Greeter: Plugin {
                 guard let user = exchange.property("user") else { throw PluginFailure("no user: is the auth wrapper in front of /api?") }
                 exchange.setHeader("Content-Type", "text/plain; charset=utf-8")
                 exchange.setBody("\(self.greeting), \(user)! You are signed in.\n")
+            }
+            // An async endpoint (hosts of ABI 1.2 and later): it awaits, as a handler waiting for
+            // a database or another service would, and holds no host thread meanwhile.
+            if http.supportsDeferral {
+                let greeting = self.greeting
+                try http.asyncEndpoint("GET", "/hello/later") { exchange in
+                    let ms = min(max(Int(exchange.query("ms") ?? "") ?? 100, 0), 10_000)
+                    try await Task.sleep(for: .milliseconds(ms))
+                    exchange.setHeader("Content-Type", "text/plain; charset=utf-8")
+                    exchange.setBody("\(greeting), \(exchange.query("name") ?? "world"), after \(ms) ms!\n")
+                }
             }
         }
     }
