@@ -32,6 +32,31 @@ extension HTTPRegistrar {
             throw DeferredSignal()
         }
     }
+
+    /// Registers a wrapper whose `call` may wait without holding a host thread
+    /// (ABI 1.2, as ``asyncEndpoint(_:_:_:)``): it runs as a Swift task, continues
+    /// the chain with ``HTTPExchange/continueChain()`` when it is ready (from the
+    /// task's thread), and the request is finished when it returns. Throwing
+    /// answers 500; the host giving up cancels the task.
+    ///
+    /// ```swift
+    /// try host.http?.asyncWrapper("quota", match: "/api/*") { exchange in
+    ///     guard try await quotaService.allows(exchange.header("Authorization")) else {
+    ///         exchange.status = 429
+    ///         return
+    ///     }
+    ///     exchange.continueChain()
+    /// }
+    /// ```
+    public func asyncWrapper(_ name: String, phase: Phase = .pre, match: String = "*",
+                             _ call: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
+        guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
+        let api = self.api
+        try wrapper(name, phase: phase, match: match) { exchange in
+            AsyncRequest.start(exchange, api: api, call)
+            throw DeferredSignal()
+        }
+    }
 }
 
 /// Thrown by the synchronous trampoline of ``HTTPRegistrar/asyncEndpoint(_:_:_:)``
@@ -43,12 +68,16 @@ final class AsyncRequest: @unchecked Sendable {
     // @unchecked Sendable: `task` is set once before the host can cancel (on_cancel is
     // registered after it), and read under the host's lock in `cancelled`.
     private var task: Task<Void, Never>?
+    /// An async wrapper's `continueChain` found a step inside deferring: that step finishes the request.
+    let innerDeferred = Atomic<Bool>(false)
 
     /// Starts `handler` as a task for `exchange`'s request; the task resumes the request when it ends.
     static func start(_ exchange: HTTPExchange, api: UnsafePointer<ph_http_t>,
                       _ handler: @escaping @Sendable (HTTPExchange) async throws -> Void) {
         let request = AsyncRequest()
         let box = Unmanaged.passRetained(request)
+        var exchange = exchange
+        exchange.deferred = request
         let sendable = SendableExchange(exchange)
         request.task = Task { [request] in
             var status = PH_OK
@@ -61,7 +90,13 @@ final class AsyncRequest: @unchecked Sendable {
             }
             let exchange = sendable.exchange
             // After resume the host never calls `cancelled` again: the retain for it can go.
-            _ = message.withOptionalCString { exchange.api.pointee.resume(exchange.request, status, $0) }
+            // (A step inside that deferred finishes the request itself.)
+            if !request.innerDeferred.load(ordering: .acquiring) {
+                _ = message.withOptionalCString { exchange.api.pointee.resume(exchange.request, status, $0) }
+            } else {
+                // The step inside finishes it; this box must not be called any more.
+                _ = exchange.api.pointee.on_cancel(exchange.request, { _ in }, nil)
+            }
             Unmanaged.passUnretained(request).release()
         }
         _ = api.pointee.on_cancel(exchange.request, { userData in

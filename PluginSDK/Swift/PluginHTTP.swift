@@ -1,4 +1,5 @@
 import CPluginABI
+import Synchronization
 
 extension PluginHost {
     /// The host's HTTP extension, or nil when the host serves no HTTP.
@@ -82,6 +83,14 @@ public struct HTTPRegistrar: @unchecked Sendable {
 public struct HTTPExchange {
     let api: UnsafePointer<ph_http_t>
     let request: OpaquePointer
+    /// The deferred request this exchange belongs to, for an async wrapper (see ``continueChain()``).
+    var deferred: AsyncRequest?
+
+    init(api: UnsafePointer<ph_http_t>, request: OpaquePointer, deferred: AsyncRequest? = nil) {
+        self.api = api
+        self.request = request
+        self.deferred = deferred
+    }
 
     /// "GET", "POST", …
     public var method: String { api.pointee.method(request).map { String(cString: $0) } ?? "" }
@@ -124,6 +133,30 @@ public struct HTTPExchange {
     /// Runs the rest of the chain (wrappers only); false if it failed.
     @discardableResult
     public func callNext() -> Bool { api.pointee.call_next(request) == PH_OK }
+
+    /// What the rest of the chain did (``continueChain()``).
+    public enum ChainResult: Sendable {
+        /// It ran; the response is in place.
+        case done
+        /// A step failed; its error is already in the response.
+        case failed
+        /// A step inside deferred the request: it finishes it, not this wrapper
+        /// (whose response changes after this would be lost).
+        case deferred
+    }
+
+    /// Runs the rest of the chain from an async wrapper (``HTTPRegistrar/asyncWrapper(_:phase:match:_:)``),
+    /// on the task's thread, and says how it went.
+    @discardableResult
+    public func continueChain() -> ChainResult {
+        switch api.pointee.call_next(request) {
+        case PH_OK: return .done
+        case PH_PENDING:
+            deferred?.innerDeferred.store(true, ordering: .releasing)
+            return .deferred
+        default: return .failed
+        }
+    }
 
     /// The string request property `key` (e.g. "user", set by an auth wrapper).
     public func property(_ key: String) -> String? {

@@ -39,6 +39,12 @@ final class SwiftVersioned: Plugin, @unchecked Sendable {
             }
         }
         try host.http?.endpoint("GET", "/swift/cancelled") { [cancelled] in $0.setBody("\(cancelled.current)") }
+        // An async wrapper: waits, continues the chain from its task, then marks the response.
+        try host.http?.endpoint("GET", "/swift/gated") { $0.setBody("gated") }
+        try host.http?.asyncWrapper("slowgate", match: "GET /swift/gated") { exchange in
+            try await Task.sleep(for: .milliseconds(20))
+            if exchange.continueChain() == .done { exchange.setHeader("X-Slowgate", "passed") }
+        }
     }
 
     func saveState() throws -> [UInt8]? {

@@ -135,6 +135,18 @@ struct AsyncSwiftEndpointTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("an async Swift wrapper waits, continues the chain from its task and changes the response after")
+    func asyncWrapper() async throws {
+        let server = try ServeProcess(folder: swiftFolder())
+        let replies = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<50 { group.addTask { await get(server.port, "/swift/gated") } }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(replies.allSatisfy { $0.hasPrefix("HTTP/1.1 200") && $0.lowercased().contains("x-slowgate: passed") && $0.hasSuffix("gated") },
+                "\(replies.first ?? "")")
+        #expect(server.stop() == 0)
+    }
+
     @Test("when the host gives up on a request (its deadline), the async endpoint's task is cancelled")
     func cancellationReachesTheTask() async throws {
         let server = try ServeProcess(folder: swiftFolder())
