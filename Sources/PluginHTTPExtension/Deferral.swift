@@ -19,7 +19,7 @@ import Synchronization
 /// walk that deferred has even returned; the response is taken only once both happened.
 ///
 /// A finished request's memory is kept a while longer (see ``Deferrals``), so a
-/// mistaken second `resume` finds it and is refused instead of reading freed memory.
+/// mistaken second `resume` soon after finds it and is refused instead of reading freed memory.
 public final class Deferral: @unchecked Sendable {
     // @unchecked Sendable: the state is behind a Mutex; the context is touched by the
     // walk (before it returns) and by the finishing thread (after), never both at once.
@@ -152,32 +152,38 @@ struct CancelCallback: @unchecked Sendable {
 }
 
 /// The deferred requests the host keeps: pending ones (their plugin holds the
-/// handle), and finished ones for ``grace`` more (a second `resume` is refused).
+/// handle), and the last ``kept`` finished ones (a mistaken second `resume` on
+/// one of them is refused; older ones are freed, so memory stays bounded).
 final class Deferrals: Sendable {
     static let shared = Deferrals()
 
-    /// How long a finished deferred request's memory stays valid for a mistaken second `resume`.
-    static let grace: Duration = .seconds(60)
+    /// How many finished deferred requests stay valid for a mistaken second `resume`.
+    static let kept = 1024
 
-    private let state = Mutex<(pending: [ObjectIdentifier: Deferral], finished: [(at: ContinuousClock.Instant, deferral: Deferral)])>(([:], []))
+    private struct State {
+        var pending: [ObjectIdentifier: Deferral] = [:]
+        /// A ring of the last finished ones.
+        var finished: [Deferral?] = Array(repeating: nil, count: Deferrals.kept)
+        var next = 0
+    }
+
+    private let state = Mutex(State())
 
     /// Keeps `deferral` until it finishes.
     func add(_ deferral: Deferral) {
         state.withLock { $0.pending[ObjectIdentifier(deferral)] = deferral }
     }
 
-    /// Moves `deferral` to the finished ones; forgets those finished longer than ``grace`` ago.
+    /// Moves `deferral` to the finished ones, forgetting the oldest of them.
     func finished(_ deferral: Deferral) {
-        let now = ContinuousClock.now
-        let expired: [Deferral] = state.withLock { state in
+        let oldest: Deferral? = state.withLock { state in
             state.pending[ObjectIdentifier(deferral)] = nil
-            state.finished.append((now, deferral))
-            let keep = state.finished.firstIndex { now - $0.at < Self.grace } ?? state.finished.endIndex
-            let expired = state.finished[..<keep].map(\.deferral)
-            state.finished.removeFirst(keep)
-            return expired
+            let oldest = state.finished[state.next]
+            state.finished[state.next] = deferral
+            state.next = (state.next + 1) % Self.kept
+            return oldest
         }
-        _ = expired  // released here, outside the lock
+        _ = oldest  // released here, outside the lock
     }
 
     /// Requests deferred and not finished yet.

@@ -7,6 +7,8 @@
  *   GET /d/gated            behind wrapper "later", which defers, continues the
  *                           chain from the plugin's thread and then resumes
  *   GET /d/status           what the second and the late resume answered
+ *   GET /d/now, GET /d/sync the same answer, deferred and resumed at once, or
+ *                           synchronous (the bench compares their cost)
  * Built twice (see the Makefile): build "b" differs only in FIXTURE_BUILD. */
 #include <plughost/http.h>
 
@@ -157,6 +159,18 @@ static ph_status_t status_handler(void *user_data, ph_http_request_t *request, p
     return http->set_body(request, text, (size_t)length);
 }
 
+static ph_status_t now_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    http->set_body(request, "now", 3);
+    http->resume(request, PH_OK, NULL);
+    return PH_PENDING;
+}
+
+static ph_status_t sync_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    return http->set_body(request, "now", 3);
+}
+
 static ph_status_t later(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error) {
     (void)user_data; (void)state; (void)error;
     return enqueue(JOB_GATE, request, 0, 5);
@@ -175,6 +189,8 @@ static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void
         {sizeof(ph_endpoint_t), "GET", "/d/late", late_handler, NULL},
         {sizeof(ph_endpoint_t), "GET", "/d/gated", gated_handler, NULL},
         {sizeof(ph_endpoint_t), "GET", "/d/status", status_handler, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/d/now", now_handler, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/d/sync", sync_handler, NULL},
     };
     for (size_t index = 0; index < sizeof endpoints / sizeof endpoints[0]; index++) {
         ph_status_t status = http->register_endpoint(host, &endpoints[index], error);

@@ -238,8 +238,10 @@ typedef struct ph_http {
      *   the client leaving, shutdown. Its `resume` then answers PH_ERR_CANCELLED:
      *   free what you hold; do not call the other request functions after the
      *   host gave up (only `resume`). The handle stays valid for `resume` until
-     *   it is called; after `resume` returned, do not use the handle again
-     *   (a mistaken second `resume` within a minute is refused with PH_ERR_STATE).
+     *   it is called; after `resume` returned, do not use the handle again (a
+     *   mistaken second `resume` soon after, while the request is among the
+     *   host's last 1,024 finished deferred ones, is refused with PH_ERR_STATE;
+     *   later the handle's memory is gone).
      * - Reloads wait for deferred requests like for running ones: the request
      *   finishes on the generation (and plugin instance) it started on.
      */
