@@ -6,6 +6,7 @@ public import Logging
 import NIOPosix
 public import PluginRuntime
 public import PluginHTTPExtension
+public import NIOCore
 import Synchronization
 
 /// Where the plugin work of requests runs when it may block: a pool of threads
@@ -98,7 +99,9 @@ public final class PluginCallPool: Sendable {
 
     /// Runs `request`'s chain on `lease`'s generation in the pool, within its plugin's
     /// bulkhead and its deadline; releases the lease once the plugin work is over.
-    public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease) async -> PluginHTTPResponse {
+    /// - Parameter connectionClosed: When it completes while the request is deferred, the request is given up.
+    public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease,
+                    connectionClosed: EventLoopFuture<Void>? = nil) async -> PluginHTTPResponse {
         guard let owner = resolved.owner else {
             defer { lease.release() }
             return lease.generation.handle(request, resolved: resolved)
@@ -138,6 +141,7 @@ public final class PluginCallPool: Sendable {
                     call.finish()
                 case .pending(let deferral):
                     call.deferred(deferral)
+                    connectionClosed?.whenComplete { _ in call.clientLeft() }
                 }
             }
             switch bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin) {
@@ -155,7 +159,8 @@ public final class PluginCallPool: Sendable {
 
     /// Waits for a request a plugin deferred on the calling thread (a route of plugins that
     /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:)``.
-    public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease) async -> PluginHTTPResponse {
+    public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease,
+                     connectionClosed: EventLoopFuture<Void>? = nil) async -> PluginHTTPResponse {
         let endpoint = resolved.endpoint ?? "?"
         let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
         let id = nextID.add(1, ordering: .relaxed).newValue
@@ -167,6 +172,7 @@ public final class PluginCallPool: Sendable {
             }
             calls.withLock { $0[id] = call }
             call.deferred(deferral)
+            connectionClosed?.whenComplete { _ in call.clientLeft() }
         }
     }
 
@@ -297,6 +303,13 @@ private final class PendingCall: Sendable {
             answer(response)
             finish()
         }
+    }
+
+    /// The client closed the connection: a deferred request is given up (nobody is there to answer).
+    func clientLeft() {
+        guard state.withLock({ $0.deferral != nil && !$0.finished }) else { return }
+        answer(.json(499, #"{"error":"client closed the connection"}"#))
+        giveUpIfDeferred()
     }
 
     /// After a timeout: a deferred request is given up (its plugin will hear PH_ERR_CANCELLED) and ended.

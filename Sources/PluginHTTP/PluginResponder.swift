@@ -73,14 +73,16 @@ public struct PluginResponder: HTTPResponder {
             }
         }
         let resolved = lease.generation.endpoints.resolve(pluginRequest)
-        guard resolved.runsInline else { return await calls.run(pluginRequest, resolved: resolved, on: lease).hummingbird }
+        guard resolved.runsInline else {
+            return await calls.run(pluginRequest, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
+        }
         switch lease.generation.serve(pluginRequest, resolved: resolved) {
         case .done(let response):
             lease.release()
             return response.hummingbird
         case .pending(let deferral):
             // Deferred by a plugin that never blocks: this thread moves on; the deadline still applies.
-            return await calls.wait(for: deferral, resolved: resolved, on: lease).hummingbird
+            return await calls.wait(for: deferral, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
         }
     }
 }

@@ -88,6 +88,28 @@ struct DeferredTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("a client whose connection breaks while its request is deferred: the host gives the request up, and the plugin's resume answers PH_ERR_CANCELLED")
+    func clientGone() async throws {
+        let folder = deferredFolder()
+        let server = try ServeProcess(folder: folder)
+        let fd = try RawHTTP.connect(port: server.port)
+        let request = "GET /d/late?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n"
+        _ = request.withCString { write(fd, $0, strlen($0)) }
+        usleep(100_000)
+        // An abrupt close (RST, as a client that crashed or timed out): a graceful one only
+        // half-closes, which HTTP/1.1 allows while the answer is awaited.
+        var abort = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        var status = ""
+        for _ in 0..<200 where !status.contains("late=9") {
+            status = server.get("/d/status").body
+            usleep(10_000)
+        }
+        #expect(status.contains("late=9"), "the late resume after the client left answered: \(status)")
+        #expect(server.stop() == 0)
+    }
+
     @Test("a reload while requests are deferred: they finish on their generation, new requests reach the new build")
     func reloadWhilePending() async throws {
         let folder = deferredFolder()
