@@ -141,7 +141,7 @@ int ph_supervisor_signals(void) {
     action.sa_sigaction = forward_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&action.sa_mask);
-    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2, ph_hung_worker_signal()};
+    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, ph_replace_worker_signal(), ph_hung_worker_signal()};
     for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
     return signal_pipe[0];
 }
@@ -156,6 +156,8 @@ int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender) {
 }
 
 int ph_hung_worker_signal(void) { return SIGRTMIN + 4; }
+
+int ph_replace_worker_signal(void) { return SIGRTMIN + 5; }
 
 int ph_exit_with_parent(pid_t parent) {
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;

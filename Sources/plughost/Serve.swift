@@ -197,7 +197,8 @@ struct Serve: AsyncParsableCommand {
                 onServerRunning: { [host] in
                     logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
                     // Tells the supervisor this worker serves (a successor's predecessor may now drain).
-                    if let supervisor { kill(supervisor, SIGUSR2) }
+                    // (A message, not a signal: two workers' signals at once can merge into one.)
+                    link?.announceServing()
                 }))
         } else {
             var application = PluginHTTPServer.makeApplication(
@@ -263,7 +264,7 @@ final class ReplacementRequest: Sendable {
     func askIfNeeded(retained: Int) {
         guard let supervisor, retained > limit, !asked.exchange(true, ordering: .relaxed) else { return }
         logger.info("\(retained) Swift images stay mapped (max-retained-images = \(limit)): asking the supervisor for a successor")
-        kill(supervisor, SIGUSR1)
+        kill(supervisor, ph_replace_worker_signal())
     }
 }
 

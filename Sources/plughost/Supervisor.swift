@@ -26,8 +26,8 @@ import PluginRuntime
 ///   is one round over every serving worker, prepare everywhere then swap (see
 ///   ``SupervisorReloads``); its combined report goes to `<pid file>.reload`.
 /// - A worker that keeps more Swift images mapped than `[host] max-retained-images`
-///   asks (SIGUSR1) to be replaced: its successor starts on the same socket, says
-///   (SIGUSR2) when it serves, and only then the old worker drains and exits, which
+///   asks (``ph_replace_worker_signal``) to be replaced: its successor starts on the same socket, says
+///   (a `serving` message) when it serves, and only then the old worker drains and exits, which
 ///   returns the images' memory with no request refused. A worker in which a
 ///   plugin call hung asks the same way (``ph_hung_worker_signal``); it is killed
 ///   2 s after its successor serves.
@@ -53,7 +53,7 @@ final class Supervisor {
     /// One worker slot: the process running in it and how it has been faring.
     struct Slot {
         var pid: pid_t = 0
-        /// The worker said it serves (SIGUSR2): it takes part in reload rounds.
+        /// The worker said it serves (a `serving` message): it takes part in reload rounds.
         var serving = false
         /// A worker started to take over from `pid` (which asked to be replaced), until it serves.
         var successor: pid_t = 0
@@ -76,6 +76,9 @@ final class Supervisor {
     var round: ReloadRoundState?
     var lastRound = 0
     var roundPending = false
+    /// When the last round began: a worker started before it that was not serving yet
+    /// (so took no part) loaded what was on disk then, and needs a round of its own.
+    var lastRoundStartedAt: ContinuousClock.Instant?
     /// The view last sent to the workers.
     var lastView = ""
 
@@ -109,6 +112,7 @@ final class Supervisor {
         logger.info("supervising \(workers) worker(s) (pids \(slots.map { String($0.pid) }.joined(separator: ", ")))")
 
         let hungSignal = ph_hung_worker_signal()
+        let replaceSignal = ph_replace_worker_signal()
         while true {
             let (signalReady, messages) = wait(signals: signals, milliseconds: 100)
             for (pid, message) in messages { handle(message, from: pid) }
@@ -124,7 +128,7 @@ final class Supervisor {
                 stopAll()
                 files.removePid()
                 return 0
-            case SIGUSR1, hungSignal:
+            case replaceSignal, hungSignal:
                 // A worker asks to be replaced (it keeps too many Swift images mapped, or a
                 // plugin call in it hung): its successor starts on the same socket and takes
                 // over once it serves.
@@ -135,8 +139,6 @@ final class Supervisor {
                     slots[index].hung = hung
                 }
                 if next == hungSignal { quarantineIfDue() }
-            case SIGUSR2:
-                serves(sender)
             default:
                 break
             }
@@ -178,7 +180,7 @@ final class Supervisor {
 
     /// A worker says it serves: a successor takes its predecessor's slot (which now drains);
     /// any worker gets the supervisor's view.
-    private func serves(_ sender: pid_t) {
+    func serves(_ sender: pid_t) {
         guard sender > 0 else { return }
         if let index = slots.firstIndex(where: { $0.successor == sender }) {
             let old = slots[index].pid
@@ -194,6 +196,12 @@ final class Supervisor {
             kill(old, SIGTERM)
         } else if let index = slots.firstIndex(where: { $0.pid == sender }) {
             slots[index].serving = true
+            // A reload round came while this worker was starting: it may have loaded the old
+            // files, and took no part. Another round brings every worker to the same files.
+            if let began = lastRoundStartedAt, slots[index].startedAt < began {
+                logger.info("worker \(sender) started before the last reload round and took no part in it: reloading again")
+                startRound()
+            }
         }
         lastView = ""
     }

@@ -49,6 +49,11 @@ final class SupervisorLink: HostControl, @unchecked Sendable {
         }
     }
 
+    /// Tells the supervisor this worker serves (a successor's predecessor may now drain).
+    func announceServing() {
+        channel.send("serving")
+    }
+
     /// Asks the supervisor for a reload round and returns at once (signals, file watcher).
     func askForReload() {
         channel.send("reload")

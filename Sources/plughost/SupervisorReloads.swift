@@ -44,6 +44,7 @@ extension Supervisor {
         }
         roundPending = false
         lastRound += 1
+        lastRoundStartedAt = .now
         let startedAt = WallClock.nanoseconds()
         let serving = slots.filter { $0.pid > 0 && $0.serving && controls[$0.pid] != nil }.map(\.pid)
         guard !serving.isEmpty else {
@@ -59,6 +60,8 @@ extension Supervisor {
     /// Handles one message from worker `pid`.
     func handle(_ message: (verb: String, text: String), from pid: pid_t) {
         switch message.verb {
+        case "serving":
+            serves(pid)
         case "reload":
             startRound()
         case "prepared":

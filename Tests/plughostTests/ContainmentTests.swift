@@ -321,7 +321,8 @@ struct ContainmentTests {
         // (Not under a sanitizer: its shadow memory makes resident sizes incomparable.)
         if let startRSS, let oldRSS, let newRSS, !Self.sanitized {
             #expect(newRSS < oldRSS, "the successor holds no less memory than the worker it replaced")
-            #expect(newRSS < startRSS + 2048, "the successor holds much more than the first worker did at start")
+            // (Within 4 MiB: the successor has served load, so more of its pool threads have touched their stacks.)
+            #expect(newRSS < startRSS + 4096, "the successor holds much more than the first worker did at start")
         }
         #expect(server.stop() == 0)
     }

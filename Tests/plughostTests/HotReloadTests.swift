@@ -109,6 +109,12 @@ struct HotReloadTests {
         while Set(Self.workerPids(server.log)).count < 2 && Date() < deadline { usleep(20_000) }
         let workers = Array(Set(Self.workerPids(server.log))).sorted()
         #expect(workers.count == 2, "\(pids) \(server.log)")
+        // ... and the supervisor knows both serve (they tell it with a signal).
+        while Date() < deadline {
+            let view = server.get("/_plughost/plugins").body
+            if view.components(separatedBy: #""serving":true"#).count == 3 { break }
+            usleep(20_000)
+        }
         let load = LoadGenerator(server: server, path: "/version", accepted: ["v1", "v2"])
 
         install(folder, build: "v2")

@@ -19,6 +19,9 @@ final class ServeProcess: @unchecked Sendable {
         process.arguments = ["serve", "--plugins", folder.path, "--config", folder.path + "/host.toml", "--port", "0",
                              "--pid-file", pidFile] + extraArguments
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        // Not the test's own output: a server left behind by a test that died must not keep
+        // `swift test` waiting for the end of that pipe.
+        process.standardOutput = FileHandle.nullDevice
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try process.run()
         var found: Int?

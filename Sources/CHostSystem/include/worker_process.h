@@ -34,7 +34,7 @@ pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], 
  * `output` and `errors`. Returns the child's pid, or -1 with errno set. */
 pid_t ph_spawn_captured(const char *path, char *const argv[], char *const envp[], int *output, int *errors);
 
-/* Routes SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1 and SIGUSR2, whichever
+/* Routes SIGHUP, SIGTERM, SIGINT, SIGCHLD and the two worker requests (replace, hung), whichever
  * thread they reach, into a pipe the supervisor's loop reads (the self-pipe
  * trick: a Swift process has threads before main can block signals in all of
  * them). Returns the pipe's read end, or -1 with errno set. */
@@ -52,6 +52,11 @@ int ph_exit_with_parent(pid_t parent);
 /* The signal a worker sends its supervisor when a plugin call in it hung:
  * replace it (the successor first), then kill it. A real-time signal. */
 int ph_hung_worker_signal(void);
+
+/* The signal a worker sends its supervisor to be replaced gracefully (it keeps
+ * too many Swift images mapped): the successor serves first, then this one
+ * drains. Real-time signals queue: two workers asking at once are both heard. */
+int ph_replace_worker_signal(void);
 
 #ifdef __cplusplus
 }
