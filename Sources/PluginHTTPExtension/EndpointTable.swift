@@ -406,14 +406,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     /// Runs the chain of `resolved` for `request` (resolved by this table), or returns its answer.
     /// A request a plugin deferred is waited for on this thread (see ``serve(_:resolved:)``).
     public func handle(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> PluginHTTPResponse {
-        switch serve(request, resolved: resolved) {
-        case .done(let response):
-            return response
-        case .pending(let deferral):
-            let done = DispatchSemaphoreBox()
-            deferral.onCompletion { done.put($0) }
-            return done.take()
-        }
+        serve(request, resolved: resolved).waitedFor()
     }
 
     /// What serving a request led to: its response, or a request a plugin deferred.
@@ -422,6 +415,18 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         case done(PluginHTTPResponse)
         /// A step answered PH_PENDING; the response comes with `http->resume` (see ``Deferral``).
         case pending(Deferral)
+
+        /// The response, waiting on this thread for a deferred one (for synchronous callers).
+        public func waitedFor() -> PluginHTTPResponse {
+            switch self {
+            case .done(let response):
+                return response
+            case .pending(let deferral):
+                let done = DispatchSemaphoreBox()
+                deferral.onCompletion { done.put($0) }
+                return done.take()
+            }
+        }
     }
 
     /// Runs the chain of `resolved` for `request`, or returns its answer; a deferred request

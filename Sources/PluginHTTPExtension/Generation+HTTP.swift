@@ -16,14 +16,7 @@ extension Generation {
     /// As ``handle(_:)``, for a request already resolved by this generation's ``endpoints``
     /// (a request a plugin deferred is waited for on this thread).
     public func handle(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> PluginHTTPResponse {
-        switch serve(request, resolved: resolved) {
-        case .done(let response):
-            return response
-        case .pending(let deferral):
-            let done = DispatchSemaphoreBox()
-            deferral.onCompletion { done.put($0) }
-            return done.take()
-        }
+        serve(request, resolved: resolved).waitedFor()
     }
 
     /// Serves a request resolved by this generation's ``endpoints``, firing the request-received

@@ -6,7 +6,8 @@
  *   GET /d/late?ms=N        resumes after N ms whatever happened meanwhile
  *   GET /d/gated            behind wrapper "later", which defers, continues the
  *                           chain from the plugin's thread and then resumes
- *   GET /d/status           what the second and the late resume answered
+ *   GET /d/status           what the second and the late resume answered, and
+ *                           how many requests wait ("queued=N")
  *   GET /d/now, GET /d/sync the same answer, deferred and resumed at once, or
  *                           synchronous (the bench compares their cost)
  * Built twice (see the Makefile): build "b" differs only in FIXTURE_BUILD. */
@@ -155,7 +156,8 @@ static ph_status_t gated_handler(void *user_data, ph_http_request_t *request, ph
 static ph_status_t status_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
     (void)user_data; (void)error;
     char text[96];
-    int length = snprintf(text, sizeof text, "second=%d late=%d", atomic_load(&second_status), atomic_load(&late_status));
+    int length = snprintf(text, sizeof text, "second=%d late=%d queued=%zu", atomic_load(&second_status), atomic_load(&late_status),
+                          atomic_load(&queued));
     return http->set_body(request, text, (size_t)length);
 }
 

@@ -117,11 +117,17 @@ struct DeferredTests {
         let port = server.port
         let pending = Task {
             await withTaskGroup(of: String.self) { group in
-                for id in 0..<20 { group.addTask { await get(port, "/d/wait?id=\(id)&ms=800") } }
+                for id in 0..<20 { group.addTask { await get(port, "/d/wait?id=\(id)&ms=1500") } }
                 return await group.reduce(into: [String]()) { $0.append($1) }
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // All 20 are deferred in the running build before the new one arrives.
+        var queued = ""
+        for _ in 0..<500 where !queued.hasSuffix("queued=20") {
+            queued = server.get("/d/status").body
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(queued.hasSuffix("queued=20"), "\(queued)")
         installDeferred(folder, build: "b")
         let reload = try Plughost.run(["reload", "--pid-file", server.pidFile])
         #expect(reload.status == 0, "\(reload.output)")
