@@ -27,7 +27,7 @@ extension HTTPRegistrar {
                               _ handler: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
         guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
         let api = self.api
-        try endpoint(method, path) { exchange in
+        try endpoint(method, path, mayDefer: true) { exchange in
             AsyncRequest.start(exchange, api: api, handler)
             throw DeferredSignal()
         }
@@ -52,7 +52,7 @@ extension HTTPRegistrar {
                              _ call: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
         guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
         let api = self.api
-        try wrapper(name, phase: phase, match: match) { exchange in
+        try wrapper(name, phase: phase, match: match, mayDefer: true) { exchange in
             AsyncRequest.start(exchange, api: api, call)
             throw DeferredSignal()
         }

@@ -26,6 +26,11 @@ public struct HTTPRegistrar: @unchecked Sendable {
     /// Registers a raw endpoint: `handler` reads the request and writes the
     /// response; throwing answers 500 with the error's description.
     public func endpoint(_ method: String, _ path: String, _ handler: @escaping (HTTPExchange) throws -> Void) throws {
+        try endpoint(method, path, mayDefer: false, handler)
+    }
+
+    /// Registers a raw endpoint, declaring PH_MAY_DEFER when `mayDefer` (async endpoints).
+    func endpoint(_ method: String, _ path: String, mayDefer: Bool, _ handler: @escaping (HTTPExchange) throws -> Void) throws {
         let box = HTTPHandlerBox(api: api, handler)
         let status = method.withCString { cMethod in
             path.withCString { cPath in
@@ -35,7 +40,7 @@ public struct HTTPRegistrar: @unchecked Sendable {
                         let box = Unmanaged<HTTPHandlerBox>.fromOpaque(userData!).takeUnretainedValue()
                         return box.run(request!, error)
                     },
-                    user_data: Unmanaged.passUnretained(box).toOpaque())
+                    user_data: Unmanaged.passUnretained(box).toOpaque(), flags: mayDefer ? UInt32(PH_MAY_DEFER) : 0)
                 return registering { api.pointee.register_endpoint(host.raw, &endpoint, $0) }
             }
         }
@@ -47,6 +52,11 @@ public struct HTTPRegistrar: @unchecked Sendable {
     /// "/path" or "GET /path"). `call` runs per request; continue the chain with
     /// ``HTTPExchange/callNext()``.
     public func wrapper(_ name: String, phase: Phase = .pre, match: String = "*", _ call: @escaping (HTTPExchange) throws -> Void) throws {
+        try wrapper(name, phase: phase, match: match, mayDefer: false, call)
+    }
+
+    /// Registers a wrapper, declaring PH_MAY_DEFER when `mayDefer` (async wrappers).
+    func wrapper(_ name: String, phase: Phase, match: String, mayDefer: Bool, _ call: @escaping (HTTPExchange) throws -> Void) throws {
         let box = HTTPHandlerBox(api: api, call)
         let status = name.withCString { cName in
             match.withCString { cMatch in
@@ -57,7 +67,7 @@ public struct HTTPRegistrar: @unchecked Sendable {
                     call: { userData, _, request, error in
                         Unmanaged<HTTPHandlerBox>.fromOpaque(userData!).takeUnretainedValue().run(request!, error)
                     },
-                    release: nil)
+                    release: nil, flags: mayDefer ? UInt32(PH_MAY_DEFER) : 0)
                 return registering { api.pointee.register_wrapper(host.raw, &wrapper, $0) }
             }
         }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CPluginABI
 import CPluginChain
+import Logging
 import PluginRuntime
 
 /// A route's steps as the C chain walk reads them: one flat malloc'd array of
@@ -75,9 +76,10 @@ enum ChainWalk {
         guard route.mayDefer else {
             // The C request (ph_chain_serve's stack) holds the context unretained:
             // keep it alive until the walk returns.
-            withExtendedLifetime(context) {
-                _ = ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+            let status = withExtendedLifetime(context) {
+                ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
             }
+            if status == PH_PENDING { undeclaredDeferral(context) }
             return nil
         }
         // A step may defer: the chain request (the plugin's handle) must outlive this call.
@@ -96,5 +98,13 @@ enum ChainWalk {
         }
         Deferrals.shared.add(deferral)
         return deferral
+    }
+
+    /// A step answered PH_PENDING without declaring PH_MAY_DEFER: its request lived on the
+    /// walk's stack and is gone; the client gets a 500 naming the plugin.
+    private static func undeclaredDeferral(_ context: RequestContext) {
+        let owner = context.route.registration.owner
+        owner.logger.error("\(context.method) \(context.path): a step answered PH_PENDING without declaring PH_MAY_DEFER (ph_endpoint_t/ph_wrapper_t flags); answered 500")
+        context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"message":"answered PH_PENDING without declaring PH_MAY_DEFER"}"#)
     }
 }

@@ -94,11 +94,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             runsInline = registration.owner.build.neverBlocks && steps.allSatisfy {
                 if case .wrapper(let step) = $0 { step.registration.owner.build.neverBlocks } else { true }
             }
-            // A raw endpoint or a wrapper of a plugin built for ABI 1.2 or later may answer PH_PENDING.
-            var raw = false
-            if case .raw = registration.kind { raw = true }
-            mayDefer = (raw && registration.owner.build.abiMinor >= 2) || steps.contains {
-                if case .wrapper(let step) = $0 { step.registration.owner.build.abiMinor >= 2 } else { false }
+            // Only a step that declared PH_MAY_DEFER may answer PH_PENDING.
+            mayDefer = registration.mayDefer || steps.contains {
+                if case .wrapper(let step) = $0 { step.registration.mayDefer } else { false }
             }
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }

@@ -43,6 +43,14 @@ enum HTTPExtension {
     }
 
     /// The registering plugin and its HTTP store, while its `create` runs.
+    /// Whether a registration struct of the plugin's `struct_size` has `flags` (ABI 1.2) with PH_MAY_DEFER.
+    private static func declaresMayDefer<T>(_ registration: UnsafePointer<T>, _ flags: KeyPath<T, UInt32>) -> Bool {
+        guard let offset = MemoryLayout<T>.offset(of: flags) else { return false }
+        let size = UnsafeRawPointer(registration).load(as: UInt32.self)
+        guard Int(size) >= offset + MemoryLayout<UInt32>.size else { return false }
+        return registration.pointee[keyPath: flags] & UInt32(PH_MAY_DEFER) != 0
+    }
+
     private static func registering(_ host: UnsafePointer<ph_host_t>?) -> (PluginOwner, HTTPRegistrationStore)? {
         guard let (owner, store) = PluginOwner.registering(host, for: HTTPHostExtension.shared) else { return nil }
         // Only HTTPHostExtension makes the stores it is asked for.
@@ -63,7 +71,7 @@ enum HTTPExtension {
                 case .success(let (method, pattern)):
                     builder.endpoints.append(EndpointRegistration(
                         method: method, pattern: pattern, kind: .raw(handler: handler, userData: endpoint.pointee.user_data),
-                        owner: context))
+                        owner: context, mayDefer: HTTPExtension.declaresMayDefer(endpoint, \ph_endpoint_t.flags)))
                     return PH_OK
                 }
             },
@@ -97,7 +105,9 @@ enum HTTPExtension {
                 guard let wrapper, wrapper.pointee.call != nil else {
                     return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper without a call function", error)
                 }
-                let raw = wrapper.pointee
+                // Field by field up to the plugin's struct_size: an older plugin's struct is shorter.
+                var raw = ph_wrapper_t()
+                memcpy(&raw, wrapper, min(Int(wrapper.pointee.struct_size), MemoryLayout<ph_wrapper_t>.size))
                 guard raw.phase == UInt32(PH_WRAP_PRE) || raw.phase == UInt32(PH_WRAP_POST) else {
                     return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper phase \(raw.phase) is neither PH_WRAP_PRE nor PH_WRAP_POST", error)
                 }
@@ -106,7 +116,8 @@ enum HTTPExtension {
                 guard let match = WrapperMatch.parse(matchText) else {
                     return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper '\(name)': match '\(matchText)' is not '*', '/prefix/*', '/path' or 'METHOD /path'", error)
                 }
-                builder.wrappers.append(WrapperRegistration(raw: raw, name: name, match: match, owner: context))
+                builder.wrappers.append(WrapperRegistration(raw: raw, name: name, match: match, owner: context,
+                                                            mayDefer: HTTPExtension.declaresMayDefer(wrapper, \ph_wrapper_t.flags)))
                 return PH_OK
             },
             method: { request in

@@ -19,6 +19,8 @@ struct EndpointRegistration {
     let pattern: PathPattern
     let kind: Kind
     let owner: PluginOwner
+    /// The handler declared PH_MAY_DEFER.
+    var mayDefer = false
 }
 
 /// Which endpoints a wrapper may wrap.
@@ -65,6 +67,8 @@ struct WrapperRegistration {
     let name: String
     let match: WrapperMatch
     let owner: PluginOwner
+    /// The wrapper declared PH_MAY_DEFER.
+    var mayDefer = false
 
     var isPre: Bool { raw.phase == UInt32(PH_WRAP_PRE) }
 }

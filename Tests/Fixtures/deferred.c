@@ -8,6 +8,8 @@
  *                           chain from the plugin's thread and then resumes
  *   GET /d/status           what the second and the late resume answered, and
  *                           how many requests wait ("queued=N")
+ *   GET /d/undeclared       answers PH_PENDING without declaring PH_MAY_DEFER
+ *                           (and keeps nothing): the host must answer 500
  *   GET /d/now, GET /d/sync the same answer, deferred and resumed at once, or
  *                           synchronous (the bench compares their cost)
  * Built twice (see the Makefile): build "b" differs only in FIXTURE_BUILD. */
@@ -168,6 +170,11 @@ static ph_status_t now_handler(void *user_data, ph_http_request_t *request, ph_m
     return PH_PENDING;
 }
 
+static ph_status_t undeclared_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)request; (void)error;
+    return PH_PENDING;
+}
+
 static ph_status_t sync_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
     (void)user_data; (void)error;
     return http->set_body(request, "now", 3);
@@ -186,20 +193,21 @@ static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void
         return PH_ERR_UNSUPPORTED;
     }
     const ph_endpoint_t endpoints[] = {
-        {sizeof(ph_endpoint_t), "GET", "/d/wait", wait_handler, NULL},
-        {sizeof(ph_endpoint_t), "GET", "/d/twice", twice_handler, NULL},
-        {sizeof(ph_endpoint_t), "GET", "/d/late", late_handler, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/d/wait", wait_handler, NULL, PH_MAY_DEFER},
+        {sizeof(ph_endpoint_t), "GET", "/d/twice", twice_handler, NULL, PH_MAY_DEFER},
+        {sizeof(ph_endpoint_t), "GET", "/d/late", late_handler, NULL, PH_MAY_DEFER},
         {sizeof(ph_endpoint_t), "GET", "/d/gated", gated_handler, NULL},
         {sizeof(ph_endpoint_t), "GET", "/d/status", status_handler, NULL},
-        {sizeof(ph_endpoint_t), "GET", "/d/now", now_handler, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/d/now", now_handler, NULL, PH_MAY_DEFER},
         {sizeof(ph_endpoint_t), "GET", "/d/sync", sync_handler, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/d/undeclared", undeclared_handler, NULL},
     };
     for (size_t index = 0; index < sizeof endpoints / sizeof endpoints[0]; index++) {
         ph_status_t status = http->register_endpoint(host, &endpoints[index], error);
         if (status != PH_OK) return status;
     }
     const ph_wrapper_t wrapper = {.struct_size = sizeof(ph_wrapper_t), .name = "later", .match = "GET /d/gated",
-                                  .phase = PH_WRAP_PRE, .call = later};
+                                  .phase = PH_WRAP_PRE, .call = later, .flags = PH_MAY_DEFER};
     ph_status_t status = http->register_wrapper(host, &wrapper, error);
     if (status != PH_OK) return status;
     *instance = NULL;

@@ -58,6 +58,8 @@ struct DeferredTests {
             usleep(10_000)
         }
         #expect(status.contains("second=5"), "the second resume answered: \(status)")
+        let undeclared = server.get("/d/undeclared")
+        #expect(undeclared.status == 500 && undeclared.body.contains("without declaring PH_MAY_DEFER"), "\(undeclared)")
         let gated = await get(server.port, "/d/gated")
         #expect(gated.hasPrefix("HTTP/1.1 200") && gated.lowercased().contains("x-gate: later") && gated.hasSuffix("gated ok"), "\(gated)")
         #expect(server.stop() == 0)

@@ -123,7 +123,8 @@ static ph_status_t later_create(const ph_plugin_t *plugin, const ph_host_t *host
     self->http = http;
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->changed, NULL);
-    ph_endpoint_t endpoint = {sizeof(ph_endpoint_t), "GET", "/later", later, self};
+    /* PH_MAY_DEFER: this handler answers PH_PENDING, so the host keeps its requests where they outlive the call. */
+    ph_endpoint_t endpoint = {sizeof(ph_endpoint_t), "GET", "/later", later, self, PH_MAY_DEFER};
     ph_status_t status = http->register_endpoint(host, &endpoint, error);
     if (status != PH_OK) {
         free(self);

@@ -90,12 +90,20 @@ typedef struct ph_endpoint_info {
 typedef ph_status_t (*ph_handler_fn)(void *user_data, ph_http_request_t *request, ph_message_t *error);
 
 /** A raw endpoint. Copied by the host at registration. */
+/** ABI 1.2, in `ph_endpoint_t.flags` and `ph_wrapper_t.flags`: the handler
+ *  (or the wrapper's `call`) may answer PH_PENDING. Only then does the host
+ *  keep the request where it outlives the call (a little more work per
+ *  request); PH_PENDING from a handler that did not declare it is answered
+ *  500, and the request must not be used after that call returned. */
+#define PH_MAY_DEFER (1u << 0)
+
 typedef struct ph_endpoint {
     uint32_t struct_size;   /**< sizeof(ph_endpoint_t). */
     const char *method;     /**< "GET", "POST", … (upper case). */
     const char *path;       /**< Pattern: literal segments and `:name` captures, e.g. "/hello/:name". */
     ph_handler_fn handler;  /**< Required. */
     void *user_data;        /**< Passed to handler; plugin-owned, valid until destroy. */
+    uint32_t flags;         /**< ABI 1.2: PH_MAY_DEFER, or 0. */
 } ph_endpoint_t;
 
 /** A typed endpoint: `function` is a plain C function whose parameters are,
@@ -143,6 +151,7 @@ typedef struct ph_wrapper {
     ph_status_t (*call)(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error);
     /** Frees a state made by prepare when the endpoint table goes away. Optional. [control] */
     void (*release)(void *user_data, void *state);
+    uint32_t flags;         /**< ABI 1.2: PH_MAY_DEFER, or 0. */
 } ph_wrapper_t;
 
 /** The HTTP extension: registration (during create) and request accessors. */

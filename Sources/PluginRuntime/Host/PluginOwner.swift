@@ -47,18 +47,15 @@ public final class PluginOwner: Sendable {
         public let sha256: String
         /// It set `PH_PLUGIN_NEVER_BLOCKS`.
         public let neverBlocks: Bool
-        /// The ABI minor it was built against (1.2 and later may defer requests).
-        public let abiMinor: UInt32
 
         /// Creates a build record.
-        public init(version: String, sha256: String, neverBlocks: Bool, abiMinor: UInt32 = PH_ABI_MINOR) {
+        public init(version: String, sha256: String, neverBlocks: Bool) {
             self.version = version
             self.sha256 = sha256
             self.neverBlocks = neverBlocks
-            self.abiMinor = abiMinor
         }
 
-        /// A build nothing is known of (tests, fuzzing): it may block, and defer.
+        /// A build nothing is known of (tests, fuzzing): it may block.
         public static let unknown = Build(version: "-", sha256: "-", neverBlocks: false)
     }
 

@@ -41,8 +41,7 @@ final class PluginInstance: @unchecked Sendable {
             alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath,
             configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, registrations: registrations,
             cacheLimit: cacheLimit, logger: logger,
-            build: PluginOwner.Build(version: loaded.version, sha256: loaded.contentHash, neverBlocks: loaded.neverBlocks,
-                                     abiMinor: loaded.descriptor.pointee.abi_minor))
+            build: PluginOwner.Build(version: loaded.version, sha256: loaded.contentHash, neverBlocks: loaded.neverBlocks))
         context.creating.store(true, ordering: .releasing)
         defer { context.creating.store(false, ordering: .releasing) }
         var handle: UnsafeMutableRawPointer?
