@@ -385,9 +385,17 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         }
     }
 
-    /// Runs the request through its route's chain and returns the response.
+    /// Runs the request through its route's chain and returns the response
+    /// (waiting on this thread for a request a plugin deferred).
     public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
-        handle(request, resolved: resolve(request))
+        // The common case in one step: a route that serves, and cannot defer.
+        if case .found(let route) = router.match(method: request.method, path: request.path),
+           route.fence == nil, route.disabled == nil, !route.mayDefer {
+            let context = RequestContext(request: request, route: route)
+            _ = ChainWalk.run(context)
+            return context.response
+        }
+        return handle(request, resolved: resolve(request))
     }
 
     /// Where `request` leads, found without running plugin code: an answer of the host's
