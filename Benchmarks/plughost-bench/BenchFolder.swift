@@ -18,11 +18,15 @@ final class BenchFolder {
 
     /// Adds alias `alias` for `symbol` in a copy of fixture `library` (copied once).
     func add(alias: String, library: String, symbol: String) throws {
-        // A fixture in a subfolder (crashy/a/libcrashy.so) is copied under its file name.
-        let name = (library as NSString).lastPathComponent
+        try add(alias: alias, libraryAt: fixtures + "/" + library, symbol: symbol)
+    }
+
+    /// Adds alias `alias` backed by a copy of the library at `source` (any folder), under its file name.
+    func add(alias: String, libraryAt source: String, symbol: String) throws {
+        let name = (source as NSString).lastPathComponent
         let target = path + "/" + name
         if !FileManager.default.fileExists(atPath: target) {
-            try FileManager.default.copyItem(atPath: fixtures + "/" + library, toPath: target)
+            try FileManager.default.copyItem(atPath: source, toPath: target)
         }
         let manifest = "[plugin]\nname = \"\(alias)\"\nversion = \"1.0.0\"\n[entry-points.\"plughost.plugins\"]\n\(alias) = \"\(name):\(symbol)\"\n"
         try manifest.write(toFile: path + "/\(alias).toml", atomically: true, encoding: .utf8)

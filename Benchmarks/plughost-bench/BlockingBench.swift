@@ -8,7 +8,8 @@ import PluginHTTPExtension
 /// the pool costs against calling the plugin inline, and what it buys: a fast
 /// endpoint's rate while 64 requests sleep 20 ms in another plugin.
 enum BlockingBench {
-    static func run(fixtures: String, seconds: Int, rounds: Int, logger: Logger) async throws -> [Figure] {
+    /// - Parameter examples: The example plugins folder (the deferred load is the `later` example's).
+    static func run(fixtures: String, examples: String, seconds: Int, rounds: Int, logger: Logger) async throws -> [Figure] {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
             print("wrk not found: blocking-path figures skipped (make bench installs it)")
             return []
@@ -19,7 +20,7 @@ enum BlockingBench {
         let pool = PluginCallPool(limits: PluginCallPool.Limits(config), logger: logger)
         defer { pool.shutdown() }
         return try await callCost(fixtures: fixtures, pool: pool, seconds: seconds, rounds: rounds, logger: logger)
-            + slowLoad(fixtures: fixtures, pool: pool, seconds: seconds, logger: logger)
+            + slowLoad(fixtures: fixtures, examples: examples, pool: pool, seconds: seconds, logger: logger)
             + deferredRoundTrip(fixtures: fixtures, logger: logger)
     }
 
@@ -82,12 +83,12 @@ enum BlockingBench {
     }
 
     /// `GET /version` (another plugin) alone, then while wrk keeps 64 requests in a 20 ms endpoint; inline and pooled.
-    private static func slowLoad(fixtures: String, pool: PluginCallPool, seconds: Int, logger: Logger) async throws -> [Figure] {
+    private static func slowLoad(fixtures: String, examples: String, pool: PluginCallPool, seconds: Int, logger: Logger) async throws -> [Figure] {
         let folder = try BenchFolder(fixtures: fixtures)
         try folder.add(alias: "crashy", library: "crashy/a/libcrashy.so", symbol: "crashy_entry")
         try folder.add(alias: "versioned", library: "versioned/v1/libversioned.so", symbol: "versioned_entry")
-        try folder.add(alias: "deferred", library: "deferred/a/libdeferred.so", symbol: "deferred_entry")
-        let runtime = PluginRuntime(pluginsDirectory: folder.path, config: HostConfig(enabled: ["crashy", "versioned", "deferred"]),
+        try folder.add(alias: "later", libraryAt: examples + "/later/liblater.so", symbol: "later_entry")
+        let runtime = PluginRuntime(pluginsDirectory: folder.path, config: HostConfig(enabled: ["crashy", "versioned", "later"]),
                                     servesHTTP: true, logger: logger)
         try runtime.start()
         defer { runtime.shutdown() }
@@ -95,7 +96,7 @@ enum BlockingBench {
         let variants: [(String, PluginCallPool?, String)] = [
             ("sleeping inline on the serving threads", nil, "/crash/sleep"),
             ("sleeping on the blocking pool", pool, "/crash/sleep"),
-            ("deferred (PH_PENDING, resumed by the plugin's thread; no host thread held)", pool, "/d/wait?ms=20"),
+            ("deferred (the later example: PH_PENDING, resumed by its timer thread; no host thread held)", pool, "/later?ms=20"),
         ]
         for (label, calls, slowPath) in variants {
             try await HTTPBench.withRunning({ PluginHTTPServer.makeApplication(runtime: runtime, port: 0, calls: calls, logger: logger, onServerRunning: $0) }) { port in
