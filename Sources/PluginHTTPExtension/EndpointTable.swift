@@ -388,25 +388,24 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     /// Runs the request through its route's chain and returns the response
     /// (waiting on this thread for a request a plugin deferred).
     public func handle(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
-        // The common case in one step: a route that serves, and cannot defer.
-        if case .found(let route) = router.match(method: request.method, path: request.path),
-           route.fence == nil, route.disabled == nil, !route.mayDefer {
+        let resolved = resolve(request)
+        // The common case without the outcome's detour: a route that cannot defer.
+        if let route = resolved.route, !route.mayDefer {
             let context = RequestContext(request: request, route: route)
             _ = ChainWalk.run(context)
             return context.response
         }
-        return handle(request, resolved: resolve(request))
+        return handle(request, resolved: resolved)
     }
 
     /// Where `request` leads, found without running plugin code: an answer of the host's
     /// own (404, 405, 503), or a route whose chain ``handle(_:resolved:)`` runs.
     public func resolve(_ request: PluginHTTPRequest) -> ResolvedRequest {
-        switch router.match(method: request.method, path: request.path) {
-        case .found(let route) where route.fence == nil && route.disabled == nil:
+        let match = router.match(method: request.method, path: request.path)
+        if case .found(let route) = match, route.fence == nil, route.disabled == nil {
             return ResolvedRequest(route: route, answer: nil)
-        default:
-            return ResolvedRequest(route: nil, answer: answer(request))
         }
+        return ResolvedRequest(route: nil, answer: answer(request, match))
     }
 
     /// Runs the chain of `resolved` for `request` (resolved by this table), or returns its answer.
@@ -444,9 +443,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         return .done(context.response)
     }
 
-    /// The host's own answer for a request that reaches no plugin code.
-    private func answer(_ request: PluginHTTPRequest) -> PluginHTTPResponse {
-        switch router.match(method: request.method, path: request.path) {
+    /// The host's own answer for a request `match` leads to no serving route.
+    private func answer(_ request: PluginHTTPRequest, _ match: Router<Route>.Match) -> PluginHTTPResponse {
+        switch match {
         case .notFound:
             if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
             return .json(404, #"{"error":"not found","method":\#(ConfigValue.jsonQuoted(request.method)),"path":\#(ConfigValue.jsonQuoted(request.path))}"#)
@@ -456,11 +455,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return response
         case .found(let route):
+            // Only a fenced or disabled route gets here (see resolve).
             if let fence = route.fence { return fence.response }
-            if let reason = route.disabled {
-                return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(reason))}"#)
-            }
-            return .json(500, #"{"error":"internal error"}"#)
+            return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(route.disabled ?? ""))}"#)
         }
     }
 
