@@ -106,28 +106,9 @@ public final class PluginCallPool: Sendable {
             defer { lease.release() }
             return lease.generation.handle(request, resolved: resolved)
         }
-        let endpoint = resolved.endpoint ?? "?"
-        let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
-        let id = nextID.add(1, ordering: .relaxed).newValue
         return await withCheckedContinuation { continuation in
-            let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
-                                   deadline: .now + timeout, timeout: timeout) { [self] in
-                // Once the plugin work is over (or a deferred request was given up): the
-                // generation may retire, the watchdog forgets the call.
-                lease.release()
-                calls.withLock { _ = $0.removeValue(forKey: id) }
-            }
-            calls.withLock { $0[id] = call }
-            let bulkhead = bulkheads.withLock { bulkheads in
-                if let known = bulkheads[ObjectIdentifier(owner)] { return known }
-                let created = Bulkhead(owner: owner)
-                bulkheads[ObjectIdentifier(owner)] = created
-                return created
-            }
+            let call = watch(continuation, owner: owner, resolved: resolved, lease: lease)
             let job = Job { [self] state in
-                // The thread and the plugin's slot are free again as soon as the call returns,
-                // deferred or not: a deferred request holds neither.
-                defer { if let next = bulkhead.leave() { submit(next) } }
                 // Timed out while it waited, or the pool is shutting down: no plugin code runs.
                 guard state == .active, call.begin() else {
                     call.answer(.json(503, #"{"error":"shutting down"}"#))
@@ -144,14 +125,20 @@ public final class PluginCallPool: Sendable {
                     connectionClosed?.whenComplete { _ in call.clientLeft() }
                 }
             }
-            switch bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin) {
+            // Found and entered under one lock: the watchdog's pruning of idle bulkheads cannot come between.
+            let (bulkhead, entry) = bulkheads.withLock { bulkheads in
+                let bulkhead = bulkheads[ObjectIdentifier(owner)] ?? Bulkhead(owner: owner)
+                bulkheads[ObjectIdentifier(owner)] = bulkhead
+                return (bulkhead, bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin))
+            }
+            switch entry {
             case .run:
-                submit(job)
+                submit(job, in: bulkhead)
             case .queued:
                 break
             case .full:
                 call.finish()
-                owner.logger.warning("\(endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
+                owner.logger.warning("\(call.endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
                 call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
             }
         }
@@ -161,23 +148,44 @@ public final class PluginCallPool: Sendable {
     /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:)``.
     public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease,
                      connectionClosed: EventLoopFuture<Void>? = nil) async -> PluginHTTPResponse {
-        let endpoint = resolved.endpoint ?? "?"
-        let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
-        let id = nextID.add(1, ordering: .relaxed).newValue
-        return await withCheckedContinuation { continuation in
-            let call = PendingCall(continuation: continuation, owner: resolved.owner ?? deferral.owner, endpoint: endpoint,
-                                   deadline: .now + timeout, timeout: timeout) { [self] in
-                lease.release()
-                calls.withLock { _ = $0.removeValue(forKey: id) }
-            }
-            calls.withLock { $0[id] = call }
+        await withCheckedContinuation { continuation in
+            let call = watch(continuation, owner: resolved.owner ?? deferral.owner, resolved: resolved, lease: lease)
             call.deferred(deferral)
             connectionClosed?.whenComplete { _ in call.clientLeft() }
         }
     }
 
-    private func submit(_ job: Job) {
-        threads.submit { state in job.body(state) }
+    /// Runs `work` on the pool, outside any bulkhead and deadline (events whose subscribers may block).
+    public func detached(_ work: @escaping @Sendable () -> Void) {
+        threads.submit { _ in
+            self.beforeCall()
+            work()
+        }
+    }
+
+    /// A call for the watchdog: answered by `continuation`, under its endpoint's deadline;
+    /// once its plugin work is over (or a deferred request is given up) it releases `lease`.
+    private func watch(_ continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner,
+                       resolved: ResolvedRequest, lease: GenerationLease) -> PendingCall {
+        let endpoint = resolved.endpoint ?? "?"
+        let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
+                               deadline: .now + timeout, timeout: timeout) { [self] in
+            lease.release()
+            calls.withLock { _ = $0.removeValue(forKey: id) }
+        }
+        calls.withLock { $0[id] = call }
+        return call
+    }
+
+    /// Runs `job` on a pool thread; when its call returns (deferred or not: a deferred request
+    /// holds neither thread nor slot) the plugin's next waiting job takes the slot.
+    private func submit(_ job: Job, in bulkhead: Bulkhead) {
+        threads.submit { [self] state in
+            job.body(state)
+            if let next = bulkhead.leave() { submit(next, in: bulkhead) }
+        }
     }
 
     /// Every 5 ms: answers calls past their deadline with 504, reports calls past the hang limit once;

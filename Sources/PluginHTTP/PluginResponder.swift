@@ -60,29 +60,24 @@ public struct PluginResponder: HTTPResponder {
         guard let lease = runtime.leaseCurrentGeneration() else {
             return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
         }
-        guard let calls else {
-            // Every call on this thread; a deferred request is waited for without holding it.
-            switch lease.generation.serve(pluginRequest, resolved: lease.generation.endpoints.resolve(pluginRequest)) {
-            case .done(let response):
-                lease.release()
-                return response.hummingbird
-            case .pending(let deferral):
-                let response = await withCheckedContinuation { continuation in deferral.onCompletion { continuation.resume(returning: $0) } }
-                lease.release()
-                return response.hummingbird
-            }
-        }
-        let resolved = lease.generation.endpoints.resolve(pluginRequest)
-        guard resolved.runsInline else {
+        let generation = lease.generation
+        let resolved = generation.endpoints.resolve(pluginRequest)
+        // Plugin work that may block goes to the pool; without one (embedding), every call runs here.
+        if let calls, !generation.runsInline(resolved) {
             return await calls.run(pluginRequest, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
         }
-        switch lease.generation.serve(pluginRequest, resolved: resolved) {
+        switch generation.serve(pluginRequest, resolved: resolved) {
         case .done(let response):
             lease.release()
             return response.hummingbird
         case .pending(let deferral):
-            // Deferred by a plugin that never blocks: this thread moves on; the deadline still applies.
-            return await calls.wait(for: deferral, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
+            // This thread moves on; with a pool, the request's deadline and its connection still apply.
+            if let calls {
+                return await calls.wait(for: deferral, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
+            }
+            let response = await withCheckedContinuation { continuation in deferral.onCompletion { continuation.resume(returning: $0) } }
+            lease.release()
+            return response.hummingbird
         }
     }
 }
