@@ -7,16 +7,20 @@ import PluginHTTPExtension
 /// ("IP:PORT") as payload, on the current generation.
 ///
 /// Costs one subscriber count per connection event when nobody subscribes:
-/// the address is formatted only for subscribers. Plugins run on the
-/// connection's event-loop thread, as for every synchronous event.
+/// the address is formatted only for subscribers. Subscribers of plugins that
+/// declared `PH_PLUGIN_NEVER_BLOCKS` run on the connection's event-loop thread;
+/// when any other plugin listens, the event is published on the blocking pool
+/// instead (when there is one), so a slow subscriber stalls no connection.
 final class ConnectionEventsHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     private let runtime: PluginRuntime
+    private let calls: PluginCallPool?
     private var announced = false
 
-    init(runtime: PluginRuntime) {
+    init(runtime: PluginRuntime, calls: PluginCallPool?) {
         self.runtime = runtime
+        self.calls = calls
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -41,9 +45,17 @@ final class ConnectionEventsHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func publish(_ event: EventID, address: SocketAddress?) {
-        _ = runtime.withCurrentGeneration { generation in
-            guard generation.events.subscriberCount(of: event) > 0 else { return }
-            generation.publish(event, text: Self.text(of: address))
+        guard let lease = runtime.leaseCurrentGeneration() else { return }
+        let generation = lease.generation
+        guard generation.events.subscriberCount(of: event) > 0 else { return lease.release() }
+        let text = Self.text(of: address)
+        guard let calls, generation.subscribersMayBlock(event) else {
+            generation.publish(event, text: text)
+            return lease.release()
+        }
+        calls.detached {
+            generation.publish(event, text: text)
+            lease.release()
         }
     }
 

@@ -21,7 +21,7 @@ public enum PluginHTTPServer {
     ) -> Application<PluginResponder> {
         Application(
             responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
-            server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout)),
+            server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls)),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
@@ -36,14 +36,14 @@ public enum PluginHTTPServer {
     ) -> InheritedSocketServer {
         InheritedSocketServer(
             socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
-            channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout),
+            channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls),
             logger: logger, onServerRunning: onServerRunning)
     }
 
     /// Each connection's HTTP/1 channel: the header timeout and the connection events.
-    private static func channelConfiguration(runtime: PluginRuntime, headerTimeout: Duration) -> HTTP1Channel.Configuration {
+    private static func channelConfiguration(runtime: PluginRuntime, headerTimeout: Duration, calls: PluginCallPool?) -> HTTP1Channel.Configuration {
         .init(additionalChannelHandlers: [
-            HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime),
+            HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime, calls: calls),
         ])
     }
 }

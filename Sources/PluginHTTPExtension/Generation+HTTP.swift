@@ -19,6 +19,13 @@ extension Generation {
         serve(request, resolved: resolved).waitedFor()
     }
 
+    /// Whether `resolved`'s plugin work may run on the calling thread (one that serves
+    /// connections): every plugin on its route declared it never blocks, and so did every
+    /// plugin listening to the request-received and response-sent events it fires.
+    public func runsInline(_ resolved: ResolvedRequest) -> Bool {
+        resolved.runsInline && !subscribersMayBlock(.requestReceived) && !subscribersMayBlock(.responseSent)
+    }
+
     /// Serves a request resolved by this generation's ``endpoints``, firing the request-received
     /// and response-sent events when anyone listens; a deferred request holds no thread (see ``Deferral``).
     public func serve(_ request: PluginHTTPRequest, resolved: ResolvedRequest) -> EndpointTable.Outcome {

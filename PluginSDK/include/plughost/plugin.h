@@ -319,9 +319,11 @@ typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t l
  *  I/O, a lock or another process. `plughost serve` then calls its endpoints
  *  and wrappers inline, on the threads that serve connections, instead of
  *  handing each request to its pool of threads where blocking is allowed
- *  (a few microseconds per request). A plugin that sets it and blocks stalls
- *  every connection of that thread: leave it unset when in doubt. A host that
- *  predates the flag ignores it. */
+ *  (a few microseconds per request). It covers its event and check callbacks
+ *  too (the host publishes connection and request events inline only when all
+ *  their subscribers set it), and what its own `publish`/`check` calls run. A
+ *  plugin that sets it and blocks stalls every connection of that thread:
+ *  leave it unset when in doubt. A host that predates the flag ignores it. */
 #define PH_PLUGIN_NEVER_BLOCKS (1u << 1)
 
 /** What the entry function returns: a descriptor that lives as long as the

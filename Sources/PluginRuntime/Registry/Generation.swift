@@ -30,9 +30,16 @@ public final class Generation: @unchecked Sendable {
     let warnings: [PluginError]
     /// Requests and plugin calls running on this generation right now.
     let inFlight = Atomic<Int>(0)
+    /// The quarantined plugins this generation fences.
+    public let fences: [QuarantineFence]
+    /// The deny subscribers of ``fences``, kept as long as the event table that calls them.
+    private let denials: QuarantineDenials
+    /// Events (and checks) with a subscriber whose plugin did not declare `PH_PLUGIN_NEVER_BLOCKS`.
+    private let blockingEvents: Set<UInt32>
 
-    init(number: Int, events: EventTable, services: [String: (pointer: UnsafeRawPointer, provider: String)],
-         parts: [any ExtensionPart], extensions: ExtensionSet, instances: [PluginInstance], warnings: [PluginError]) {
+    private init(number: Int, events: EventTable, services: [String: (pointer: UnsafeRawPointer, provider: String)],
+                 parts: [any ExtensionPart], extensions: ExtensionSet, instances: [PluginInstance], warnings: [PluginError],
+                 fences: [QuarantineFence], denials: QuarantineDenials, blockingEvents: Set<UInt32>) {
         self.number = number
         self.events = events
         self.services = services
@@ -40,6 +47,15 @@ public final class Generation: @unchecked Sendable {
         self.extensionSet = extensions
         self.instances = instances
         self.warnings = warnings
+        self.fences = fences
+        self.denials = denials
+        self.blockingEvents = blockingEvents
+    }
+
+    /// Whether a subscriber of event (or check) `id` belongs to a plugin that may block:
+    /// publishing it from a thread that serves connections could stall them.
+    public func subscribersMayBlock(_ id: EventID) -> Bool {
+        !blockingEvents.isEmpty && blockingEvents.contains(id.rawValue)
     }
 
     /// Assembles the generation of `instances`, in this order (which is config
@@ -55,8 +71,13 @@ public final class Generation: @unchecked Sendable {
         for denial in denials.subscribers { events.add(denial.id, priority: Int32.min, pluginOrder: -1, check: denial.check) }
         var services: [String: (pointer: UnsafeRawPointer, provider: String)] = [:]
         var warnings: [PluginError] = []
+        var blockingEvents = Set<UInt32>()
         for (order, instance) in instances.enumerated() {
             let registrations = instance.context.registrations
+            if !instance.loaded.neverBlocks {
+                blockingEvents.formUnion(registrations.events.map(\.id))
+                blockingEvents.formUnion(registrations.checks.map(\.id))
+            }
             for subscription in registrations.events {
                 events.add(subscription.id, priority: subscription.priority, pluginOrder: order, subscriber: subscription.subscriber)
             }
@@ -69,17 +90,10 @@ public final class Generation: @unchecked Sendable {
         let parts = extensions.extensions.enumerated().map { index, hostExtension in
             hostExtension.assemble(instances.map { $0.context.registrations.extensions[index] }, fences: fences)
         }
-        let generation = Generation(number: number, events: events.build(), services: services, parts: parts, extensions: extensions,
-                                    instances: instances, warnings: warnings + parts.flatMap(\.warnings))
-        generation.fences = fences
-        generation.denials = denials
-        return generation
+        return Generation(number: number, events: events.build(), services: services, parts: parts, extensions: extensions,
+                          instances: instances, warnings: warnings + parts.flatMap(\.warnings),
+                          fences: fences, denials: denials, blockingEvents: blockingEvents)
     }
-
-    /// The quarantined plugins this generation fences.
-    public private(set) var fences: [QuarantineFence] = []
-    /// The deny subscribers of ``fences``, kept as long as the event table that calls them.
-    private var denials: QuarantineDenials?
 
     /// What each plugin of this generation guards, by alias: its check subscriptions
     /// (`check NAME`) and each extension part's lines.
