@@ -143,6 +143,11 @@ int ph_supervisor_signals(void) {
     sigemptyset(&action.sa_mask);
     const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, ph_replace_worker_signal(), ph_hung_worker_signal()};
     for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
+    /* Not used any more (workers ask with real-time signals and the control channel):
+     * a stray one must not end the supervisor (their default action). Workers get
+     * the default actions back (ph_spawn_worker). */
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     return signal_pipe[0];
 }
 
