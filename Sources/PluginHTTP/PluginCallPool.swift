@@ -99,15 +99,15 @@ public final class PluginCallPool: Sendable {
 
     /// Runs `request`'s chain on `lease`'s generation in the pool, within its plugin's
     /// bulkhead and its deadline; releases the lease once the plugin work is over.
-    /// - Parameter connectionClosed: When it completes while the request is deferred, the request is given up.
+    /// - Parameter connection: When it is no longer active while the request is deferred, the request is given up.
     public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease,
-                    connectionClosed: EventLoopFuture<Void>? = nil) async -> PluginHTTPResponse {
+                    connection: (any Channel)? = nil) async -> PluginHTTPResponse {
         guard let owner = resolved.owner else {
             defer { lease.release() }
             return lease.generation.handle(request, resolved: resolved)
         }
         return await withCheckedContinuation { continuation in
-            let call = watch(continuation, owner: owner, resolved: resolved, lease: lease)
+            let call = watch(continuation, owner: owner, resolved: resolved, lease: lease, connection: connection)
             let job = Job { [self] state in
                 // Timed out while it waited, or the pool is shutting down: no plugin code runs.
                 guard state == .active, call.begin() else {
@@ -122,7 +122,6 @@ public final class PluginCallPool: Sendable {
                     call.finish()
                 case .pending(let deferral):
                     call.deferred(deferral)
-                    connectionClosed?.whenComplete { _ in call.clientLeft() }
                 }
             }
             // Found and entered under one lock: the watchdog's pruning of idle bulkheads cannot come between.
@@ -147,11 +146,10 @@ public final class PluginCallPool: Sendable {
     /// Waits for a request a plugin deferred on the calling thread (a route of plugins that
     /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:)``.
     public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease,
-                     connectionClosed: EventLoopFuture<Void>? = nil) async -> PluginHTTPResponse {
+                     connection: (any Channel)? = nil) async -> PluginHTTPResponse {
         await withCheckedContinuation { continuation in
-            let call = watch(continuation, owner: resolved.owner ?? deferral.owner, resolved: resolved, lease: lease)
+            let call = watch(continuation, owner: resolved.owner ?? deferral.owner, resolved: resolved, lease: lease, connection: connection)
             call.deferred(deferral)
-            connectionClosed?.whenComplete { _ in call.clientLeft() }
         }
     }
 
@@ -166,12 +164,12 @@ public final class PluginCallPool: Sendable {
     /// A call for the watchdog: answered by `continuation`, under its endpoint's deadline;
     /// once its plugin work is over (or a deferred request is given up) it releases `lease`.
     private func watch(_ continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner,
-                       resolved: ResolvedRequest, lease: GenerationLease) -> PendingCall {
+                       resolved: ResolvedRequest, lease: GenerationLease, connection: (any Channel)?) -> PendingCall {
         let endpoint = resolved.endpoint ?? "?"
         let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
         let id = nextID.add(1, ordering: .relaxed).newValue
         let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
-                               deadline: .now + timeout, timeout: timeout) { [self] in
+                               deadline: .now + timeout, timeout: timeout, connection: connection) { [self] in
             lease.release()
             calls.withLock { _ = $0.removeValue(forKey: id) }
         }
@@ -199,12 +197,16 @@ public final class PluginCallPool: Sendable {
             let now = ContinuousClock.now
             var late: [PendingCall] = []
             var hung: [Hang] = []
+            var abandoned: [PendingCall] = []
             calls.withLock { calls in
                 for call in calls.values {
                     if call.deadline <= now && !call.isAnswered { late.append(call) }
                     if let hang = call.hang(now: now, limit: limits.hangKill) { hung.append(hang) }
+                    // Polled here rather than a callback per request: no hop to the event loop.
+                    if call.connectionLost { abandoned.append(call) }
                 }
             }
+            for call in abandoned { call.clientLeft() }
             for call in late {
                 let milliseconds = call.timeout.components.seconds * 1000 + call.timeout.components.attoseconds / 1_000_000_000_000_000
                 if call.answer(.json(504, #"{"error":"plugin timed out","plugin":\#(ConfigValue.jsonQuoted(call.owner.alias)),"endpoint":\#(ConfigValue.jsonQuoted(call.endpoint)),"timeout_ms":\#(milliseconds)}"#)) {
@@ -282,13 +284,24 @@ private final class PendingCall: Sendable {
     private let release: @Sendable () -> Void
 
     init(continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner, endpoint: String,
-         deadline: ContinuousClock.Instant, timeout: Duration, release: @escaping @Sendable () -> Void) {
+         deadline: ContinuousClock.Instant, timeout: Duration, connection: (any Channel)?,
+         release: @escaping @Sendable () -> Void) {
         state = Mutex(State(continuation: continuation))
         self.owner = owner
         self.endpoint = endpoint
         self.deadline = deadline
         self.timeout = timeout
         self.release = release
+        self.connection = connection
+    }
+
+    /// The client's connection (`isActive` may be read from any thread).
+    private let connection: (any Channel)?
+
+    /// The request is deferred and its client's connection is gone.
+    var connectionLost: Bool {
+        guard let connection, !connection.isActive else { return false }
+        return state.withLock { $0.deferral != nil && !$0.finished }
     }
 
     /// The plugin work is over: releases what the call holds, once.

@@ -8,14 +8,14 @@ public struct PluginRequestContext: RequestContext, RemoteAddressRequestContext 
     public var coreContext: CoreRequestContextStorage
     /// The connected client's address.
     public let remoteAddress: SocketAddress?
-    /// Completes when the connection closes: a request a plugin deferred is given up then.
-    public let connectionClosed: EventLoopFuture<Void>
+    /// The connection: a request a plugin deferred is given up once it is no longer active.
+    public let connection: any Channel
 
     /// Creates the context of a request arriving on `source.channel`.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
-        connectionClosed = source.channel.closeFuture
+        connection = source.channel
     }
 
     /// Whether the client connected from this machine (127.0.0.0/8, ::1, or a Unix socket).

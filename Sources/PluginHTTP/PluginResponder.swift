@@ -64,7 +64,7 @@ public struct PluginResponder: HTTPResponder {
         let resolved = generation.endpoints.resolve(pluginRequest)
         // Plugin work that may block goes to the pool; without one (embedding), every call runs here.
         if let calls, !generation.runsInline(resolved) {
-            return await calls.run(pluginRequest, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
+            return await calls.run(pluginRequest, resolved: resolved, on: lease, connection: context.connection).hummingbird
         }
         switch generation.serve(pluginRequest, resolved: resolved) {
         case .done(let response):
@@ -73,7 +73,7 @@ public struct PluginResponder: HTTPResponder {
         case .pending(let deferral):
             // This thread moves on; with a pool, the request's deadline and its connection still apply.
             if let calls {
-                return await calls.wait(for: deferral, resolved: resolved, on: lease, connectionClosed: context.connectionClosed).hummingbird
+                return await calls.wait(for: deferral, resolved: resolved, on: lease, connection: context.connection).hummingbird
             }
             let response = await withCheckedContinuation { continuation in deferral.onCompletion { continuation.resume(returning: $0) } }
             lease.release()
