@@ -27,6 +27,8 @@ let nioExtras = Target.Dependency.product(name: "NIOExtras", package: "swift-nio
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "plughost",
@@ -47,6 +49,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: SDK: the C header and the thin Swift layer plugin authors use
@@ -74,7 +78,7 @@ let package = Package(
         .target(name: "CHostSystem"),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", "CHostSystem", logging, crypto],
+            dependencies: ["CPluginABI", "CHostSystem", logging, crypto, metrics],
             swiftSettings: swiftSettings
         ),
         // The wrapper-chain walk in C, so call_next never goes through Swift.
@@ -86,19 +90,20 @@ let package = Package(
         // request accessors. No Hummingbird: any HTTP server can drive it.
         .target(
             name: "PluginHTTPExtension",
-            dependencies: ["PluginRuntime", "CPluginABI", "CPluginChain", "CFFI", logging],
+            dependencies: ["PluginRuntime", "CPluginABI", "CPluginChain", "CFFI", logging, metrics],
             swiftSettings: swiftSettings
         ),
         // The Hummingbird adapter on top of the extension, and the admin endpoints.
         .target(
             name: "PluginHTTP",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, hummingbirdCore, nioCore, nioPosix, nioExtras, nioHTTPTypes,
-                           httpTypes, logging, serviceLifecycle],
+                           httpTypes, logging, serviceLifecycle, metrics, prometheus],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird,
+                           metrics, prometheus],
             swiftSettings: swiftSettings
         ),
 
@@ -110,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "plughost-bench",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "PluginTestSupport",
-                           logging, hummingbird],
+                           "CHostSystem", logging, hummingbird, metrics, prometheus],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),

@@ -74,10 +74,13 @@ static void ph_chain_init(ph_chain_request_t *request, void *context, const ph_c
     request->text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
 }
 
-ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host) {
+ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host,
+                           size_t *reached) {
     ph_chain_request_t request;
     ph_chain_init(&request, context, steps, count, host);
-    return ph_chain_run(&request);
+    ph_status_t status = ph_chain_run(&request);
+    *reached = request.cursor;
+    return status;
 }
 
 ph_status_t ph_chain_serve_in(ph_chain_request_t *storage, void *context, const ph_chain_step_t *steps, size_t count,

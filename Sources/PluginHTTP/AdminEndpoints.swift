@@ -10,11 +10,32 @@ enum AdminEndpoints {
     static let prefix = "/_plughost/"
 
     static func respond(method: HTTPRequest.Method, path: String, authorization: String?, context: PluginRequestContext,
-                        runtime: PluginRuntime, reloader: (any HostControl)?) async -> PluginHTTPResponse {
-        if let refusal = refusal(authorization: authorization, context: context, config: runtime.config, path: path) {
+                        runtime: PluginRuntime, reloader: (any HostControl)?, metrics: HostMetrics? = nil,
+                        readiness: HostReadiness? = nil) async -> PluginHTTPResponse {
+        let config = runtime.config
+        if let probe = Probe(path: path) {
+            // Probes: the admin rule, but loopback always and anyone with probe-access = "anywhere".
+            if config.probeAccess == .admin && !context.isLoopback,
+               let refusal = refusal(authorization: authorization, context: context, config: config, path: path) {
+                return refusal
+            }
+            guard method == .get || method == .head else {
+                return .json(405, #"{"error":"method not allowed","path":\#(ConfigValue.jsonQuoted(path))}"#)
+            }
+            return probe.answer(runtime: runtime, readiness: readiness)
+        }
+        if let refusal = refusal(authorization: authorization, context: context, config: config, path: path) {
             return refusal
         }
         switch (method, path) {
+        case (.get, "/_plughost/"):
+            var page = PluginHTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(AdminPage.html.utf8))
+            // The page's own inline script and style only; it fetches /_plughost/plugins from the same origin.
+            page.headers.append(("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"))
+            return page
+        case (.get, "/_plughost/metrics") where metrics != nil:
+            let text = metrics!.exposition(runtime: runtime, supervisorView: reloader?.supervisorView)
+            return PluginHTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(text.utf8))
         case (.get, "/_plughost/plugins"):
             return .json(200, pluginsJSON(runtime, supervisor: reloader?.supervisorView))
         case (.post, "/_plughost/reload") where reloader != nil:

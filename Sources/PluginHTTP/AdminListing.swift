@@ -23,13 +23,14 @@ struct AdminListing: Encodable {
         var library: String?
         var manifest: String
         var abi: String?
+        var sha256: String?
         var endpoints: [Endpoint]
         var wrappers: [String]
         var warnings: [String]
         var lastError: String?
 
         private enum CodingKeys: String, CodingKey {
-            case alias, namespace, state, version, library, manifest, abi, endpoints, wrappers, warnings
+            case alias, namespace, state, version, library, manifest, abi, sha256, endpoints, wrappers, warnings
             case lastError = "last_error"
         }
 
@@ -43,6 +44,7 @@ struct AdminListing: Encodable {
             try container.encode(library, forKey: .library)
             try container.encode(manifest, forKey: .manifest)
             try container.encode(abi, forKey: .abi)
+            try container.encode(sha256, forKey: .sha256)
             try container.encode(endpoints, forKey: .endpoints)
             try container.encode(wrappers, forKey: .wrappers)
             try container.encode(warnings, forKey: .warnings)
@@ -53,13 +55,17 @@ struct AdminListing: Encodable {
     var generation: Int
     var reloads: Int
     var lastReload: ReloadReport?
+    /// The last reloads, oldest first.
+    var recentReloads: [ReloadReport]
     var retainedSwiftImages: Int
+    var drainingGenerations: Int
     var lingeringGenerations: Int
     var plugins: [Plugin]
 
     private enum CodingKeys: String, CodingKey {
         case generation, reloads, plugins
-        case lastReload = "last_reload", retainedSwiftImages = "retained_swift_images", lingeringGenerations = "lingering_generations"
+        case lastReload = "last_reload", recentReloads = "recent_reloads", retainedSwiftImages = "retained_swift_images"
+        case drainingGenerations = "draining_generations", lingeringGenerations = "lingering_generations"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -67,6 +73,8 @@ struct AdminListing: Encodable {
         try container.encode(generation, forKey: .generation)
         try container.encode(reloads, forKey: .reloads)
         try container.encode(lastReload, forKey: .lastReload)
+        try container.encode(recentReloads, forKey: .recentReloads)
+        try container.encode(drainingGenerations, forKey: .drainingGenerations)
         try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
         try container.encode(lingeringGenerations, forKey: .lingeringGenerations)
         try container.encode(plugins, forKey: .plugins)
@@ -80,12 +88,14 @@ struct AdminListing: Encodable {
         self.generation = generation?.number ?? 0
         reloads = runtime.reloadCount
         lastReload = runtime.lastReload
+        recentReloads = runtime.recentReloads
+        drainingGenerations = runtime.drainingGenerations
         retainedSwiftImages = runtime.retainedSwiftImages
         lingeringGenerations = runtime.lingeringGenerations
         plugins = runtime.statuses.map { status in
             Plugin(
                 alias: status.alias, namespace: status.namespace, state: status.state.rawValue, version: status.version,
-                library: status.library, manifest: status.file, abi: status.abi,
+                library: status.library, manifest: status.file, abi: status.abi, sha256: status.sha256,
                 endpoints: listing.filter { $0.alias == status.alias }.map {
                     Endpoint(method: $0.method, path: $0.path, kind: $0.kind, wrappers: $0.wrappers, unavailable: $0.unavailable)
                 },

@@ -13,14 +13,18 @@ public enum PluginHTTPServer {
     ///   - maxBodyBytes: Largest request body accepted (413 above it).
     ///   - headerTimeout: A connection waiting longer than this for a request's complete headers is closed.
     ///   - calls: Where plugin work that may block runs (see ``PluginCallPool``); nil runs it on the serving threads.
+    ///   - metrics: Counts requests and serves `GET /_plughost/metrics` (nil: neither).
+    ///   - readiness: Whether the plugins have started, for a server that listens while they start (nil: started before).
     ///   - onServerRunning: Called with the bound port once the server listens.
     public static func makeApplication(
         runtime: PluginRuntime, reloader: (any HostControl)? = nil, host: String = "127.0.0.1", port: Int = 8080,
         maxBodyBytes: Int = 1 << 20, headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil,
+        metrics: HostMetrics? = nil, readiness: HostReadiness? = nil,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<PluginResponder> {
         Application(
-            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
+            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
+                                       metrics: metrics, readiness: readiness),
             server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls)),
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
@@ -31,11 +35,13 @@ public enum PluginHTTPServer {
     /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:calls:logger:onServerRunning:)``.
     public static func makeInheritedSocketServer(
         runtime: PluginRuntime, reloader: (any HostControl)? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
-        headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, logger: Logger,
+        headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, metrics: HostMetrics? = nil,
+        readiness: HostReadiness? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable () async -> Void = {}
     ) -> InheritedSocketServer {
         InheritedSocketServer(
-            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls),
+            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
+                                                       metrics: metrics, readiness: readiness),
             channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls),
             logger: logger, onServerRunning: onServerRunning)
     }

@@ -22,28 +22,53 @@ public struct PluginResponder: HTTPResponder {
     public let maxBodyBytes: Int
     /// Where plugin work that may block runs; nil runs every call on the serving thread.
     public let calls: PluginCallPool?
+    /// Counts requests and serves `GET /_plughost/metrics`; nil counts nothing (and that path answers 404).
+    public let metrics: HostMetrics?
+    /// Whether the host's plugins have started: nil for a runtime started before it serves.
+    public let readiness: HostReadiness?
 
     /// Creates a responder.
-    public init(runtime: PluginRuntime, reloader: (any HostControl)? = nil, maxBodyBytes: Int, calls: PluginCallPool? = nil) {
+    public init(runtime: PluginRuntime, reloader: (any HostControl)? = nil, maxBodyBytes: Int, calls: PluginCallPool? = nil,
+                metrics: HostMetrics? = nil, readiness: HostReadiness? = nil) {
         self.runtime = runtime
         self.reloader = reloader
         self.maxBodyBytes = maxBodyBytes
         self.calls = calls
+        self.metrics = runtime.config.metrics ? metrics : nil
+        self.readiness = readiness
     }
 
     /// Answers one request.
     public func respond(to request: Request, context: Context) async throws -> Response {
-        var request = request
         let path = request.uri.path
         if path.hasPrefix(AdminEndpoints.prefix) {
             return await AdminEndpoints.respond(method: request.method, path: path,
                                                 authorization: request.headers[.authorization], context: context,
-                                                runtime: runtime, reloader: reloader).hummingbird
+                                                runtime: runtime, reloader: reloader, metrics: metrics, readiness: readiness).hummingbird
         }
+        // A request that comes while the plugins start waits for them (probes above answer at once).
+        if let readiness, readiness.current != .serving, await !readiness.waitUntilStarted() {
+            return PluginHTTPResponse.json(503, #"{"error":"the host's plugins did not start"}"#).hummingbird
+        }
+        guard let metrics else { return try await servePlugins(request, path: path, context: context).response.hummingbird }
+        let started = ContinuousClock.now
+        let (response, route) = try await servePlugins(request, path: path, context: context)
+        if let route {
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            route.record(status: response.status, nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        } else {
+            metrics.countUnrouted(status: response.status)
+        }
+        return response.hummingbird
+    }
+
+    /// A request for the plugins: its response, and the figures of the route that served it (nil for the host's own answer).
+    private func servePlugins(_ request: Request, path: String, context: Context) async throws -> (response: PluginHTTPResponse, route: RouteMetrics?) {
+        var request = request
         // Admin endpoints answer their one canonical spelling only (a proxy rule on the
         // prefix cannot be bypassed with `//_plughost/…`); other spellings reach nothing.
         if PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix) {
-            return PluginHTTPResponse.json(404, #"{"error":"not found"}"#).hummingbird
+            return (PluginHTTPResponse.json(404, #"{"error":"not found"}"#), nil)
         }
         var body: [UInt8] = []
         // HTTP/1.1 requests have a body only when they say so (RFC 9112, 6.3): most GETs skip the collection.
@@ -51,33 +76,33 @@ public struct PluginResponder: HTTPResponder {
             do {
                 body = Array(buffer: try await request.collectBody(upTo: maxBodyBytes))
             } catch is NIOTooManyBytesError {
-                return PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#).hummingbird
+                return (PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#), nil)
             }
         }
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)
         guard let lease = runtime.leaseCurrentGeneration() else {
-            return PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#).hummingbird
+            return (PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#), nil)
         }
         let generation = lease.generation
         let resolved = generation.endpoints.resolve(pluginRequest)
         // Plugin work that may block goes to the pool; without one (embedding), every call runs here.
         if let calls, !generation.runsInline(resolved) {
-            return await calls.run(pluginRequest, resolved: resolved, on: lease, connection: context.connection).hummingbird
+            return (await calls.run(pluginRequest, resolved: resolved, on: lease, connection: context.connection), resolved.metrics)
         }
         switch generation.serve(pluginRequest, resolved: resolved) {
         case .done(let response):
             lease.release()
-            return response.hummingbird
+            return (response, resolved.metrics)
         case .pending(let deferral):
             // This thread moves on; with a pool, the request's deadline and its connection still apply.
             if let calls {
-                return await calls.wait(for: deferral, resolved: resolved, on: lease, connection: context.connection).hummingbird
+                return (await calls.wait(for: deferral, resolved: resolved, on: lease, connection: context.connection), resolved.metrics)
             }
             let response = await withCheckedContinuation { continuation in deferral.onCompletion { continuation.resume(returning: $0) } }
             lease.release()
-            return response.hummingbird
+            return (response, resolved.metrics)
         }
     }
 }

@@ -76,10 +76,13 @@ enum ChainWalk {
         guard route.mayDefer else {
             // The C request (ph_chain_serve's stack) holds the context unretained:
             // keep it alive until the walk returns.
+            var reached = 0
             let status = withExtendedLifetime(context) {
-                ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host)
+                ph_chain_serve(Unmanaged.passUnretained(context).toOpaque(), steps.base, steps.count, host, &reached)
             }
             if status == PH_PENDING { undeclaredDeferral(context) }
+            // One compare per request; a wrapper that answered itself was the last step entered.
+            if reached < steps.count { route.metrics.countStop(atStep: reached - 1) }
             return nil
         }
         // A step may defer: the chain request (the plugin's handle) must outlive this call.
@@ -104,6 +107,7 @@ enum ChainWalk {
     /// walk's stack and is gone; the client gets a 500 naming the plugin.
     private static func undeclaredDeferral(_ context: RequestContext) {
         let owner = context.route.registration.owner
+        owner.countError()
         owner.logger.error("\(context.method) \(context.path): a step answered PH_PENDING without declaring PH_MAY_DEFER (ph_endpoint_t/ph_wrapper_t flags); answered 500")
         context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"message":"answered PH_PENDING without declaring PH_MAY_DEFER"}"#)
     }

@@ -135,6 +135,7 @@ public final class Deferral: @unchecked Sendable {
         defer { Deferrals.shared.finished(self) }
         if status != PH_OK {
             let owner = deferredBy ?? owner
+            owner.countError()
             let text = message.isEmpty ? "status \(status)" : message
             owner.logger.error("\(context.method) \(context.path): deferred request of '\(owner.alias)' failed: \(text)")
             context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)

@@ -83,6 +83,8 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         let runsInline: Bool
         /// A step may answer PH_PENDING: the chain request lives on the heap (see ChainWalk).
         let mayDefer: Bool
+        /// Its requests, latencies and wrapper short-circuits, through swift-metrics.
+        let metrics: RouteMetrics
 
         init(registration: EndpointRegistration, steps: [Step], disabled: String?, fence: HTTPFence? = nil) {
             self.registration = registration
@@ -98,6 +100,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             mayDefer = registration.mayDefer || steps.contains {
                 if case .wrapper(let step) = $0 { step.registration.mayDefer } else { false }
             }
+            metrics = RouteMetrics(alias: registration.owner.alias, endpoint: endpointKey, wrappers: steps.enumerated().compactMap { index, step in
+                if case .wrapper(let wrapper) = step { (index, wrapper.registration.owner.alias, wrapper.registration.name) } else { nil }
+            })
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
             captureNames = registration.pattern.captureNames.map { Array($0.utf8) }
@@ -150,7 +155,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             case .raw(let handler, let userData):
                 let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
                 if status != PH_OK && status != PH_PENDING {
-                    pluginFailed(context, alias: owner.alias, what: "endpoint", status: status, message: message)
+                    pluginFailed(context, owner, what: "endpoint", status: status, message: message)
                 }
                 return status
             case .typed(let invoker, _):
@@ -174,10 +179,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         func wrapperFailed(_ context: RequestContext, step index: Int, status: ph_status_t, message: String) {
             guard case .wrapper(let step) = steps[index], !message.isEmpty || context.status < 400 else { return }
             let wrapper = step.registration
-            pluginFailed(context, alias: wrapper.owner.alias, what: "wrapper '\(wrapper.name)'", status: status, message: message)
+            pluginFailed(context, wrapper.owner, what: "wrapper '\(wrapper.name)'", status: status, message: message)
         }
 
-        private func pluginFailed(_ context: RequestContext, alias: String, what: String, status: ph_status_t, message: String) {
+        private func pluginFailed(_ context: RequestContext, _ owner: PluginOwner, what: String, status: ph_status_t, message: String) {
+            let alias = owner.alias
+            owner.countError()
             let text = message.isEmpty ? "status \(status)" : message
             registration.owner.logger.error("\(registration.method) \(context.path): \(what) of '\(alias)' failed: \(text)")
             context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)
@@ -508,6 +515,8 @@ public struct ResolvedRequest: @unchecked Sendable {
     public var owner: PluginOwner? { route?.registration.owner }
     /// "METHOD /pattern" as the endpoint registered it (per-endpoint timeouts are keyed so).
     public var endpoint: String? { route?.endpointKey }
+    /// The figures of the route that serves the request; nil for the host's own answer.
+    public var metrics: RouteMetrics? { route?.metrics }
     /// No plugin code runs (404, 405, a 503 of the host's), or every plugin on the
     /// route declared `PH_PLUGIN_NEVER_BLOCKS`: the work may run on the calling thread.
     public var runsInline: Bool { route?.runsInline ?? true }

@@ -1,16 +1,45 @@
+import ArgumentParser
+import Dispatch
+import PluginHTTP
 import PluginRuntime
 import ServiceLifecycle
 
-/// Keeps a started ``PluginRuntime`` until graceful shutdown, then shuts it
-/// down (firing the shutdown events) and removes the pid file. Listed before the HTTP server in the
-/// service group, so it stops after the server has drained.
+/// Starts the plugins (`start`, which loads and starts them and marks the host
+/// ready), keeps the runtime until graceful shutdown, then shuts it down (firing
+/// the shutdown events) and removes the pid file. Listed first in the service
+/// group, so it stops after the server has drained.
 struct PluginHostService: Service {
     let runtime: PluginRuntime
     let files: HostFiles
+    let start: @Sendable () throws -> Void
 
     func run() async throws {
+        // Plugin code (parse_config, create, start) may block: off Swift's cooperative
+        // threads, which keep answering probes meanwhile.
+        let start = self.start
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async { continuation.resume(with: Result { try start() }) }
+        }
         try? await gracefulShutdown()
         files.removePid()
         runtime.shutdown()
     }
+}
+
+/// Listed last in the service group, so graceful shutdown reaches it first:
+/// `/_plughost/ready` answers 503 from the moment SIGTERM arrives, while the
+/// server still finishes its requests.
+struct ReadinessService: Service {
+    let readiness: HostReadiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.markStopping()
+    }
+}
+
+/// `--log-format`.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case human
+    case json
 }

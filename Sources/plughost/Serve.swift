@@ -35,6 +35,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "Log lines as 'human' (default) or 'json' (one object per line: time, level, label, alias, message, fields).")
+    var logFormat: LogFormat = .human
+
     @Option(help: "Write the host's pid here (and each reload's outcome to <pid-file>.reload) for `plughost reload`.")
     var pidFile = "plughost.pid"
 
@@ -69,13 +72,22 @@ struct Serve: AsyncParsableCommand {
         HostFiles(pidFile: pidFile).stateFolder(config)
     }
 
-    /// Sends log lines to standard error at `--log-level`.
+    /// Sends log lines to standard error at `--log-level`, as `--log-format` says.
     private func bootstrapLogging() throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch logFormat {
+        case .human:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 
@@ -125,6 +137,8 @@ struct Serve: AsyncParsableCommand {
         // Until the signal service traps it, SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
         try bootstrapLogging()
+        // Before anything makes a metric: they report to the backend bootstrapped when they are made.
+        let metrics = HostMetrics.bootstrap()
         let logger = Logger(label: "plughost")
         let config = try options.hostConfig()
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: config, servesHTTP: true,
@@ -164,8 +178,9 @@ struct Serve: AsyncParsableCommand {
                              record: stateFolder(runtime.config) + "/probed-libraries")
         // Every fatal signal from here on is journaled with the plugin it came from.
         try CrashJournal.install(path: journalPath(runtime.config))
-        // Plugins start once the service group handles signals and before the port opens,
-        // so no request finds the host without plugins and an early SIGTERM still shuts down cleanly.
+        // Plugins start once the service group handles signals, while the server already answers:
+        // probes get "starting", and a plugin request waits until the plugins run (see HostReadiness),
+        // so none finds the host without plugins; an early SIGTERM still shuts down cleanly.
         // Plugin work that may block runs on a pool of its own; a hang is journaled and,
         // in a worker, ends with its replacement.
         let journal = journalPath(runtime.config)
@@ -175,47 +190,54 @@ struct Serve: AsyncParsableCommand {
         }
         let strict = self.strict
         let isWorker = workerSocket != nil
-        let startPlugins: @Sendable () async throws -> Void = {
+        let readiness = HostReadiness()
+        let startPlugins: @Sendable () throws -> Void = {
             do {
                 try runtime.start(strict: strict)
                 // A worker's supervisor keeps the pid file.
                 if !isWorker { try files.writePid() }
+                readiness.markServing()
             } catch let error as PluginRuntime.StartFailure {
+                readiness.markFailed()
                 logger.critical("not starting (--strict):\n\(error)")
                 throw error
             } catch {
+                readiness.markFailed()
                 logger.critical("not starting: \(error)")
                 throw error
             }
         }
         let server: any Service
         if let workerSocket {
-            server = WorkerServer(start: startPlugins, watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
+            server = WorkerServer(watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: control, socket: workerSocket, maxBodyBytes: maxBody,
-                headerTimeout: runtime.config.headerTimeout, calls: calls, logger: logger,
+                headerTimeout: runtime.config.headerTimeout, calls: calls, metrics: metrics, readiness: readiness, logger: logger,
                 onServerRunning: { [host] in
-                    logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
-                    // Tells the supervisor this worker serves (a successor's predecessor may now drain).
-                    // (A message, not a signal: two workers' signals at once can merge into one.)
-                    link?.announceServing()
+                    // Tells the supervisor this worker serves once its plugins run too (a successor's
+                    // predecessor may then drain). A message, not a signal: two workers' signals at once can merge.
+                    Task {
+                        guard await readiness.waitUntilStarted() else { return }
+                        logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
+                        link?.announceServing()
+                    }
                 }))
         } else {
-            var application = PluginHTTPServer.makeApplication(
+            server = PluginHTTPServer.makeApplication(
                 runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout,
-                calls: calls, logger: logger,
+                calls: calls, metrics: metrics, readiness: readiness, logger: logger,
                 onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
-            application.beforeServerStarts(perform: startPlugins)
-            server = application
         }
-        // Shutdown runs in reverse order: the server drains in-flight requests first,
+        // Shutdown runs in reverse order: readiness turns 503 first, the server drains in-flight requests,
         // reloads stop being asked for, then the runtime fires the shutdown events and stops the plugins.
-        var services: [any Service] = [PluginHostService(runtime: runtime, files: files), ReloadSignalService(requestReload: requestReload)]
+        var services: [any Service] = [PluginHostService(runtime: runtime, files: files, start: startPlugins),
+                                       ReloadSignalService(requestReload: requestReload)]
         if watch {
             services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, requestReload: requestReload,
                                                debounce: .milliseconds(watchDebounceMs), logger: logger))
         }
         services.append(server)
+        services.append(ReadinessService(readiness: readiness))
         let group = ServiceGroup(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -225,16 +247,14 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// A worker's server: starts the plugins, then serves the inherited socket,
+/// A worker's server: serves the inherited socket,
 /// calling `watch` twice a second meanwhile (old images are released when a
 /// reload's drain ends, after the reload's own report).
 struct WorkerServer: Service {
-    let start: @Sendable () async throws -> Void
     let watch: @Sendable () -> Void
     let server: InheritedSocketServer
 
     func run() async throws {
-        try await start()
         let watcher = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(500))

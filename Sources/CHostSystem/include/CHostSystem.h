@@ -4,3 +4,4 @@
 #include "crash_journal.h"
 #include "worker_process.h"
 #include "host_guard.h"
+#include "event_counters.h"

@@ -88,8 +88,11 @@ struct ph_chain_request {
 };
 
 /** Serves one request: runs `count` steps from the first, with `context`
- *  as the host's per-request object. The request lives on this call's stack. */
-ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host);
+ *  as the host's per-request object. The request lives on this call's stack.
+ *  `reached` (never NULL) gets how many steps were entered: fewer than `count`
+ *  when a wrapper answered without calling next, or parsing refused. */
+ph_status_t ph_chain_serve(void *context, const ph_chain_step_t *steps, size_t count, const ph_chain_host_t *host,
+                           size_t *reached);
 
 /** As ph_chain_serve, in `storage` the caller keeps: a route where a step may
  *  answer PH_PENDING needs its request to outlive this call. Check

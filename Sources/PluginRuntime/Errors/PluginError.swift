@@ -1,3 +1,5 @@
+public import Logging
+
 /// A problem with one plugin or one input file: what went wrong, where, and for which alias.
 ///
 /// Every refusal the runtime makes (a manifest that does not parse, a library
@@ -119,6 +121,13 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// One line: `file: alias 'x': code: reason`.
+    /// The error's fields for a structured log line: `file`, `alias`, `code` and `reason`.
+    public var logMetadata: Logger.Metadata {
+        var fields: Logger.Metadata = ["file": .string(file), "code": .string(code.description), "reason": .string(reason)]
+        if let alias { fields["alias"] = .string(alias) }
+        return fields
+    }
+
     public var description: String {
         var line = file + ": "
         if let alias { line += "alias '\(alias)': " }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPluginABI
+import CHostSystem
 
 /// The subscribers of every event of one generation, frozen into flat arrays.
 ///
@@ -46,6 +47,8 @@ public final class EventTable: @unchecked Sendable {
         let userData: UnsafeMutableRawPointer?
         let lock: UnsafeMutablePointer<pthread_mutex_t>?
         let owner: UnsafePointer<CChar>
+        /// Where its verdicts are counted (see ``CheckSlots``); set when the table is frozen.
+        var slot = UInt32.max
     }
 
     /// One past the highest event id this table knows.
@@ -76,7 +79,12 @@ public final class EventTable: @unchecked Sendable {
             return (entry.0, Callable(callback: EventTable.lockingTrampoline, userData: UnsafeMutableRawPointer(lockedStorage + nextLocked)))
         }
         (starts, subscribers) = Self.freeze(callables, idLimit: limit)
-        (checkStarts, self.checks) = Self.freeze(checks, idLimit: limit)
+        let counted = checks.map { entry -> (UInt32, CheckSubscriber) in
+            var check = entry.1
+            check.slot = CheckSlots.shared.slot(event: entry.0, alias: String(cString: check.owner))
+            return (entry.0, check)
+        }
+        (checkStarts, self.checks) = Self.freeze(counted, idLimit: limit)
         names = .allocate(capacity: limit)
         for id in 0..<limit { names[id] = EventNames.shared.cName(of: EventID(rawValue: UInt32(id))) }
     }
@@ -124,7 +132,8 @@ public final class EventTable: @unchecked Sendable {
         return Int(checkStarts[index + 1] - checkStarts[index])
     }
 
-    /// Calls every subscriber of `id`, in order, on this thread.
+    /// Calls every subscriber of `id`, in order, on this thread. Counted (published, and
+    /// delivered to this many subscribers) in thread-local memory, see `event_counters.h`.
     /// - Parameters:
     ///   - source: The publisher's alias as an interned C string.
     ///   - payload: Bytes valid for the duration of the call.
@@ -134,6 +143,7 @@ public final class EventTable: @unchecked Sendable {
         guard index < idLimit else { return }
         let first = Int(starts[index])
         let end = Int(starts[index + 1])
+        ph_count_event(id, UInt32(truncatingIfNeeded: end - first))
         guard first < end else { return }
         var event = ph_event_t(
             struct_size: UInt32(MemoryLayout<ph_event_t>.size), id: id, name: names[index], source: source,
@@ -163,8 +173,16 @@ public final class EventTable: @unchecked Sendable {
             if let lock = subscriber.lock { pthread_mutex_lock(lock) }
             let answer = subscriber.callback(subscriber.userData, &event, reason)
             if let lock = subscriber.lock { pthread_mutex_unlock(lock) }
-            if answer == PH_DENY { return (PH_DENY, subscriber.owner) }
-            if answer == PH_ALLOW { verdict = PH_ALLOW }
+            if answer == PH_DENY {
+                ph_count_verdict(subscriber.slot, 1)
+                return (PH_DENY, subscriber.owner)
+            }
+            if answer == PH_ALLOW {
+                verdict = PH_ALLOW
+                ph_count_verdict(subscriber.slot, 0)
+            } else {
+                ph_count_verdict(subscriber.slot, 2)
+            }
         }
         return (verdict, nil)
     }

@@ -29,6 +29,7 @@ package enum HostAPI {
                 guard let message else { return }
                 PluginContext.with(host, retired: ()) { context in
                     context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))")
+                    if level >= PH_LOG_ERROR { context.owner.countError() }
                 }
             },
             event_id: { host, name in

@@ -1,5 +1,6 @@
 public import CPluginABI
 public import Logging
+import Metrics
 
 /// Who registered something: the alias, its library, its logger and the lock
 /// that serialises calls into it. Registrations carry this plain record, not
@@ -38,6 +39,8 @@ public final class PluginOwner: Sendable {
     package let lock: PluginLock?
     /// Which build of the plugin this is.
     public let build: Build
+    /// Errors the plugin reported (``MetricNames/pluginErrors``).
+    private let reportedErrors: Counter
 
     /// A plugin build: what a hang is charged to, and whether its calls may run inline.
     public struct Build: Sendable {
@@ -65,6 +68,13 @@ public final class PluginOwner: Sendable {
         self.logger = logger
         self.lock = lock
         self.build = build
+        self.reportedErrors = Counter(label: MetricNames.pluginErrors, dimensions: [("alias", alias)])
+    }
+
+    /// Counts one error the plugin reported: a log line at error level, or a failure
+    /// status it returned from a request step (answered 500).
+    public func countError() {
+        reportedErrors.increment()
     }
 
     /// The one way into the plugin for a call that returns a status: under its

@@ -4,6 +4,7 @@ extension HostConfig {
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
         "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir", "max-retained-images",
         "crash-limit", "crash-window-s", "request-timeout-ms", "hang-kill-ms", "plugin-threads", "plugin-concurrency", "plugin-queue",
+        "probe-access", "metrics",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -82,6 +83,13 @@ extension HostConfig {
                 throw fail("host.admin must be \"loopback\", \"token\" or \"off\", found \(value.json)", nil)
             }
             admin = access
+        case "probe-access":
+            guard let access = value.string.flatMap(ProbeAccess.init(rawValue:)) else {
+                throw fail("host.probe-access must be \"admin\" or \"anywhere\", found \(value.json)", nil)
+            }
+            probeAccess = access
+        case "metrics":
+            metrics = try flag()
         case "admin-token":
             guard let token = value.string else { throw fail("host.admin-token must be a string, found \(value.json)", nil) }
             adminToken = token.isEmpty ? nil : token

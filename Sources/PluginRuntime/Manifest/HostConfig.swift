@@ -12,6 +12,8 @@
 /// require-signatures = false          # refuse unsigned libraries
 /// admin = "loopback"                  # who may use /_plughost/: loopback, token or off
 /// admin-token = "…"                   # with admin = "token"
+/// probe-access = "admin"              # health/ready: "admin" (its rule, and loopback always) or "anywhere"
+/// metrics = true                      # count requests for /_plughost/metrics
 /// header-timeout-ms = 10000           # close connections that send headers slower
 /// max-retained-images = 64            # replace a worker past this many retained Swift images
 /// state-dir = "/var/lib/plughost"     # private working files (shadow copies)
@@ -60,6 +62,10 @@ public struct HostConfig: Sendable {
     public var admin: AdminAccess = .loopback
     /// The bearer token admin requests must carry when ``admin`` is ``AdminAccess/token``.
     public var adminToken: String?
+    /// Who may ask `/_plughost/health` and `/_plughost/ready`.
+    public var probeAccess: ProbeAccess = .admin
+    /// Whether requests are counted for `/_plughost/metrics` (`[host] metrics`, default true).
+    public var metrics = true
     /// A connection that has not sent a request's complete headers within this
     /// time is closed (a slow-header client holds a connection otherwise).
     public var headerTimeout: Duration = .seconds(10)

@@ -81,6 +81,7 @@ extension PluginRuntime {
                 var status = PluginStatus(entry: instance.loaded.entry, state: .running,
                                           version: instance.loaded.version, abi: instance.loaded.abi)
                 status.warnings = warnings.filter { $0.alias == instance.alias }
+                status.sha256 = instance.loaded.contentHash
                 statuses.append(status)
             } else if let failure = running.ledger.failed[entry.alias] {
                 statuses.append(PluginStatus(entry: failure.entry, state: failure.quarantine == nil ? .failed : .quarantined,

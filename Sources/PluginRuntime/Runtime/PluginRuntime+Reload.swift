@@ -40,12 +40,14 @@ extension PluginRuntime {
         report.retainedSwiftImages = retainedSwiftImages
         published.withLock {
             $0.lastReload = report
+            $0.recentReloads = Array(($0.recentReloads + [report]).suffix(Self.recentReloadsKept))
             $0.reloads += 1
         }
+        metrics.recordReload(report)
         if report.succeeded {
             logger.info("\(report)")
         } else {
-            logger.error("\(report)")
+            logger.error("\(report)", metadata: ["problems": .array(report.problems.map { .dictionary($0.logMetadata) })])
         }
         return report
     }

@@ -23,7 +23,9 @@ extension PluginRuntime {
     /// - Returns: Whether the generation drained within the timeout.
     func retire(_ instances: [PluginInstance], of generation: Generation, running: inout RunningState) -> Bool {
         let timeout = running.config.drainTimeout
+        draining.add(1, ordering: .relaxed)
         let drained = waitForDrain(generation, timeout: timeout)
+        draining.subtract(1, ordering: .relaxed)
         for instance in instances.reversed() { instance.stop() }
         if drained {
             finishRetirement(instances, of: generation, timeout: timeout)

@@ -107,7 +107,7 @@ extension PluginRuntime {
     /// Logs what went wrong, puts `generation` in service and publishes the statuses.
     private func serve(_ generation: Generation, config: HostConfig, scan: PluginScan, progress: StartProgress) -> RunningState {
         for warning in generation.warnings { logger.warning("\(warning)") }
-        for problem in progress.problems { logger.error("\(problem)") }
+        for problem in progress.problems { logger.error("\(problem)", metadata: problem.logMetadata) }
         var running = RunningState(config: config, generation: generation, ledger: progress.ledger,
                                    knownProblems: Set(progress.problems + generation.warnings))
         slot.store(generation)

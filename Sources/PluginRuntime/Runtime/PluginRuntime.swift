@@ -29,6 +29,8 @@ public final class PluginRuntime: Sendable {
         var config: HostConfig
         var statuses: [PluginStatus] = []
         var lastReload: ReloadReport?
+        /// The last ``PluginRuntime/recentReloadsKept`` reports, oldest first.
+        var recentReloads: [ReloadReport] = []
         var reloads = 0
         var retainedSwiftImages = 0
         var lingering = 0
@@ -60,6 +62,10 @@ public final class PluginRuntime: Sendable {
     public let containment: ContainmentFiles?
     /// What each plugin guarded when it last served (nil without ``containment``).
     let guardBook: GuardBook?
+    /// Reloads and gauges through swift-metrics.
+    let metrics = RuntimeMetrics()
+    /// Replaced generations a reload is waiting for now (their requests, up to the drain timeout).
+    let draining = Atomic<Int>(0)
 
     /// Creates a runtime; nothing is loaded until ``start(strict:)``.
     /// - Parameters:
@@ -103,6 +109,15 @@ public final class PluginRuntime: Sendable {
 
     /// The outcome of the last reload, or nil before the first.
     public var lastReload: ReloadReport? { published.withLock { $0.lastReload } }
+
+    /// How many reports ``recentReloads`` keeps.
+    public static let recentReloadsKept = 10
+
+    /// The last reloads' reports (up to ``recentReloadsKept``), oldest first.
+    public var recentReloads: [ReloadReport] { published.withLock { $0.recentReloads } }
+
+    /// Replaced generations whose in-flight requests a reload is waiting for now (within the drain timeout).
+    public var drainingGenerations: Int { draining.load(ordering: .relaxed) }
 
     /// Swift plugin images that stay mapped after their plugins were unloaded (never `dlclose`d, see docs/ARCHITECTURE.md).
     public var retainedSwiftImages: Int { published.withLock { $0.retainedSwiftImages } }

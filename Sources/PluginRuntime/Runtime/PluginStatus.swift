@@ -28,6 +28,8 @@ public struct PluginStatus: Sendable {
     public var version: String?
     /// The ABI the plugin was built against, once loaded.
     public var abi: String?
+    /// The SHA-256 (hex) of the library bytes loaded, while it runs.
+    public var sha256: String?
     /// Its state.
     public var state: State
     /// Why it failed, for ``State/failed``.
