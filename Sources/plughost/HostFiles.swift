@@ -26,9 +26,30 @@ struct HostFiles: Sendable {
         try replace(pidFile, with: "\(getpid())\n")
     }
 
-    /// Removes the pid file if it still names this process.
+    /// Removes the pid file (and the address beside it) if it still names this process.
     func removePid() {
-        if (try? readPid()) == getpid() { unlink(pidFile) }
+        if (try? readPid()) == getpid() {
+            unlink(pidFile)
+            unlink(addressFile)
+        }
+    }
+
+    /// Where the host says which address it serves (for `plughost status`).
+    var addressFile: String { pidFile + ".address" }
+
+    /// Records the address the host serves on, as `host:port`.
+    func writeAddress(host: String, port: Int) throws {
+        try replace(addressFile, with: "\(host):\(port)\n")
+    }
+
+    /// The host and port the running host serves on.
+    func readAddress() throws -> (host: String, port: Int) {
+        guard let text = try? String(contentsOfFile: addressFile, encoding: .utf8),
+              let colon = text.lastIndex(of: ":"),
+              let port = Int(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw HostFileError("\(addressFile): no address (written by `plughost serve` once it listens)")
+        }
+        return (String(text[..<colon]), port)
     }
 
     /// The pid the pid file names.

@@ -112,6 +112,11 @@ struct Serve: AsyncParsableCommand {
             boundPort = bound
         }
         logger.info("listening on \(host):\(boundPort)")
+        do {
+            try HostFiles(pidFile: pidFile).writeAddress(host: host, port: Int(boundPort))
+        } catch {
+            logger.warning("\(error)")
+        }
         let supervisor = Supervisor(
             workers: workers, sockets: sockets, workerArguments: Self.workerArguments(),
             files: HostFiles(pidFile: pidFile), journal: journalPath(config), config: config, logger: logger,
@@ -226,7 +231,14 @@ struct Serve: AsyncParsableCommand {
             server = PluginHTTPServer.makeApplication(
                 runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout,
                 calls: calls, metrics: metrics, readiness: readiness, logger: logger,
-                onServerRunning: { port in logger.info("serving HTTP on \(host):\(port)") })
+                onServerRunning: { port in
+                    logger.info("serving HTTP on \(host):\(port)")
+                    do {
+                        try files.writeAddress(host: host, port: port)
+                    } catch {
+                        logger.warning("\(error)")
+                    }
+                })
         }
         // Shutdown runs in reverse order: readiness turns 503 first, the server drains in-flight requests,
         // reloads stop being asked for, then the runtime fires the shutdown events and stops the plugins.

@@ -1,0 +1,99 @@
+import Foundation
+
+/// The part of `GET /_plughost/plugins` that `plughost status` shows.
+struct HostListing: Decodable {
+    struct Endpoint: Decodable {
+        var method: String
+        var path: String
+        var unavailable: String?
+    }
+
+    struct Plugin: Decodable {
+        var alias: String?
+        var state: String
+        var version: String?
+        var abi: String?
+        var sha256: String?
+        var manifest: String
+        var endpoints: [Endpoint]
+        var lastError: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case alias, state, version, abi, sha256, manifest, endpoints
+            case lastError = "last_error"
+        }
+    }
+
+    struct Reload: Decodable {
+        var succeeded: Bool
+        var summary: String
+    }
+
+    struct Supervisor: Decodable {
+        struct Worker: Decodable {
+            var pid: Int32
+            var serving: Bool
+            var restarts: Int
+        }
+        struct Quarantined: Decodable {
+            var alias: String
+            var crashes: Int
+        }
+        var pid: Int32
+        var workers: [Worker]
+        var quarantined: [Quarantined]
+    }
+
+    var generation: Int
+    var reloads: Int
+    var lastReload: Reload?
+    var drainingGenerations: Int?
+    var lingeringGenerations: Int
+    var retainedSwiftImages: Int
+    var plugins: [Plugin]
+    var supervisor: Supervisor?
+
+    private enum CodingKeys: String, CodingKey {
+        case generation, reloads, plugins, supervisor
+        case lastReload = "last_reload", drainingGenerations = "draining_generations"
+        case lingeringGenerations = "lingering_generations", retainedSwiftImages = "retained_swift_images"
+    }
+
+    /// The listing as `plughost status` prints it: a few summary lines, then a table of plugins.
+    struct Rendering {
+        let listing: HostListing
+        let pid: Int32
+        let address: String
+        let ready: Bool
+
+        var text: String {
+            var lines = ["\(ready ? "●" : "○") plughost (pid \(pid)) serving http://\(address) — \(ready ? "ready" : "not ready")"]
+            lines.append("  generation \(listing.generation); \(listing.reloads) reload(s); draining \(listing.drainingGenerations ?? 0), lingering \(listing.lingeringGenerations); retained Swift images \(listing.retainedSwiftImages)")
+            if let last = listing.lastReload { lines.append("  last reload: \(last.summary)") }
+            if let supervisor = listing.supervisor {
+                let serving = supervisor.workers.filter(\.serving).count
+                let restarts = supervisor.workers.reduce(0) { $0 + $1.restarts }
+                lines.append("  supervisor \(supervisor.pid): \(serving) of \(supervisor.workers.count) worker(s) serving (pids \(supervisor.workers.map { String($0.pid) }.joined(separator: ", "))), \(restarts) restart(s)")
+                if !supervisor.quarantined.isEmpty {
+                    lines.append("  quarantined: " + supervisor.quarantined.map { "\($0.alias) (\($0.crashes) crashes)" }.joined(separator: ", "))
+                }
+            }
+            lines.append("")
+            let header = ["ALIAS", "STATE", "VERSION", "ABI", "SHA256", "ENDPOINTS", "LAST ERROR"]
+            let rows = listing.plugins.map { plugin in
+                [plugin.alias ?? plugin.manifest, plugin.state, plugin.version ?? "-", plugin.abi ?? "-",
+                 plugin.sha256.map { String($0.prefix(12)) } ?? "-", String(plugin.endpoints.count), plugin.lastError ?? ""]
+            }
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            for row in [header] + rows {
+                var line = ""
+                for (column, cell) in row.enumerated() {
+                    line += column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+                }
+                while line.last == " " { line.removeLast() }
+                lines.append(line)
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
