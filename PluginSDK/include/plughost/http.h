@@ -42,22 +42,29 @@ typedef struct ph_http_request ph_http_request_t;
 /** Value types of typed-endpoint parameters, results and request properties. */
 typedef uint32_t ph_type_t;
 #define PH_TYPE_VOID 0    /**< Result only: the function returns nothing (answers `null`). */
-#define PH_TYPE_BOOL 1    /**< C `bool`; from "true"/"false"/"1"/"0". */
-#define PH_TYPE_INT32 2   /**< C `int32_t`; out-of-range values are a 400. */
+#define PH_TYPE_BOOL 1    /**< C `bool`; from "true"/"false"/"1"/"0", in any case. */
+#define PH_TYPE_INT32 2   /**< C `int32_t`; out-of-range values are a 400. As a property or `param`
+                               value it takes 8 bytes, an int64_t (see set_property). */
 #define PH_TYPE_INT64 3   /**< C `int64_t`. */
 #define PH_TYPE_UINT64 4  /**< C `uint64_t`. */
-#define PH_TYPE_DOUBLE 5  /**< C `double`; finite values only. */
+#define PH_TYPE_DOUBLE 5  /**< C `double`; finite values only (a NaN or infinite result is answered `null`). */
 #define PH_TYPE_STRING 6  /**< C `const char *`, NUL-terminated UTF-8, valid during the call.
+                               A request value that is not UTF-8 or holds a NUL is a 400 (use
+                               PH_TYPE_BYTES to take any bytes).
                                As a result: plugin-owned, must stay valid until the function's
-                               thread calls into the plugin again (a static or thread-local buffer). */
-#define PH_TYPE_BYTES 7   /**< Two C arguments: `const uint8_t *data, size_t length`. Not a result type. */
+                               thread calls into the plugin again (a static or thread-local buffer);
+                               NULL answers `null`; bytes that are not UTF-8 are answered as U+FFFD. */
+#define PH_TYPE_BYTES 7   /**< Two C arguments: `const uint8_t *data, size_t length`: the exact
+                               (percent-decoded) bytes, NULs included; `data` is never NULL, even
+                               for length 0. Valid during the call. Not a result type. */
 
 /** Where a typed parameter's value comes from. */
 typedef uint32_t ph_source_t;
 #define PH_SOURCE_PATH 1    /**< A `:name` segment of the path pattern. */
 #define PH_SOURCE_QUERY 2   /**< The query parameter `name`. */
 #define PH_SOURCE_HEADER 3  /**< The request header `name` (case-insensitive). */
-#define PH_SOURCE_BODY 4    /**< The whole request body (text for strings and numbers, raw for bytes). */
+#define PH_SOURCE_BODY 4    /**< The whole request body (text for strings and numbers, raw for bytes).
+                                 Not trimmed: a body "42\n" is not an integer. */
 #define PH_SOURCE_PLUGIN 5  /**< Not read from the request: the request property `name`, set by a
                                  wrapper (e.g. the user an auth wrapper found). Missing: a 500. */
 
@@ -86,7 +93,8 @@ typedef struct ph_endpoint_info {
 } ph_endpoint_info_t;
 
 /** A raw endpoint handler: read the request, write the response. A non-zero
- *  status answers 500 with the message written to `error`. [request] */
+ *  status answers 500 with the message written to `error`, whatever status the
+ *  handler set: to answer 4xx, set the status and body and return PH_OK. [request] */
 typedef ph_status_t (*ph_handler_fn)(void *user_data, ph_http_request_t *request, ph_message_t *error);
 
 /** A raw endpoint. Copied by the host at registration. */
@@ -100,7 +108,12 @@ typedef ph_status_t (*ph_handler_fn)(void *user_data, ph_http_request_t *request
 typedef struct ph_endpoint {
     uint32_t struct_size;   /**< sizeof(ph_endpoint_t). */
     const char *method;     /**< "GET", "POST", … (upper case). */
-    const char *path;       /**< Pattern: literal segments and `:name` captures, e.g. "/hello/:name". */
+    /** Pattern: literal segments and `:name` captures, e.g. "/hello/:name". It
+     *  starts with '/'; empty segments are ignored; a capture name is not empty
+     *  and not repeated; a literal holds no '?', '#' or space and is compared
+     *  with the request path's bytes as sent (not percent-decoded). A literal
+     *  wins over a capture at the same depth. There are no wildcards. */
+    const char *path;
     ph_handler_fn handler;  /**< Required. */
     void *user_data;        /**< Passed to handler; plugin-owned, valid until destroy. */
     uint32_t flags;         /**< ABI 1.2: PH_MAY_DEFER, or 0. */
@@ -108,7 +121,11 @@ typedef struct ph_endpoint {
 
 /** A typed endpoint: `function` is a plain C function whose parameters are,
  *  in order, the C types of `params` (a PH_TYPE_BYTES parameter takes two)
- *  and whose return type is `result`. Copied by the host at registration. */
+ *  and whose return type is `result`. Copied by the host at registration.
+ *  Its result is answered with status 200 and Content-Type application/json:
+ *  integers in decimal, exact even past 2^53; doubles in their shortest
+ *  round-trip form; booleans as true/false; strings quoted, with `"`, `\` and
+ *  control characters escaped; void as `null`. */
 typedef struct ph_typed_endpoint {
     uint32_t struct_size;       /**< sizeof(ph_typed_endpoint_t). */
     const char *method;         /**< "GET", "POST", … */
@@ -125,12 +142,17 @@ typedef struct ph_typed_endpoint {
 
 /** A wrapper (middleware). Copied by the host at registration. */
 typedef struct ph_wrapper {
-    uint32_t struct_size;   /**< sizeof(ph_wrapper_t). */
+    uint32_t struct_size;   /**< sizeof(ph_wrapper_t); members past it are taken as absent (NULL/0). */
     uint32_t phase;         /**< PH_WRAP_PRE or PH_WRAP_POST. */
     const char *name;       /**< Shown in the admin listing, e.g. "timing". */
     /** Which endpoints it may wrap: "*" (all); a prefix, written as a path
      *  ending in a star such as "/api/" + "*" (every endpoint under /api/); an
-     *  exact path "/calc/add/:a/:b" (any method); or "GET /calc/add/:a/:b". */
+     *  exact path "/calc/add/:a/:b" (any method); or "GET /calc/add/:a/:b".
+     *  NULL is "*". A prefix is compared with the text of each endpoint's
+     *  pattern as registered ("/api" + "*" also takes "/apix"); a star counts
+     *  only as the last character. An exact path is compared by shape (capture
+     *  names and empty segments do not matter). "METHOD /path" takes no star. A
+     *  match that names no endpoint is accepted and wraps nothing. */
     const char *match;
     void *user_data;        /**< Passed to every function; plugin-owned, valid until destroy. */
     /** Decides at load whether to wrap `endpoint` (pait's pre-check). Optional:
@@ -145,7 +167,9 @@ typedef struct ph_wrapper {
      *  further out see the 500 when their call_next returns. Returning a non-zero
      *  status with no message while the response status is already 400 or more
      *  (an error passed on from call_next, or one the wrapper set) keeps that
-     *  response. Each call gets its own `error` buffer. For a plugin that is not
+     *  response: so after call_next failed, return its status and write no
+     *  message to pass the inner answer on unchanged (PH_OK keeps it too).
+     *  Each call gets its own `error` buffer. For a plugin that is not
      *  thread-safe the host's lock is held for the whole call, including the rest
      *  of the chain run by call_next. Required. [request] */
     ph_status_t (*call)(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error);
@@ -171,7 +195,7 @@ typedef struct ph_http {
 
     /** The request method, e.g. "GET". [request] */
     const char *(*method)(ph_http_request_t *request);
-    /** The request path, without the query. [request] */
+    /** The request path as sent, without the query, not percent-decoded. [request] */
     const char *(*path)(ph_http_request_t *request);
     /*
      * Values handed over by path_param, query and header: `*value` points at
@@ -183,17 +207,22 @@ typedef struct ph_http {
      * Header values are what the HTTP parser accepted: a NUL or other control
      * byte in a header is refused with 400 before any plugin runs, and bytes
      * that are not UTF-8 arrive replaced by U+FFFD (EF BF BD). The memory is
-     * the host's, read-only (a value is decoded once and the same span is handed
-     * out again, to this plugin or the next), and stays valid until the request
-     * ends. `length` may be NULL.
+     * the host's, read-only (a path_param or query value is decoded once and the
+     * same span is handed out again, to this plugin or the next; header copies
+     * the value at each call), and stays valid until the request ends. `length`
+     * may be NULL. Invalid escapes ("%G1", a trailing "%") stay as they are; "%2F"
+     * in a capture is a '/' inside the value.
      */
     /** A `:name` path capture, percent-decoded (see above). PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*path_param)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
-    /** The first query parameter `name`, percent-decoded (see above). PH_ERR_NOT_FOUND when absent. [request] */
+    /** The first query parameter `name`, percent-decoded (see above); names are compared after
+     *  decoding, and `name` without '=' has an empty value. PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*query)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
-    /** The request header `name` (case-insensitive; see above). PH_ERR_NOT_FOUND when absent. [request] */
+    /** The request header `name` (case-insensitive; the first field of that name; see above).
+     *  PH_ERR_NOT_FOUND when absent. [request] */
     ph_status_t (*header)(ph_http_request_t *request, const char *name, const char **value, size_t *length);
-    /** The request body (may be empty). [request] */
+    /** The request body (may be empty): exactly its bytes, NULs included, plus one uncounted
+     *  NUL; `*data` is not NULL even when it is empty. [request] */
     ph_status_t (*body)(ph_http_request_t *request, const void **data, size_t *length);
     /** Sets (replaces) a request header, for the rest of the chain. [request] */
     ph_status_t (*set_request_header)(ph_http_request_t *request, const char *name, const char *value);
@@ -211,18 +240,31 @@ typedef struct ph_http {
 
     /** Runs the rest of the chain (next wrapper, then parsing, then the endpoint).
      *  Returns PH_OK, or the status a later step failed with (its error is
-     *  already in the response). Call it at most once per wrapper call, from
-     *  that call: a second call, or a call from anything but the innermost
-     *  wrapper running (e.g. an endpoint handler), answers PH_ERR_STATE. [request] */
+     *  already in the response): PH_ERR_INVALID when a typed parameter did not
+     *  parse (a 400) or a plugin-provided one is missing (a 500), the handler's or
+     *  an inner wrapper's own status, or PH_PENDING (ABI 1.2, see below). Call it
+     *  at most once per wrapper call, from that call: a second call, or a call
+     *  from anything but the innermost wrapper running (e.g. an endpoint
+     *  handler), answers PH_ERR_STATE and runs nothing. [request] */
     ph_status_t (*call_next)(ph_http_request_t *request);
 
-    /** Sets request property `key` to a typed value (copied): INT64 and DOUBLE
-     *  take 8 bytes, BOOL 1, STRING and BYTES their bytes. [request] */
+    /** Sets request property `key` to a typed value (copied): INT32, INT64,
+     *  UINT64 and DOUBLE take exactly 8 bytes (an INT32 as an int64_t within
+     *  int32 range), BOOL exactly 1 (non-zero is true), STRING and BYTES their
+     *  bytes. Another length, or VOID or an unknown type, is PH_ERR_INVALID.
+     *  A STRING that is not UTF-8 is read back with U+FFFD in place of the bad
+     *  bytes. [request] */
     ph_status_t (*set_property)(ph_http_request_t *request, const char *key, ph_type_t type, const void *value, size_t length);
-    /** Reads request property `key`. PH_ERR_NOT_FOUND when unset. [request] */
+    /** Reads request property `key`: `*value` points at `*length` bytes plus one
+     *  uncounted NUL, 8-byte aligned, a fresh copy valid until the request ends.
+     *  BOOL: 1 byte, 0 or 1. INT32, INT64, UINT64, DOUBLE: 8 bytes, in the host's
+     *  byte order; an INT32 arrives as an int64_t (sign-extended), so read 8 bytes
+     *  and narrow. STRING: its UTF-8, BYTES: its bytes. Check `*type` and `*length`
+     *  before reading. PH_ERR_NOT_FOUND when unset. [request] */
     ph_status_t (*get_property)(ph_http_request_t *request, const char *key, ph_type_t *type, const void **value, size_t *length);
     /** A parsed typed-endpoint parameter (post-wrappers and later), in the same
-     *  encoding as properties. PH_ERR_STATE before parsing. [request] */
+     *  encoding as get_property (an INT32 parameter in 8 bytes). PH_ERR_STATE
+     *  before parsing; PH_ERR_NOT_FOUND for a raw endpoint or an unknown name. [request] */
     ph_status_t (*param)(ph_http_request_t *request, const char *name, ph_type_t *type, const void **value, size_t *length);
 
     /* ---- ABI 1.2: deferred completion (absent when struct_size ends before it) ----

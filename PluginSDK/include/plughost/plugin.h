@@ -111,9 +111,16 @@ typedef uint32_t ph_event_id_t;
 #define PH_EVENT_POST_START 2        /**< Every plugin has started. Payload: empty. */
 #define PH_EVENT_PRE_SHUTDOWN 3      /**< Host is about to stop plugins. Payload: empty. */
 #define PH_EVENT_POST_SHUTDOWN 4     /**< Every plugin has stopped (none destroyed yet). Payload: empty. */
-#define PH_EVENT_PLUGIN_LOADED 5     /**< A plugin instance started. Payload: its alias (UTF-8, no NUL). */
-#define PH_EVENT_PLUGIN_UNLOADED 6   /**< A plugin instance is about to stop. Payload: its alias. */
-#define PH_EVENT_PLUGIN_RELOADED 7   /**< A reload replaced or re-created a plugin. Payload: "ALIAS OLD-VERSION NEW-VERSION". */
+#define PH_EVENT_PLUGIN_LOADED 5     /**< A plugin instance started. At start-up: once per plugin, in config order,
+                                      *   after every plugin started (before post-start). On a reload: for each added
+                                      *   alias, after the swap. Payload: its alias (UTF-8, no NUL). */
+#define PH_EVENT_PLUGIN_UNLOADED 6   /**< A plugin instance is about to stop. At shutdown: just before each stop, in
+                                      *   reverse config order. On a reload: after the swap, for each removed alias
+                                      *   (a replaced plugin gets PH_EVENT_PLUGIN_RELOADED instead). Payload: its alias. */
+#define PH_EVENT_PLUGIN_RELOADED 7   /**< A reload replaced or re-created a plugin. Fired after the swap, to the new
+                                      *   generation: the new instance receives it, the old one does not. Payload:
+                                      *   "ALIAS OLD-VERSION NEW-VERSION" (the descriptors' `version`; equal for a
+                                      *   plugin re-created with the same build). */
 #define PH_EVENT_RELOAD_FAILED 8     /**< A reload failed; the running plugins were kept. Payload: the reason (UTF-8). */
 #define PH_EVENT_CLIENT_CONNECTED 9  /**< An HTTP client connected. Payload: its address, "IP:PORT" ("[IPv6]:PORT"). On the connection's event-loop thread. */
 #define PH_EVENT_REQUEST_RECEIVED 10 /**< An HTTP request arrived. Payload: "METHOD PATH". */
@@ -144,7 +151,12 @@ typedef struct ph_event {
 /* ------------------------------------------------------------------------ */
 
 /** A host-owned text buffer a plugin writes an error or deny reason into.
- *  Valid only during the call that received it. Never NULL when passed. */
+ *  Valid only during the call that received it. Never NULL when passed.
+ *  It arrives empty: data[0] is NUL; the bytes after it are undefined (do not
+ *  read them). Write at most `capacity` bytes, the NUL included (the host's own
+ *  buffers have a capacity of 1023). ph_message_copy and ph_message_printf cut
+ *  longer text without any signal, possibly inside a UTF-8 sequence, which the
+ *  host then reads as U+FFFD. The host reads up to the first NUL. */
 typedef struct ph_message {
     char *data;        /**< Host-owned buffer; the plugin writes NUL-terminated UTF-8. */
     size_t capacity;   /**< Size of `data` in bytes, including room for the NUL. */
@@ -216,7 +228,10 @@ typedef struct ph_host ph_host_t;
 typedef void (*ph_event_fn)(void *user_data, const ph_event_t *event);
 
 /** Check callback: answers PH_ALLOW, PH_DENY or PH_ABSTAIN. On PH_DENY it may
- *  write a reason into `reason` (host-owned, valid during the call). */
+ *  write a reason into `reason` (host-owned, valid during the call). Write
+ *  nothing otherwise: the subscribers of one check share one buffer, which is
+ *  not emptied between them, so text left by a subscriber that did not deny
+ *  becomes the reason of a later one that denies without writing. */
 typedef ph_verdict_t (*ph_check_fn)(void *user_data, const ph_event_t *event, ph_message_t *reason);
 
 /** What the host offers one plugin instance. Host-owned; the pointer handed to
@@ -238,8 +253,8 @@ struct ph_host {
 
     /** The id of the event called `name` (plugin-owned, read during the call;
      *  1–200 bytes of [A-Za-z0-9._-/:]), registering it if new. Built-in names
-     *  ("plughost.pre-start", …) map to their fixed ids. Returns PH_EVENT_NONE
-     *  for an invalid name. [thread-safe] */
+     *  ("plughost.pre-start", …) map to their fixed ids; any other name starting
+     *  with "plughost." is invalid. Returns PH_EVENT_NONE for an invalid name. [thread-safe] */
     ph_event_id_t (*event_id)(const ph_host_t *host, const char *name);
 
     /** Subscribes `callback` to event `id`. `user_data` is plugin-owned and must
@@ -255,12 +270,16 @@ struct ph_host {
 
     /** Delivers event `id` with `payload` (plugin-owned, only read during the
      *  call) to every subscriber, synchronously, on the calling thread.
-     *  PH_ERR_STATE before the host's pre-start event. [thread-safe] */
+     *  `id` must be a custom event (PH_EVENT_FIRST_CUSTOM or above): PH_ERR_INVALID
+     *  for a built-in one. PH_ERR_STATE before the host's pre-start event (that
+     *  is, from create) and after destroy. [thread-safe] */
     ph_status_t (*publish)(const ph_host_t *host, ph_event_id_t id, const void *payload, size_t payload_length);
 
     /** Runs the check subscribers of `id` in order: PH_DENY from the first that
      *  denies (its reason copied into `reason`, which may be NULL), else PH_ALLOW
-     *  if any allowed, else PH_ABSTAIN. [thread-safe] */
+     *  if any allowed, else PH_ABSTAIN. The subscribers write into a buffer of the
+     *  host's; its text is copied into `reason` cut to `reason->capacity` without
+     *  any signal, and also when nobody denied: read `reason` only after PH_DENY. [thread-safe] */
     ph_verdict_t (*check)(const ph_host_t *host, ph_event_id_t id, const void *payload, size_t payload_length,
                           ph_message_t *reason);
 
@@ -272,9 +291,15 @@ struct ph_host {
 
     /** The service offered under `id`, or NULL when no plugin provides it.
      *  Look services up in `start` or later: every plugin's create has run by
-     *  then. The pointer is valid until this instance's destroy: a hot reload
-     *  that replaces or removes the provider re-creates this plugin too (handing
-     *  its state over when it supports that). [thread-safe] */
+     *  then (from create it answers NULL, and the host counts that as a service
+     *  this plugin lacks). A provider later in config order may not have started
+     *  yet when this plugin's start calls it. A hot reload that replaces or
+     *  removes the provider re-creates this plugin too (handing its state over
+     *  when it supports that); only lookups through this function are tracked.
+     *  The pointer stays valid until this instance's stop has returned, and
+     *  through its destroy when the provider comes earlier in config order:
+     *  instances are stopped, then destroyed, in reverse config order. Enable
+     *  providers before their users. [thread-safe] */
     const void *(*get_service)(const ph_host_t *host, const char *id);
 
     /** Stores a copy of `value` under `key` (both plugin-owned, copied) in this
@@ -332,7 +357,8 @@ typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t l
 struct ph_plugin {
     uint32_t abi_major;      /**< Must be PH_ABI_MAJOR: set it from the macro. */
     uint32_t abi_minor;      /**< The minor the plugin was built against: PH_ABI_MINOR. */
-    uint32_t struct_size;    /**< sizeof(ph_plugin_t) as the plugin was built. */
+    uint32_t struct_size;    /**< sizeof(ph_plugin_t) as the plugin was built. A host refuses a descriptor
+                              *   smaller than PH_PLUGIN_SIZE_1_1 (PH_PLUGIN_SIZE_1_0 when abi_minor is 0). */
     uint32_t flags;          /**< PH_PLUGIN_* flags. */
     const char *id;          /**< Stable identifier, e.g. "com.example.audit". Required. */
     const char *version;     /**< Version string, e.g. "1.2.0". Required. */
@@ -351,11 +377,15 @@ struct ph_plugin {
 
     /** Starts the instance after every plugin was created and the host's
      *  pre-start event fired; services of other plugins can be looked up now.
-     *  Optional. [control] */
+     *  On a hot reload a new instance starts before the swap, while the instance
+     *  it replaces still serves, and no pre-start event fires. Optional. [control] */
     ph_status_t (*start)(void *instance, ph_message_t *error);
 
     /** Stops the instance; called once, only after a successful start, before
-     *  destroy. Events may still arrive until it returns. On a hot reload it
+     *  destroy. Events may arrive while it runs and after it returns, until
+     *  destroy: at shutdown the host fires plugin-unloaded for the plugins stopped
+     *  after this one, then post-shutdown, and other plugins' threads may still
+     *  publish. Keep what event and check callbacks use until destroy. On a hot reload it
      *  comes once the requests still running in the old instance have returned,
      *  or when the host's drain timeout ends, whichever is first; in the second
      *  case those requests may still be running, and destroy waits for them.
