@@ -1,0 +1,86 @@
+import Foundation
+import PluginTestSupport
+import Testing
+
+/// Whether `cargo` is on PATH: plugins/Makefile builds the Rust example only then.
+private let cargoOnPath: Bool = (ProcessInfo.processInfo.environment["PATH"] ?? "")
+    .split(separator: ":")
+    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/cargo") }
+
+/// The Rust example's folder in plugins/, once `make -C plugins` (run by `Fixtures.examples`)
+/// built its library and installed its manifest; nil without cargo or when either is absent.
+private let rustExample: String? = {
+    guard cargoOnPath else { return nil }
+    let folder = Fixtures.examples + "/hello-rust"
+    let built = ["libhellorust.so", "hello-rust.toml"].allSatisfy { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+    return built ? folder : nil
+}()
+
+@Suite("The Rust example plugin (plugins/hello-rust)",
+       .enabled(if: rustExample != nil, "cargo is not on PATH, or make -C plugins did not build plugins/hello-rust"))
+struct RustExampleTests {
+    @Test("check accepts it: its alias, version and ABI, from its manifest in the examples folder")
+    func check() throws {
+        let folder = try #require(rustExample)
+        let result = try Plughost.run(["check", folder + "/hello-rust.toml"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("alias 'hello-rust' 1.0.0 (ABI 1.2)"), "\(result.output)")
+    }
+
+    @Test("its parse_config refuses a greeting that is not a string, naming the key")
+    func badConfig() throws {
+        let folder = try #require(rustExample)
+        let config = PluginFolder()
+        config.write("host.toml", "[plugin.hello-rust]\ngreeting = 42\n")
+        let result = try Plughost.run(["check", folder + "/hello-rust.toml", "--config", config.path + "/host.toml"])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("FAIL") && result.output.contains("key 'greeting' must be a string"), "\(result.output)")
+    }
+
+    @Test("serve over the examples folder with only hello-rust enabled: GET /rust/hello answers JSON, and the request-received subscriber counts")
+    func serve() throws {
+        let folder = PluginFolder()
+        folder.write("host.toml", """
+            [host]
+            namespaces = ["plughost.plugins"]
+            enabled = ["hello-rust"]
+
+            [plugin.hello-rust]
+            greeting = "Ahoy"
+
+            """)
+        // ServeProcess serves `folder`; a later --plugins wins (ArgumentParser keeps the last
+        // value of a repeated option), so this serves plugins/ itself, with `folder`'s host.toml
+        // and pid file. --strict: any refused file in plugins/ (a stray manifest) fails the start.
+        let server = try ServeProcess(folder: folder, extraArguments: ["--plugins", Fixtures.examples, "--workers", "0", "--strict"])
+
+        // The server listens before the plugins start; a request waits until they run.
+        let first = server.get("/rust/hello?name=ada")
+        #expect(first.status == 200, "\(first.body)\n\(server.log)")
+        // create logged through host->log, tagged with the alias.
+        #expect(server.log.contains("plugin=hello-rust") && server.log.contains("greeting is 'Ahoy'"), "\(server.log)")
+        let one = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any], "\(first.body)")
+        #expect(one["plugin"] as? String == "hello-rust")
+        #expect(one["message"] as? String == "Ahoy, ada!")
+        #expect(one["hellos"] as? Int == 1, "\(first.body)")
+        // The host publishes request-received before it runs the endpoint: this request counts already.
+        let seenFirst = try #require(one["requests_seen"] as? Int, "\(first.body)")
+        #expect(seenFirst >= 1, "\(first.body)")
+
+        let reply = try RawHTTP.send("GET /rust/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: server.port)
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        #expect(reply.lowercased().contains("content-type: application/json"), "\(reply)")
+        let secondBody = reply.range(of: "\r\n\r\n").map { String(reply[$0.upperBound...]) } ?? ""
+        let two = try #require(try JSONSerialization.jsonObject(with: Data(secondBody.utf8)) as? [String: Any], "\(reply)")
+        #expect(two["message"] as? String == "Ahoy, world!")
+        #expect(two["hellos"] as? Int == 2, "\(secondBody)")
+        let seenSecond = try #require(two["requests_seen"] as? Int, "\(secondBody)")
+        #expect(seenSecond > seenFirst, "the request-received subscriber did not count: \(seenFirst) then \(seenSecond)")
+
+        // An empty name is the plugin's 400, not a failure of the handler.
+        let refused = server.get("/rust/hello?name=")
+        #expect(refused.status == 400 && refused.body.contains("name must be 1 to 64 bytes"), "\(refused)")
+
+        #expect(server.stop() == 0, "\(server.log)")
+    }
+}
