@@ -1,3 +1,4 @@
+import CHostSystem
 import CMallocCounter
 import CPluginABI
 import Foundation
@@ -46,10 +47,21 @@ enum EventDispatchBench {
         let allocations = Double(malloc_counter_allocations() - before) / 100_000
 
         var figures = [Figure(
-            name: "one event to \(subscribers) plugin(s)", value: host, baseline: direct, unit: "ns",
-            target: subscribers == 10 ? "≤ 30 ns" : "—", met: subscribers != 10 || host <= 30)]
+            name: "one event to \(subscribers) plugin(s) (counted for metrics)", value: host, baseline: direct, unit: "ns",
+            target: subscribers == 10 ? "≤ 1.0× and ≤ 30 ns" : "—", met: subscribers != 10 || (host <= 30 && host <= direct))]
         figures.append(Figure(name: "allocations per dispatch (\(subscribers))", value: allocations, baseline: nil,
                               unit: "", target: "0", met: allocations == 0))
         return figures
+    }
+
+    /// What counting one publish for metrics costs (the thread-local add each dispatch above includes).
+    static func countingCost() -> Figure {
+        let id = EventNames.shared.id(for: "bench.tick")?.rawValue ?? 1
+        let iterations = 50_000_000
+        let cost = Measure.nanoseconds(iterations: iterations) { count in
+            for _ in 0..<count { ph_count_event(id, 10) }
+        }
+        return Figure(name: "counting one publish for metrics (published and delivered, thread-local; part of every dispatch figure above)",
+                      value: cost, baseline: nil, unit: "ns", target: "—", met: true)
     }
 }

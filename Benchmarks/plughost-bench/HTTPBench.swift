@@ -22,7 +22,8 @@ enum HTTPBench {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
-    static func run(fixtures: String, seconds: Int, rounds: Int = 5, logger: Logger) async throws -> [Figure] {
+    /// - Parameter metrics: The bootstrapped Prometheus figures: a fourth server counts every request into them.
+    static func run(fixtures: String, seconds: Int, rounds: Int = 5, metrics: HostMetrics, logger: Logger) async throws -> [Figure] {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
             print("wrk not found: HTTP figures skipped (make bench installs it)")
             return []
@@ -52,13 +53,17 @@ enum HTTPBench {
         try await withRunning(bare) { barePort in
             try await withRunning({ PluginHTTPServer.makeApplication(runtime: runtime0, port: 0, logger: logger, onServerRunning: $0) }) { port0 in
                 try await withRunning({ PluginHTTPServer.makeApplication(runtime: runtime3, port: 0, logger: logger, onServerRunning: $0) }) { port3 in
-                    // Interleaved rounds: each round measures all three back to back, so
-                    // a slow moment of the machine hits every figure of that round alike.
-                    // Each round starts with another server, so none is always measured first or last.
-                    let servers = [("bare", barePort), ("host0", port0), ("host3", port3)]
-                    for round in 0..<rounds {
-                        for (name, port) in servers[(round % 3)...] + servers[..<(round % 3)] {
-                            loads[name, default: []].append(try wrk(port: port, seconds: seconds))
+                    try await withRunning({
+                        PluginHTTPServer.makeApplication(runtime: runtime3, port: 0, metrics: metrics, logger: logger, onServerRunning: $0)
+                    }) { port3m in
+                        // Interleaved rounds: each round measures every server back to back, so
+                        // a slow moment of the machine hits every figure of that round alike.
+                        // Each round starts with another server, so none is always measured first or last.
+                        let servers = [("bare", barePort), ("host0", port0), ("host3", port3), ("host3m", port3m)]
+                        for round in 0..<rounds {
+                            for (name, port) in servers[(round % 4)...] + servers[..<(round % 4)] {
+                                loads[name, default: []].append(try wrk(port: port, seconds: seconds))
+                            }
                         }
                     }
                 }
@@ -80,6 +85,13 @@ enum HTTPBench {
             figures.append(Figure(name: "HTTP p99 latency, \(label)", value: median(host.map(\.p99)), baseline: median(bareLoads.map(\.p99)),
                                   unit: "µs", target: "—", met: true))
         }
+        // Metrics: the same runtime and route, each request counted and timed (plughost serve's default).
+        let counted = loads["host3m"]!, uncounted = loads["host3"]!
+        let metricsRatio = median(zip(counted, uncounted).map { $0.requestsPerSecond / $1.requestsPerSecond })
+        let uncountedRate = median(uncounted.map(\.requestsPerSecond))
+        figures.append(Figure(name: "HTTP requests/s, 3 wrappers, with metrics (per-route counters and latency histogram; vs without; median of \(rounds) interleaved rounds)",
+                              value: uncountedRate * metricsRatio, baseline: uncountedRate, unit: "req/s",
+                              target: "≥ 0.98×", met: metricsRatio >= 0.98))
         return figures
     }
 

@@ -2,6 +2,7 @@
 // Usage: plughost-bench FIXTURES_DIR EXAMPLES_DIR EXAMPLES_CONFIG [OUTPUT.md]
 import Foundation
 import Logging
+import PluginHTTP
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
@@ -12,6 +13,8 @@ let fixtures = arguments[1]
 let smoke = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_SMOKE"] != nil
 var logger = Logger(label: "plughost-bench")
 logger.logLevel = .error
+// Metrics as plughost serve has them: a Prometheus backend, bootstrapped before any metric is made.
+let metrics = HostMetrics.bootstrap()
 
 // PLUGHOST_BENCH_ONLY=events,chain,typed,http,blocking,workers,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
@@ -22,10 +25,11 @@ if selected("events") {
     for subscribers in smoke ? [10] : [1, 10, 100] {
         figures += try EventDispatchBench.run(fixtures: fixtures, subscribers: subscribers, logger: logger)
     }
+    figures.append(EventDispatchBench.countingCost())
 }
 if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
-if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger) }
+if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, metrics: metrics, logger: logger) }
 if selected("blocking") {
     figures += try await BlockingBench.run(fixtures: fixtures, examples: arguments[2], seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5, logger: logger)
 }

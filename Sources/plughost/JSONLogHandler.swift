@@ -6,9 +6,17 @@ import Logging
 
 /// `--log-format json`: one JSON object per line on standard error, for log
 /// shippers: `time` (RFC 3339, UTC, milliseconds), `level`, `label`, `alias`
-/// (the plugin a line is about, when there is one), `message`, then the line's
-/// metadata as fields (a plugin error's `file`, `code` and `reason`, say).
+/// (the plugin a line is about, or null), `message`, `source` (errors), and the
+/// line's metadata as fields (a plugin error's `file`, `code` and `reason`, say);
+/// keys sorted.
 struct JSONLogHandler: LogHandler {
+    /// Keys in a stable (sorted) order, so lines compare and grep alike.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     /// The metadata key plugin loggers carry their alias under.
     static let aliasKey = "plugin"
 
@@ -36,7 +44,7 @@ struct JSONLogHandler: LogHandler {
         var line = Line(time: Self.timestamp(), level: event.level.rawValue, label: label, alias: alias.map { "\($0)" },
                         message: event.message.description, fields: fields)
         line.source = event.level >= .error ? "\(event.file):\(event.line)" : nil
-        guard var bytes = try? JSONEncoder().encode(line) else { return }
+        guard var bytes = try? Self.encoder.encode(line) else { return }
         bytes.append(UInt8(ascii: "\n"))
         // One write per line: lines of several threads never interleave.
         bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }

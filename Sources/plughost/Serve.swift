@@ -57,6 +57,10 @@ struct Serve: AsyncParsableCommand {
     static let workerSocketDescriptor: Int32 = 3
     /// The descriptor at which a worker finds its control channel to the supervisor (see ``ControlChannel``).
     static let workerControlDescriptor: Int32 = 4
+    /// Set in a successor worker's environment: its predecessor still accepts on the same socket,
+    /// so it accepts only once its plugins run (two processes accepting on one socket race for
+    /// each connection; the loser's debug-build NIO asserts), and takes over the moment it does.
+    static let successorVariable = "PLUGHOST_WORKER_SUCCESSOR"
 
     func run() async throws {
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
@@ -214,7 +218,8 @@ struct Serve: AsyncParsableCommand {
         }
         let server: any Service
         if let workerSocket {
-            server = WorkerServer(watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
+            server = WorkerServer(waitsForStart: ProcessInfo.processInfo.environment[Self.successorVariable] == "1" ? readiness : nil,
+                                  watch: { replacement.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: control, socket: workerSocket, maxBodyBytes: maxBody,
                 headerTimeout: runtime.config.headerTimeout, calls: calls, metrics: metrics, readiness: readiness, logger: logger,
@@ -263,10 +268,13 @@ struct Serve: AsyncParsableCommand {
 /// calling `watch` twice a second meanwhile (old images are released when a
 /// reload's drain ends, after the reload's own report).
 struct WorkerServer: Service {
+    /// A successor's readiness: it serves only once its plugins started (nil: serves at once, probes answer "starting").
+    let waitsForStart: HostReadiness?
     let watch: @Sendable () -> Void
     let server: InheritedSocketServer
 
     func run() async throws {
+        if let waitsForStart, await !waitsForStart.waitUntilStarted() { return }
         let watcher = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(500))

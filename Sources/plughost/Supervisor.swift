@@ -135,7 +135,7 @@ final class Supervisor {
                 if let index = slots.firstIndex(where: { $0.pid == sender && $0.successor == 0 }) {
                     let hung = next == hungSignal
                     logger.info("worker \(sender) asked to be replaced\(hung ? " (a plugin call in it hung)" : ""); starting its successor")
-                    slots[index].successor = start(number: index)
+                    slots[index].successor = start(number: index, successor: true)
                     slots[index].hung = hung
                 }
                 if next == hungSignal { quarantineIfDue() }
@@ -207,10 +207,14 @@ final class Supervisor {
     }
 
     /// Starts a worker for slot `number`; its pid, or 0 (retried in a second).
-    private func start(number: Int) -> pid_t {
+    /// - Parameter successor: It shares the socket with a predecessor that still serves: it
+    ///   accepts only once its plugins run (``Serve/successorVariable``).
+    private func start(number: Int, successor: Bool = false) -> pid_t {
         let executable = Self.executablePath
         let argv = [executable] + workerArguments
-        let envp = Self.childEnvironment(["PLUGHOST_SUPERVISOR_PID": String(getpid())])
+        var environment = ["PLUGHOST_SUPERVISOR_PID": String(getpid())]
+        if successor { environment[Serve.successorVariable] = "1" }
+        let envp = Self.childEnvironment(environment)
         guard let (mine, theirs) = ControlChannel.pair() else {
             logger.error("cannot start worker \(number): no control channel: \(String(cString: strerror(errno))); trying again")
             slots[number].restartAt = .now + .seconds(1)

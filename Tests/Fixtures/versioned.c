@@ -12,7 +12,8 @@
  *   GET /events   the reload events this instance saw, one per line
  * Config: `refuse-state = true` makes restore_state fail; `fail-if-exists = PREFIX`
  * makes create fail in the process whose pid P has a file PREFIX + P (one
- * worker of several fails to build a reload).
+ * worker of several fails to build a reload); `create-delay-ms = N` makes create
+ * take N ms (a host that is slow to start).
  */
 #include <plughost/http.h>
 
@@ -77,7 +78,7 @@ static ph_status_t versioned_parse_config(const ph_plugin_t *plugin, const ph_co
     (void)plugin;
     for (size_t i = 0; i < config->key_count; i++) {
         const char *key = config->key_at(config, i);
-        if (strcmp(key, "refuse-state") != 0 && strcmp(key, "fail-if-exists") != 0) {
+        if (strcmp(key, "refuse-state") != 0 && strcmp(key, "fail-if-exists") != 0 && strcmp(key, "create-delay-ms") != 0) {
             ph_message_printf(error, "unknown key '%s'", key);
             return PH_ERR_INVALID;
         }
@@ -93,6 +94,11 @@ static ph_status_t versioned_create(const ph_plugin_t *plugin, const ph_host_t *
     ph_message_printf(error, "this build is broken on purpose");
     return PH_ERR_FAILED;
 #else
+    int64_t delay = 0;
+    if (host->config->get_int(host->config, "create-delay-ms", &delay) == PH_OK && delay > 0 && delay < 60000) {
+        struct timespec pause = {delay / 1000, (delay % 1000) * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     const char *prefix = NULL;
     if (host->config->get_string(host->config, "fail-if-exists", &prefix, NULL) == PH_OK && prefix != NULL) {
         char path[4096];

@@ -27,8 +27,8 @@ final class ServeProcess: @unchecked Sendable {
         var found: Int?
         let deadline = Date().addingTimeInterval(20)
         while found == nil && Date() < deadline && process.isRunning {
-            found = Self.read(logPath).split(separator: "\n").first { $0.contains("serving HTTP on") }
-                .flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+            // "serving HTTP on HOST:PORT", in a plain log line or inside a JSON one.
+            found = Self.read(logPath).split(separator: "\n").lazy.compactMap(Self.port(inServingLine:)).first
             if found == nil { usleep(20_000) }
         }
         guard let found else {
@@ -44,6 +44,13 @@ final class ServeProcess: @unchecked Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    /// The port of a "serving HTTP on HOST:PORT" log line (plain or JSON), nil for another line.
+    private static func port(inServingLine line: Substring) -> Int? {
+        guard let range = line.range(of: "serving HTTP on ") else { return nil }
+        let address = line[range.upperBound...].prefix { $0 != "\"" && $0 != " " }
+        return address.split(separator: ":").last.flatMap { Int($0) }
     }
 
     /// Everything the host logged so far.
