@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "CPluginABI",
             path: "PluginSDK",
-            exclude: ["Swift", "plugin.mk", "README.md"],
+            exclude: ["Swift", "rust", "plugin.mk", "README.md"],
             sources: ["c"],
             publicHeadersPath: "include"
         ),
@@ -86,6 +86,11 @@ let package = Package(
             name: "CPluginChain",
             dependencies: ["CPluginABI"]
         ),
+        // The conformance tests of `plughost validate`: a recording host of its own, in C.
+        .target(
+            name: "CPluginValidator",
+            dependencies: ["CPluginABI", "CFFI"]
+        ),
         // The plughost.http/1 extension: endpoint table, wrapper chains, typed invoker,
         // request accessors. No Hummingbird: any HTTP server can drive it.
         .target(
@@ -102,8 +107,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird,
-                           metrics, prometheus],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginValidator", "CHostSystem", argumentParser, logging,
+                           serviceLifecycle, unixSignals, hummingbird, metrics, prometheus],
             swiftSettings: swiftSettings
         ),
 

@@ -1,22 +1,35 @@
 # Rules for building plughost plugins; include this file from a plugin's Makefile.
 #
+#   all: libaudit.so libgreeter.so       # optional: without it, the first rule below is the default
 #   include path/to/PluginSDK/plugin.mk
 #   libaudit.so: audit.c $(PH_SDK_HEADER)
 #   	$(PH_BUILD_C_PLUGIN)
 #   libgreeter.so: Greeter.swift $(PH_SWIFT_SDK)
 #   	$(PH_BUILD_SWIFT_PLUGIN)
 #
+# A plain `make` builds the including Makefile's own default goal (its first rule, before or
+# after the include): nothing in this file becomes the default goal.
+#
 # Each plugin is written to a temporary name and renamed into place, so a
 # running host never sees a half-written library (never `cp` over a loaded .so).
 # Libraries are made writable by their owner only, whatever the umask: a host
 # with strict permissions refuses a library others could have written.
+#
+# Swift plugins link the Swift SDK, compiled once into a static archive (and its module) in
+# PH_SWIFT_SDK_DIR: by default `.build/plugin-sdk` in the folder make runs in (the including
+# project's, never the plughost checkout). Set PH_SWIFT_SDK_DIR (before the include, or on the
+# command line) to share one archive between several Makefiles, e.g.
+#   PH_SWIFT_SDK_DIR := $(CURDIR)/../.build/plugin-sdk
+# SWIFTC names the compiler (default `swiftc`); use the toolchain that built the host.
 #
 # Signing: with PLUGHOST_SIGNING_KEY set to a key file from `plughost keygen`,
 # each library is signed before it is renamed into place (LIBRARY.sig beside
 # it), for hosts with `require-signatures = true`. PLUGHOST names the plughost
 # binary that signs (default: `plughost` on PATH).
 
-# Rules here must not become the including Makefile's default goal.
+# Rules here must not become the including Makefile's default goal: remember the goal set so far
+# (empty when the include comes first) and put it back at the end. Set back to empty, make takes
+# the first rule that follows the include as the default goal, as if this file had no rules.
 PH_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
 PH_SDK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
@@ -39,8 +52,9 @@ PLUGHOST_SIGNING_KEY ?=
 # refuses the old library and keeps the running one serving until the new one lands.
 PH_SIGN = $(if $(PLUGHOST_SIGNING_KEY),&& $(PLUGHOST) sign $@.tmp --key $(PLUGHOST_SIGNING_KEY) >/dev/null && mv $@.tmp.sig $@.sig,&& rm -f $@.sig)
 
-# The Swift SDK is compiled once into a static archive that each Swift plugin links.
-PH_SWIFT_SDK_DIR ?= $(PH_SDK_DIR)/../.build/plugin-sdk
+# The Swift SDK is compiled once into a static archive that each Swift plugin links, in the
+# including project's build folder unless PH_SWIFT_SDK_DIR says otherwise.
+PH_SWIFT_SDK_DIR ?= $(CURDIR)/.build/plugin-sdk
 PH_SWIFT_SDK := $(PH_SWIFT_SDK_DIR)/libPluginSDK.a
 PH_SWIFT_SDK_SOURCES := $(wildcard $(PH_SDK_DIR)/Swift/*.swift)
 

@@ -1,9 +1,15 @@
-/// What a plugin written in Swift implements. Export it with ``exportPlugin(_:hostABIMajor:)``:
+/// What a plugin written in Swift implements. Export it with ``exportPlugin(_:hostABIMajor:)``
+/// from one `@_cdecl` function, the entry the plugin's manifest names:
 ///
 /// ```swift
+/// import PluginSDK
+///
 /// final class Greeter: Plugin {
 ///     static let info = PluginInfo(id: "com.example.greeter", version: "1.0.0")
-///     init(host: PluginHost) throws { host.subscribe(to: "app.hello") { host.log(.info, "got \($0.text)") } }
+///
+///     init(host: PluginHost) throws {
+///         try host.subscribe(to: "app.hello") { event in host.log(.info, "got \(event.text)") }
+///     }
 /// }
 ///
 /// @_cdecl("greeter_entry")
@@ -13,9 +19,10 @@
 /// ```
 ///
 /// The host calls, exactly once each and in order: ``validate(config:)``,
-/// ``init(host:)``, ``start()``, ``stop()``, then releases the instance.
-/// No Swift type crosses into the host: the SDK turns all of this into the
-/// C ABI of `plughost/plugin.h`.
+/// ``init(host:)``, ``start()``, ``stop()``, then releases the instance; around a hot
+/// reload also ``saveState()`` (on the old instance) and ``restoreState(_:from:)`` (on the
+/// new one). No Swift type crosses into the host: the SDK turns all of this into the
+/// C ABI of `plughost/plugin.h` (module `CPluginABI`, see <doc:TheCABI>).
 public protocol Plugin: AnyObject {
     /// The plugin's id, version and thread-safety.
     static var info: PluginInfo { get }
@@ -34,9 +41,11 @@ public protocol Plugin: AnyObject {
     func stop() throws
 
     /// Hands this instance's state to the instance that replaces it when the
-    /// host reloads the plugin (a new build, or a new config): return the bytes,
-    /// or nil to hand nothing over. Called on the old instance while it still
-    /// serves, just before the new one starts. Default: nil.
+    /// host reloads the plugin (a new build with the same ``PluginInfo/id``, or a new
+    /// config): return the bytes, or nil to hand nothing over. Called on the old instance
+    /// while it still serves, just before the new one starts: changes after it returns are
+    /// not carried over. Throwing cancels the reload (the old instance keeps serving).
+    /// Default: nil. See <doc:StateHandoff>.
     func saveState() throws -> [UInt8]?
 
     /// Takes over what the previous instance's ``saveState()`` returned; `version`

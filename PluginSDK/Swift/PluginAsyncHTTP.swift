@@ -17,11 +17,16 @@ extension HTTPRegistrar {
     /// cancellable waits such as `Task.sleep` see it.
     ///
     /// ```swift
-    /// try host.http?.asyncEndpoint("GET", "/hello/later") { exchange in
+    /// // fragment: statements
+    /// try http.asyncEndpoint("GET", "/hello/later") { exchange in
     ///     try await Task.sleep(for: .milliseconds(20))
     ///     exchange.setBody("hello, later")
     /// }
     /// ```
+    ///
+    /// The task uses the exchange alone: the host does not touch the request until the task
+    /// returns. A reload waits for deferred requests as for running ones. See `docs/ASYNC.md`
+    /// in the plughost repository for the host's side.
     /// - Throws: When the host predates deferred completion (ABI 1.2), or refuses the endpoint.
     public func asyncEndpoint(_ method: String, _ path: String,
                               _ handler: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
@@ -37,22 +42,26 @@ extension HTTPRegistrar {
     /// (ABI 1.2, as ``asyncEndpoint(_:_:_:)``): it runs as a Swift task, continues
     /// the chain with ``HTTPExchange/continueChain()`` when it is ready (from the
     /// task's thread), and the request is finished when it returns. Throwing
-    /// answers 500; the host giving up cancels the task.
+    /// answers 500; the host giving up cancels the task. `accepts` works as for
+    /// ``wrapper(_:phase:match:accepts:_:)``.
     ///
     /// ```swift
-    /// try host.http?.asyncWrapper("quota", match: "/api/*") { exchange in
-    ///     guard try await quotaService.allows(exchange.header("Authorization")) else {
+    /// // fragment: statements
+    /// try http.asyncWrapper("quota", match: "/api/*") { exchange in
+    ///     try await Task.sleep(for: .milliseconds(5))           // ask a quota service, say
+    ///     guard exchange.header("Authorization") != nil else {
     ///         exchange.status = 429
-    ///         return
+    ///         return                                           // answered without the endpoint
     ///     }
     ///     exchange.continueChain()
     /// }
     /// ```
     public func asyncWrapper(_ name: String, phase: Phase = .pre, match: String = "*",
+                             accepts: ((EndpointInfo) -> Bool)? = nil,
                              _ call: @escaping @Sendable (HTTPExchange) async throws -> Void) throws {
         guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
         let api = self.api
-        try wrapper(name, phase: phase, match: match, mayDefer: true) { exchange in
+        try wrapper(name, phase: phase, match: match, mayDefer: true, accepts: accepts) { exchange in
             AsyncRequest.start(exchange, api: api, call)
             throw DeferredSignal()
         }

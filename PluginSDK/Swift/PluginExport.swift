@@ -78,7 +78,11 @@ private func makeDescriptor(_ box: PluginTypeBox) -> UnsafeMutablePointer<ph_plu
         },
         destroy: { instance in
             guard let instance else { return }
-            Unmanaged<InstanceBox>.fromOpaque(instance).release()
+            let box = Unmanaged<InstanceBox>.fromOpaque(instance).takeRetainedValue()
+            // The handlers hold closures that may capture the host or the plugin object (a
+            // cycle through `PluginHost.handlers`): drop them first, then the box releases the
+            // plugin object and the host wrapper when it goes out of scope here.
+            box.host.releaseHandlers()
         },
         get_extension: nil,
         save_state: { instance, write, sink, error in

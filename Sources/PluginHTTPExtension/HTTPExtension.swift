@@ -102,12 +102,21 @@ enum HTTPExtension {
             },
             register_wrapper: { host, wrapper, error in
                 guard let (context, builder) = HTTPExtension.registering(host) else { return PH_ERR_STATE }
-                guard let wrapper, wrapper.pointee.call != nil else {
-                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper without a call function", error)
+                guard let wrapper else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper is NULL", error)
                 }
                 // Field by field up to the plugin's struct_size: an older plugin's struct is shorter.
                 var raw = ph_wrapper_t()
-                memcpy(&raw, wrapper, min(Int(wrapper.pointee.struct_size), MemoryLayout<ph_wrapper_t>.size))
+                let size = Int(wrapper.pointee.struct_size)
+                memcpy(&raw, wrapper, min(size, MemoryLayout<ph_wrapper_t>.size))
+                // `call` is required: a struct_size too small to hold it leaves it absent.
+                guard raw.call != nil else {
+                    let callEnd = MemoryLayout<ph_wrapper_t>.offset(of: \ph_wrapper_t.call)! + MemoryLayout<UnsafeRawPointer>.size
+                    let reason = size < callEnd
+                        ? "wrapper struct_size \(size) is too small to hold its call function (\(callEnd) bytes at least): set struct_size = sizeof(ph_wrapper_t)"
+                        : "wrapper without a call function (ph_wrapper_t.call is required)"
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, reason, error)
+                }
                 guard raw.phase == UInt32(PH_WRAP_PRE) || raw.phase == UInt32(PH_WRAP_POST) else {
                     return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "wrapper phase \(raw.phase) is neither PH_WRAP_PRE nor PH_WRAP_POST", error)
                 }

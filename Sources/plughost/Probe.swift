@@ -63,63 +63,22 @@ enum ProcessProbe {
     }
 
     /// Runs one probe process: the libraries it reported, and why it ended early (nil when it finished).
-    /// Spawned directly (not with Foundation's `Process`, which LeakSanitizer flags in sanitizer builds).
     private static func run(_ libraries: [String], config: String?, unsafePermissions: Bool) -> (Set<String>, String?) {
-        let executable = Supervisor.executablePath
-        let argv = [executable, "probe"] + (config.map { ["--config", $0] } ?? []) + (unsafePermissions ? ["--unsafe-permissions"] : []) + libraries
-        let envp = Supervisor.childEnvironment()
-        var output: Int32 = -1
-        var errors: Int32 = -1
-        let pid = CStrings.with(argv) { cArgv in CStrings.with(envp) { cEnvp in ph_spawn_captured(executable, cArgv, cEnvp, &output, &errors) } }
-        guard pid > 0 else { return ([], "cannot start a probe process: \(String(cString: strerror(errno)))") }
-        let (text, errorText, timedOut) = collect(output: output, errors: errors, pid: pid)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let probed = Set(text.split(separator: "\n").compactMap { line in
+        let arguments = ["probe"] + (config.map { ["--config", $0] } ?? []) + (unsafePermissions ? ["--unsafe-permissions"] : []) + libraries
+        guard let outcome = ChildProcess.run(arguments, timeLimit: timeLimit) else {
+            return ([], "cannot start a probe process: \(String(cString: strerror(errno)))")
+        }
+        let probed = Set(outcome.output.split(separator: "\n").compactMap { line in
             line.hasPrefix("probed\t") ? String(line.dropFirst("probed\t".count)) : nil
         })
-        let signal = status & 0x7f
-        if timedOut { return (probed, "it did not finish loading within \(Int(timeLimit)) s (killed)") }
-        if signal != 0 { return (probed, "\(signalName(signal)) while loading (relocations, constructors or the entry point)") }
-        let code = (status >> 8) & 0xff
+        if outcome.timedOut { return (probed, "it did not finish loading within \(Int(timeLimit)) s (killed)") }
+        if let signal = outcome.signal {
+            return (probed, "\(ChildProcess.signalName(signal)) while loading (relocations, constructors or the entry point)")
+        }
+        let code = outcome.exitCode ?? 0
         if code == 0 { return (probed, nil) }
         // ld.so's "Inconsistency detected" exits 127; a sanitizer that catches the signal exits too.
-        let detail = errorText.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
+        let detail = outcome.errors.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
         return (probed, "exited with status \(code) while loading\(detail)")
-    }
-
-    /// Reads the child's output and errors until both close, killing it past ``timeLimit``.
-    private static func collect(output: Int32, errors: Int32, pid: pid_t) -> (String, String, Bool) {
-        defer { close(output); close(errors) }
-        var buffers: [Int32: [UInt8]] = [output: [], errors: []]
-        var open: Set<Int32> = [output, errors]
-        let deadline = ContinuousClock.now + .seconds(timeLimit)
-        var timedOut = false
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while !open.isEmpty {
-            if !timedOut && ContinuousClock.now > deadline {
-                kill(pid, SIGKILL)
-                timedOut = true
-            }
-            var descriptors = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            guard poll(&descriptors, nfds_t(descriptors.count), 100) >= 0 || errno == EINTR else { break }
-            for descriptor in descriptors where descriptor.revents != 0 {
-                let count = read(descriptor.fd, &chunk, chunk.count)
-                if count > 0 { buffers[descriptor.fd]!.append(contentsOf: chunk[0..<count]) } else { open.remove(descriptor.fd) }
-            }
-        }
-        return (String(decoding: buffers[output]!, as: UTF8.self), String(decoding: buffers[errors]!, as: UTF8.self), timedOut)
-    }
-
-    private static func signalName(_ signal: Int32) -> String {
-        switch signal {
-        case SIGSEGV: "SIGSEGV"
-        case SIGBUS: "SIGBUS"
-        case SIGILL: "SIGILL"
-        case SIGFPE: "SIGFPE"
-        case SIGABRT: "SIGABRT"
-        case SIGTRAP: "SIGTRAP"
-        default: "signal \(signal)"
-        }
     }
 }

@@ -4,11 +4,19 @@
 //   configured name; greets the allowed ones by publishing "greeter.greeted";
 // - writes each outcome to the audit plugin's "audit.log/1" service when present;
 // - counts its greetings in the host cache;
-// - serves raw HTTP endpoints when the host serves HTTP:
-//     GET /hello?name=NAME   -> "Hello, NAME!" (403 when access.check denies NAME)
-//     GET /api/greeting      -> greets the user the auth wrapper found
+// - offers the message service "greeter.greetings/1" (request: a name, answer: its greeting);
+// - serves HTTP endpoints when the host serves HTTP:
+//     GET /hello?name=NAME   -> "Hello, NAME!" (raw; 403 when access.check denies NAME)
+//     GET /api/greeting      -> greets the user the auth wrapper found (a request property)
 //     GET /hello/later?name=NAME&ms=N -> the same greeting after an `await`
 //                               (an async endpoint: no host thread waits)
+//     GET /greet/:name/:times -> JSON "Hello, NAME! Hello, NAME!" (typed: the host parses
+//                               `times` as an int32, 400 if it is not one; null when
+//                               access.check denies NAME)
+//     GET /greetings         -> JSON count of the greetings served over HTTP (typed, no
+//                               parameters); the count survives hot reloads (state handoff)
+//   and wraps its own endpoints with "greeter-route" (a wrapper with accepts and prepare),
+//   which adds `X-Greeter-Endpoint: KIND METHOD PATTERN` to each of their responses.
 //
 // Config ([plugin.greeter] in the host config):
 //   greeting = "Hello"            # default "Hello"
@@ -34,12 +42,23 @@ final class Greeter: Plugin {
     private let greeting: String
     private let names: [String]
     private var audit: UnsafePointer<audit_service_t>?
+    /// Greetings served over HTTP; handed to the next instance on a hot reload. The plugin is
+    /// not thread-safe, so the host never runs two of its calls at once: no lock needed.
+    private var served: Int64 = 0
 
     init(host: PluginHost) throws {
         self.host = host
         self.greeting = try host.config.string("greeting") ?? "Hello"
         self.names = try host.config.strings("names")
         try host.subscribe(to: "plughost.post-start") { [unowned self] _ in self.greetEveryone() }
+
+        // A service other plugins call with a name; it answers the greeting. Called from their
+        // threads, so it captures only immutable values.
+        let greeting = self.greeting
+        try host.provideService("greeter.greetings/1") { request in
+            Array("\(greeting), \(String(decoding: request, as: UTF8.self))!".utf8)
+        }
+
         if let http = host.http {
             try http.endpoint("GET", "/hello") { [unowned self] exchange in self.hello(exchange) }
             try http.endpoint("GET", "/api/greeting") { [unowned self] exchange in
@@ -50,13 +69,35 @@ final class Greeter: Plugin {
             // An async endpoint (hosts of ABI 1.2 and later): it awaits, as a handler waiting for
             // a database or another service would, and holds no host thread meanwhile.
             if http.supportsDeferral {
-                let greeting = self.greeting
                 try http.asyncEndpoint("GET", "/hello/later") { exchange in
                     let ms = min(max(Int(exchange.query("ms") ?? "") ?? 100, 0), 10_000)
                     try await Task.sleep(for: .milliseconds(ms))
                     exchange.setHeader("Content-Type", "text/plain; charset=utf-8")
                     exchange.setBody("\(greeting), \(exchange.query("name") ?? "world"), after \(ms) ms!\n")
                 }
+            }
+
+            // Typed endpoints: the host parses and checks the parameters, the handler gets Swift
+            // values, and its result is answered as JSON.
+            try http.typedEndpoint("GET", "/greet/:name/:times",
+                                   parameters: .string("name", from: .path), .int32("times", from: .path)) {
+                [unowned self] (name: String, times: Int32) -> String? in
+                if case .deny = self.host.check("access.check", text: name) { return nil }  // answers null
+                self.served += 1
+                let one = "\(self.greeting), \(name)!"
+                return Array(repeating: one, count: Int(min(max(times, 1), 10))).joined(separator: " ")
+            }
+            try http.typedEndpoint("GET", "/greetings") { [unowned self] in self.served }
+
+            // A wrapper with accepts and prepare: it wraps only this plugin's endpoints (accepts,
+            // once per endpoint when the host builds its endpoint table), computes each one's
+            // header value once (prepare), and adds it to every response of that endpoint.
+            let alias = host.alias
+            try http.wrapper("greeter-route",
+                             accepts: { endpoint in endpoint.owner == alias },
+                             prepare: { endpoint in "\(endpoint.kind) \(endpoint.method) \(endpoint.path)" }) { exchange, route in
+                exchange.setHeader("X-Greeter-Endpoint", route)
+                exchange.callNext()
             }
         }
     }
@@ -69,6 +110,7 @@ final class Greeter: Plugin {
             exchange.setBody("not greeting \(name): \(reason)\n")
             return
         }
+        served += 1
         host.publish("greeter.greeted", text: "\(greeting), \(name)!")
         exchange.setBody("\(greeting), \(name)!\n")
     }
@@ -81,6 +123,16 @@ final class Greeter: Plugin {
     func stop() throws {
         let count = host.cacheGet("greetings").map { String(decoding: $0, as: UTF8.self) } ?? "0"
         host.log(.info, "stopping after \(count) greeting(s)")
+    }
+
+    // State handoff (ABI 1.1): the new instance of a hot reload continues the count.
+    func saveState() throws -> [UInt8]? {
+        withUnsafeBytes(of: served.littleEndian) { Array($0) }
+    }
+
+    func restoreState(_ state: [UInt8], from version: String) throws {
+        guard state.count == 8 else { throw PluginFailure("expected 8 bytes of state from version \(version), got \(state.count)") }
+        served = Int64(littleEndian: state.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) })
     }
 
     private func greetEveryone() {
@@ -96,7 +148,9 @@ final class Greeter: Plugin {
                 greeted += 1
             }
         }
-        host.cacheSet("greetings", Array(String(greeted).utf8))
+        if case .failure(let error) = host.cacheSet("greetings", Array(String(greeted).utf8)) {
+            host.log(.warning, "could not cache the greeting count: \(error)")
+        }
     }
 
     private func record(_ line: String) {

@@ -183,6 +183,9 @@ public final class EventTable: @unchecked Sendable {
             } else {
                 ph_count_verdict(subscriber.slot, 2)
             }
+            // The buffer is shared: what an allowing or abstaining subscriber wrote is neither
+            // the next one's nor a reason the caller gets (only a deny's reason is).
+            if reason.pointee.capacity > 0, let data = reason.pointee.data { data[0] = 0 }
         }
         return (verdict, nil)
     }

@@ -32,7 +32,7 @@ enum PluginLoader {
         }
         let entryFunction = unsafeBitCast(address, to: ph_entry_fn.self)
         guard let descriptor = entryFunction(PH_ABI_MAJOR, PH_ABI_MINOR) else {
-            throw fail(.entryReturnedNull, "entry '\(entry.symbol)' returned NULL for host ABI \(hostABI)")
+            throw fail(.entryReturnedNull, "entry '\(entry.symbol)' returned NULL for host ABI \(hostABI) (the entry refused this host: return the descriptor whenever host_abi_major == PH_ABI_MAJOR)")
         }
         // The major comes first in every version of the descriptor: read it alone.
         let major = UnsafeRawPointer(descriptor).load(as: UInt32.self)
@@ -41,12 +41,12 @@ enum PluginLoader {
         }
         let minor = descriptor.pointee.abi_minor
         guard minor <= PH_ABI_MINOR else {
-            throw fail(.abiMismatch, "plugin needs ABI \(major).\(minor), host speaks \(hostABI) (upgrade the host)")
+            throw fail(.abiMismatch, "plugin needs ABI \(major).\(minor), host speaks \(hostABI) (upgrade the host, or build the plugin with an SDK whose PH_ABI_MINOR is at most \(PH_ABI_MINOR))")
         }
         let size = Int(descriptor.pointee.struct_size)
         let needed = minor >= 1 ? LoadedPlugin.size1_1 : size1_0
         guard size >= needed else {
-            throw fail(.invalidDescriptor, "descriptor size \(size) is smaller than an ABI \(major).\(minor) descriptor (\(needed) bytes)")
+            throw fail(.invalidDescriptor, "descriptor size \(size) is smaller than an ABI \(major).\(minor) descriptor (\(needed) bytes): set struct_size = sizeof(ph_plugin_t) and rebuild")
         }
         // Field by field: copying the whole struct would read past an older, smaller descriptor.
         var missing: [String] = []
@@ -55,7 +55,7 @@ enum PluginLoader {
         if descriptor.pointee.create == nil { missing.append("create") }
         if descriptor.pointee.destroy == nil { missing.append("destroy") }
         guard missing.isEmpty else {
-            throw fail(.invalidDescriptor, "descriptor lacks required member(s): \(missing.joined(separator: ", "))")
+            throw fail(.invalidDescriptor, "descriptor lacks required member(s): \(missing.joined(separator: ", ")) (set them in the ph_plugin_t your entry returns)")
         }
         return descriptor
     }

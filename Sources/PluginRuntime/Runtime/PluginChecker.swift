@@ -11,18 +11,27 @@ public enum PluginChecker {
     ///   - config: Supplies the plugin config tables; `enabled` and
     ///     `namespaces` are ignored so that every entry point is checked.
     public static func check(path: String, config: HostConfig = HostConfig()) -> [PluginStatus] {
+        guard FileSystem.kind(of: path) != .missing else {
+            return [PluginStatus(problem: PluginError(.libraryNotFound, file: path, reason: "no such file or folder"))]
+        }
+        return inspectAll(catalog(at: path, strictPermissions: config.strictPermissions), config: config)
+    }
+
+    /// The entry points at `path` (a plugins folder, a manifest, or a library: the entries of the
+    /// manifests beside it that name it, else its default entry symbol) and the problems found on the way.
+    public static func catalog(at path: String, strictPermissions: Bool = true) -> PluginCatalog {
         switch FileSystem.kind(of: path) {
         case .missing:
-            return [PluginStatus(problem: PluginError(.libraryNotFound, file: path, reason: "no such file or folder"))]
+            return PluginCatalog(directory: path, manifests: [], entryPoints: [], problems: [])
         case .directory:
-            return inspectAll(PluginCatalog.scan(directory: path, strictPermissions: config.strictPermissions), config: config)
+            return PluginCatalog.scan(directory: path, strictPermissions: strictPermissions)
         default:
             if path.hasSuffix(".toml") {
                 var catalog = PluginCatalog(directory: FileSystem.directory(of: path), manifests: [], entryPoints: [], problems: [])
-                catalog.add(manifestAt: path, strictPermissions: config.strictPermissions)
-                return inspectAll(catalog, config: config)
+                catalog.add(manifestAt: path, strictPermissions: strictPermissions)
+                return catalog
             }
-            return checkLibrary(path, config: config)
+            return libraryCatalog(path, strictPermissions: strictPermissions)
         }
     }
 
@@ -34,15 +43,14 @@ public enum PluginChecker {
         return PluginRuntime.inspect(catalog: catalog, config: everything)
     }
 
-    /// A bare library: check the entries of manifests beside it that name it,
-    /// or else its default entry symbol.
-    private static func checkLibrary(_ path: String, config: HostConfig) -> [PluginStatus] {
+    /// A bare library: the entries of manifests beside it that name it, or else its default entry symbol.
+    private static func libraryCatalog(_ path: String, strictPermissions: Bool) -> PluginCatalog {
         let folder = FileSystem.directory(of: path)
         let name = String(path.split(separator: "/").last ?? Substring(path))
         var catalog = PluginCatalog(directory: folder, manifests: [], entryPoints: [], problems: [])
         for file in (try? FileSystem.list(folder)) ?? [] where file.hasSuffix(".toml") {
             var candidate = PluginCatalog(directory: folder, manifests: [], entryPoints: [], problems: [])
-            candidate.add(manifestAt: FileSystem.join(folder, file), strictPermissions: config.strictPermissions)
+            candidate.add(manifestAt: FileSystem.join(folder, file), strictPermissions: strictPermissions)
             let naming = candidate.entryPoints.filter { $0.library == name || $0.library == "./" + name }
             catalog.entryPoints += naming
         }
@@ -52,6 +60,6 @@ public enum PluginChecker {
                 namespace: HostConfig.defaultNamespace, alias: alias, manifestPath: path, packageName: alias,
                 packageVersion: "?", library: name, symbol: PH_DEFAULT_ENTRY)]
         }
-        return inspectAll(catalog, config: config)
+        return catalog
     }
 }

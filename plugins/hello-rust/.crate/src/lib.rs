@@ -22,6 +22,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The SDK's hand-written bindings to plugin.h and http.h (PluginSDK/rust/abi.rs), one module.
+#[path = "../../../../PluginSDK/rust/abi.rs"]
 mod abi;
 
 use abi::*;
