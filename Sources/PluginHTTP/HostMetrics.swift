@@ -19,7 +19,8 @@ public final class HostMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Requests no plugin endpoint served, 1xx … 5xx.
     let unrouted: [Counter]
-    private let supervisor = Mutex(SupervisorFigures())
+    /// Made with the first supervisor view (a host without workers exports none of these).
+    private let supervisor = Mutex<SupervisorFigures?>(nil)
 
     /// Figures for `registry`; the swift-metrics objects of the runtime and the routes
     /// report into it only when it is the bootstrapped backend (see ``bootstrap()``).
@@ -45,7 +46,10 @@ public final class HostMetrics: Sendable {
     func exposition(runtime: PluginRuntime, supervisorView: String?) -> String {
         runtime.refreshMetrics()
         if let supervisorView, let view = try? JSONDecoder().decode(SupervisorFigures.View.self, from: Data(supervisorView.utf8)) {
-            supervisor.withLock { $0.update(view) }
+            supervisor.withLock { figures in
+                if figures == nil { figures = SupervisorFigures() }
+                figures!.update(view)
+            }
         }
         return registry.emitToString()
     }
@@ -64,6 +68,7 @@ private struct SupervisorFigures: Sendable {
         }
         var workers: [Worker]
         var crashes: [String: Int]
+        var hangs: [String: Int]?
         var quarantined: [Quarantined]
     }
 
@@ -71,8 +76,10 @@ private struct SupervisorFigures: Sendable {
     private let restarts = Counter(label: MetricNames.workerRestarts)
     private let quarantined = Gauge(label: MetricNames.quarantined)
     private var crashCounters: [String: Counter] = [:]
+    private var hangCounters: [String: Counter] = [:]
     private var lastRestarts = 0
     private var lastCrashes: [String: Int] = [:]
+    private var lastHangs: [String: Int] = [:]
 
     mutating func update(_ view: View) {
         workers.record(view.workers.filter(\.serving).count)
@@ -80,11 +87,17 @@ private struct SupervisorFigures: Sendable {
         let restartCount = view.workers.reduce(0) { $0 + $1.restarts }
         if restartCount > lastRestarts { restarts.increment(by: Int64(restartCount - lastRestarts)) }
         lastRestarts = max(lastRestarts, restartCount)
-        for (alias, count) in view.crashes where count > lastCrashes[alias, default: 0] {
-            let counter = crashCounters[alias] ?? Counter(label: MetricNames.crashes, dimensions: [("alias", alias)])
-            crashCounters[alias] = counter
-            counter.increment(by: Int64(count - lastCrashes[alias, default: 0]))
-            lastCrashes[alias] = count
+        Self.grow(&crashCounters, &lastCrashes, to: view.crashes, label: MetricNames.crashes)
+        Self.grow(&hangCounters, &lastHangs, to: view.hangs ?? [:], label: MetricNames.hangs)
+    }
+
+    /// Grows each alias's counter `label` by what `counts` added since `last`.
+    private static func grow(_ counters: inout [String: Counter], _ last: inout [String: Int], to counts: [String: Int], label: String) {
+        for (alias, count) in counts where count > last[alias, default: 0] {
+            let counter = counters[alias] ?? Counter(label: label, dimensions: [("alias", alias)])
+            counters[alias] = counter
+            counter.increment(by: Int64(count - last[alias, default: 0]))
+            last[alias] = count
         }
     }
 }

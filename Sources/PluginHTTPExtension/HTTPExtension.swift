@@ -34,7 +34,7 @@ enum HTTPExtension {
     private static func route(_ method: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?) -> Result<(String, PathPattern), PathPattern.PatternError> {
         guard let method, let path else { return .failure(.init(reason: "method and path are required")) }
         let methodText = String(cString: method)
-        guard isValidMethod(methodText) else { return .failure(.init(reason: "method '\(methodText)' must be upper-case letters, e.g. GET")) }
+        guard isValidMethod(methodText) else { return .failure(.init(reason: "method '\(methodText)' must be 1 to 16 upper-case letters, e.g. GET")) }
         let pathText = String(cString: path)
         guard !(pathText + "/").hasPrefix(PH_HTTP_RESERVED_PREFIX) else {
             return .failure(.init(reason: "path '\(pathText)' is under the host's reserved prefix \(PH_HTTP_RESERVED_PREFIX)"))
@@ -264,7 +264,7 @@ enum HTTPExtension {
             }
             let name = String(cString: cName)
             guard (ph_type_t(PH_TYPE_BOOL)...ph_type_t(PH_TYPE_BYTES)).contains(raw.type) else {
-                return .failure(.init(reason: "parameter '\(name)' has unknown type \(raw.type)"))
+                return .failure(.init(reason: raw.type == 0 ? "parameter '\(name)' has type PH_TYPE_VOID, which only a result may have: use PH_TYPE_BOOL … PH_TYPE_BYTES" : "parameter '\(name)' has unknown type \(raw.type) (known: PH_TYPE_BOOL … PH_TYPE_BYTES, see http.h)"))
             }
             switch raw.source {
             case ph_source_t(PH_SOURCE_PATH):
@@ -277,7 +277,7 @@ enum HTTPExtension {
             case ph_source_t(PH_SOURCE_QUERY), ph_source_t(PH_SOURCE_HEADER), ph_source_t(PH_SOURCE_PLUGIN):
                 break
             default:
-                return .failure(.init(reason: "parameter '\(name)' has unknown source \(raw.source)"))
+                return .failure(.init(reason: "parameter '\(name)' has unknown source \(raw.source) (known: PH_SOURCE_PATH, PH_SOURCE_QUERY, PH_SOURCE_HEADER, PH_SOURCE_BODY, PH_SOURCE_PLUGIN, see http.h)"))
             }
             parameters.append(TypedParameter(name: name, source: raw.source, type: raw.type))
         }

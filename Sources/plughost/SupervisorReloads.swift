@@ -174,11 +174,13 @@ struct SupervisorView: Encodable {
     var workers: [Worker]
     /// Journaled crashes and hangs by alias (all time, lifts included).
     var crashes: [String: Int]
+    /// The hangs among them (`signal=HANG`), by alias.
+    var hangs: [String: Int]
     var quarantined: [Quarantined]
     var reloadRounds: Int
 
     private enum CodingKeys: String, CodingKey {
-        case pid, workers, crashes, quarantined
+        case pid, workers, crashes, hangs, quarantined
         case reloadRounds = "reload_rounds"
     }
 
@@ -188,10 +190,15 @@ struct SupervisorView: Encodable {
             Worker(slot: index, pid: slot.pid, serving: slot.serving, restarts: slot.restarts, successor: slot.successor > 0 ? slot.successor : nil)
         }
         var counts: [String: Int] = [:]
+        var hangCounts: [String: Int] = [:]
         for record in records where !record.isLift {
-            for alias in (record.alias ?? "-").split(separator: ",") { counts[String(alias), default: 0] += 1 }
+            for alias in (record.alias ?? "-").split(separator: ",") {
+                counts[String(alias), default: 0] += 1
+                if record.signal == "HANG" { hangCounts[String(alias), default: 0] += 1 }
+            }
         }
         crashes = counts
+        hangs = hangCounts
         quarantined = quarantine.entries.values.sorted { $0.alias < $1.alias }.map {
             Quarantined(alias: $0.alias, sha256: $0.sha256, crashes: $0.crashes, reason: $0.reason)
         }

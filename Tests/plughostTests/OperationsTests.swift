@@ -65,6 +65,8 @@ struct OperationsTests {
         #expect(after[#"plughost_plugins{state="running"}"#] == 6)
         #expect(after[#"plughost_plugin_errors_total{alias="greeter"}"#] == 0)
         #expect(after["plughost_reload_duration_seconds_count"] == 1)
+        // Alone (--workers 0) there is no supervisor, and none of its figures.
+        #expect(after["plughost_workers"] == nil)
         #expect(serve.stop() == 0)
     }
 
@@ -82,6 +84,23 @@ struct OperationsTests {
         #expect(delta(#"plughost_events_delivered_total{event="greeter.greeted"}"#) == 4)
         // The host fires request-received only when a plugin listens; none of the examples does.
         #expect(delta(#"plughost_events_published_total{event="plughost.request-received"}"#) == 0)
+        #expect(serve.stop() == 0)
+    }
+
+    @Test("with a worker, the supervisor's figures are exported: workers serving, restarts, quarantines")
+    func supervisorMetrics() throws {
+        let folder = PluginFolder()
+        let serve = try Self.serveExamples(folder)
+        Self.waitUntilReady(serve)
+        var samples = Self.scrape(serve)
+        let deadline = Date().addingTimeInterval(10)
+        while samples["plughost_workers"] == nil && Date() < deadline {
+            usleep(50_000)
+            samples = Self.scrape(serve)
+        }
+        #expect(samples["plughost_workers"] == 1)
+        #expect(samples["plughost_worker_restarts_total"] == 0)
+        #expect(samples["plughost_quarantined_plugins"] == 0)
         #expect(serve.stop() == 0)
     }
 

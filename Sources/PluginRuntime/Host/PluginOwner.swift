@@ -22,9 +22,9 @@ public final class PluginOwner: Sendable {
         package func reason(status: ph_status_t, message: String) -> String {
             switch self {
             case .returned(let function):
-                message.isEmpty ? "\(function) returned status \(status)" : message
+                message.isEmpty ? "\(function) returned status \(status) (\(status.macroName)) without a message (write one into `error`, e.g. with ph_message_printf)" : message
             case .prefixed(let prefix):
-                "\(prefix): " + (message.isEmpty ? "status \(status)" : message)
+                "\(prefix): " + (message.isEmpty ? "status \(status) (\(status.macroName)), no message" : message)
             }
         }
     }

@@ -52,7 +52,7 @@ struct ELFImage {
         guard reader.u16(16) == 3 else { throw Problem(description: "ELF file is not a shared object (ET_DYN)") }
         let machine = reader.u16(18)
         guard hostMachine == 0 || machine == hostMachine else {
-            throw Problem(description: "built for ELF machine \(machine), this host is \(hostMachine)")
+            throw Problem(description: "built for \(Self.machineName(machine)), this host is \(Self.machineName(hostMachine)): rebuild the plugin for this machine")
         }
         // Every offset and size below comes from the file: convert and add only with checks.
         let phentsize = Int(reader.u16(54))
@@ -127,5 +127,13 @@ struct ELFImage {
             guard let end = bytes[offset...].firstIndex(of: 0) else { return nil }
             return String(decoding: bytes[offset..<end], as: UTF8.self)
         }
+    }
+}
+
+extension ELFImage {
+    /// An ELF `e_machine` as people name it ("x86-64 (ELF machine 62)").
+    static func machineName(_ machine: UInt16) -> String {
+        let names: [UInt16: String] = [3: "x86", 40: "ARM", 62: "x86-64", 183: "AArch64", 243: "RISC-V", 21: "PowerPC64", 22: "S/390"]
+        return names[machine].map { "\($0) (ELF machine \(machine))" } ?? "ELF machine \(machine)"
     }
 }

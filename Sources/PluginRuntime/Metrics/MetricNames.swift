@@ -39,6 +39,8 @@ public enum MetricNames {
     public static let workerRestarts = "plughost_worker_restarts_total"
     /// Counter per `alias`: crashes and hangs the crash journal charges to a plugin (with a supervisor).
     public static let crashes = "plughost_plugin_crashes_total"
+    /// Counter per `alias`: the hangs among those (a call past `hang-kill-ms`).
+    public static let hangs = "plughost_plugin_hangs_total"
     /// Gauge: plugins quarantined now.
     public static let quarantined = "plughost_quarantined_plugins"
 }
