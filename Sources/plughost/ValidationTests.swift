@@ -62,6 +62,11 @@ enum ValidationTests {
         let detail = step + (said.map { "; the plugin wrote: \($0.prefix(300))" } ?? "")
         if child.timedOut { return Result(outcome: "fail", reason: "timed out after \(formatted(timeLimit)) s (killed)\(detail)") }
         if let signal = child.signal { return Result(outcome: "fail", reason: "crashed (\(ChildProcess.signalName(signal)))\(detail)") }
+        // A sanitizer build reports a plugin's memory error itself and exits: that is the crash.
+        if let report = lines.first(where: { $0.contains("ERROR: AddressSanitizer: ") }) {
+            let kind = report.components(separatedBy: "ERROR: AddressSanitizer: ").last?.split(separator: " ").first ?? "error"
+            return Result(outcome: "fail", reason: "crashed (AddressSanitizer: \(kind))\(step)")
+        }
         guard let line = child.output.split(separator: "\n").last,
               let result = try? JSONDecoder().decode(Result.self, from: Data(line.utf8)) else {
             return Result(outcome: "fail", reason: "exited with status \(child.exitCode ?? -1) before reporting\(detail)")
