@@ -47,13 +47,16 @@ enum ValidationTests {
     static func runInChild(_ test: String, library: String, symbol: String, alias: String, config: String?, timeLimit: Double) -> Result {
         let arguments = ["validate", "--run-test", test, "--symbol", symbol, "--alias", alias] + (config.map { ["--config", $0] } ?? []) + [library]
         // The child writes each step to standard error ("validate: step: …"), so a crash or a hang names where it happened.
-        // Under AddressSanitizer (a sanitizer build of plughost) the plugin's signal must end the child as
-        // itself, not as the sanitizer's report and exit 1: the result names the signal.
-        let sanitizerOptions = (ProcessInfo.processInfo.environment["ASAN_OPTIONS"].map { $0 + ":" } ?? "")
-            + "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:handle_sigill=0"
+        // In a sanitizer build of plughost the plugin's signal must end the child as itself, not as
+        // the sanitizer's report and an exit status (ASan 1, TSan 66): the result names the signal.
+        let signalsAsThemselves = "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:handle_sigill=0"
+        func sanitizerOptions(_ variable: String) -> String {
+            (ProcessInfo.processInfo.environment[variable].map { $0 + ":" } ?? "") + signalsAsThemselves
+        }
         guard let child = ChildProcess.run(arguments, timeLimit: timeLimit,
                                            environment: ["PH_VALIDATION_PROGRESS_FD": "2", "PH_VALIDATION_ALIAS": alias,
-                                                         "ASAN_OPTIONS": sanitizerOptions]) else {
+                                                         "ASAN_OPTIONS": sanitizerOptions("ASAN_OPTIONS"),
+                                                         "TSAN_OPTIONS": sanitizerOptions("TSAN_OPTIONS")]) else {
             return Result(outcome: "fail", reason: "cannot start a child process: \(String(cString: strerror(errno)))")
         }
         let lines = child.errors.split(separator: "\n")
