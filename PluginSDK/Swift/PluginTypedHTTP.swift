@@ -183,22 +183,12 @@ extension HTTPRegistrar {
         // a cycle (it is broken at destroy anyway; the host calls no endpoint after it).
         let host = self.host
         try registerTyped(method, path, parameters: infos, result: resultKind) { [weak host] values in
-            var index = 0
-            var refused: String?
-            func next<T: TypedValueConvertible>(_ type: T.Type) -> T? {
-                defer { index += 1 }
-                guard let value = T(values[index]) else {
-                    refused = refused ?? "\(T.self) refused argument \(index + 1) (\(values[index]))"
-                    return nil
-                }
-                return value
-            }
-            let arguments = (repeat next((each Value).self))
-            if let refused {
+            var refused = ""
+            guard let arguments = Self.arguments(values, refused: &refused, as: repeat (each Value).self) else {
                 host?.log(.error, "\(method) \(path): \(refused); answered the result type's zero value")
                 return nil
             }
-            return handler(repeat (each arguments)!).resultValue
+            return handler(repeat each arguments).resultValue
         }
     }
 
@@ -220,24 +210,36 @@ extension HTTPRegistrar {
         // a cycle (it is broken at destroy anyway; the host calls no endpoint after it).
         let host = self.host
         try registerTyped(method, path, parameters: infos, result: .void) { [weak host] values in
-            var index = 0
-            var refused: String?
-            func next<T: TypedValueConvertible>(_ type: T.Type) -> T? {
-                defer { index += 1 }
-                guard let value = T(values[index]) else {
-                    refused = refused ?? "\(T.self) refused argument \(index + 1) (\(values[index]))"
-                    return nil
-                }
-                return value
-            }
-            let arguments = (repeat next((each Value).self))
-            if let refused {
+            var refused = ""
+            guard let arguments = Self.arguments(values, refused: &refused, as: repeat (each Value).self) else {
                 host?.log(.error, "\(method) \(path): \(refused); handler not called")
                 return nil
             }
-            handler(repeat (each arguments)!)
+            handler(repeat each arguments)
             return nil
         }
+    }
+
+    /// `values` as the handler's parameter types, in order; nil (and why in `refused`) when a type refuses one.
+    static func arguments<each Value: TypedValueConvertible>(
+        _ values: [TypedValue], refused reason: inout String, as types: repeat (each Value).Type
+    ) -> (repeat each Value)? {
+        var index = 0
+        var refused: String?
+        func next<T: TypedValueConvertible>(_ type: T.Type) -> T? {
+            defer { index += 1 }
+            guard let value = T(values[index]) else {
+                refused = refused ?? "\(T.self) refused argument \(index + 1) (\(values[index]))"
+                return nil
+            }
+            return value
+        }
+        let converted = (repeat next(each types))
+        if let refused {
+            reason = refused
+            return nil
+        }
+        return (repeat (each converted)!)
     }
 
     /// Registers `call` as the typed endpoint `method path` with these parameters and result.
