@@ -117,10 +117,14 @@ let package = Package(
             name: "CMallocCounter",
             path: "Benchmarks/CMallocCounter"
         ),
+        .target(
+            name: "CCorePlacement",
+            path: "Benchmarks/CCorePlacement"
+        ),
         .executableTarget(
             name: "plughost-bench",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "PluginTestSupport",
-                           "CHostSystem", logging, hummingbird, metrics, prometheus],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "CCorePlacement",
+                           "PluginTestSupport", "CHostSystem", logging, hummingbird, metrics, prometheus],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),

@@ -110,16 +110,35 @@ enum HTTPBench {
         }
     }
 
-    /// Runs wrk against `path` (default `/t/add/40/2`) on `port` with `connections` connections.
-    static func wrk(port: Int, seconds: Int, path: String = "/t/add/40/2", connections: Int = 32) throws -> Load {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)\(path)"]
+    /// Runs wrk against `path` (default `/t/add/40/2`) on `port` with `connections` connections
+    /// (on the load generators' cores of `placement`, when given).
+    static func wrk(port: Int, seconds: Int, path: String = "/t/add/40/2", connections: Int = 32,
+                    placement: CorePlacement? = nil) throws -> Load {
+        let process = wrkProcess(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)\(path)"],
+                                 placement: placement)
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        return load(fromOutput: output)
+    }
+
+    /// A wrk process with `arguments`, through `taskset` onto the load generators' cores when `placement` is given.
+    static func wrkProcess(_ arguments: [String], placement: CorePlacement?) -> Process {
+        let process = Process()
+        if let placement {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = placement.loadArguments + ["/usr/bin/wrk"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+            process.arguments = arguments
+        }
+        return process
+    }
+
+    /// The rate and latencies wrk printed (a wrk that failed or saw non-2xx answers stops the bench).
+    static func load(fromOutput output: String) -> Load {
         func number(after label: String) -> Double? {
             guard let line = output.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }) else { return nil }
             return line.split(separator: " ").dropFirst().first.map(String.init).flatMap(microseconds)

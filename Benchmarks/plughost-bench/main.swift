@@ -31,7 +31,7 @@ if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, 
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
 if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, metrics: metrics, logger: logger) }
 if selected("blocking") {
-    figures += try await BlockingBench.run(fixtures: fixtures, examples: arguments[2], seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5, logger: logger)
+    figures += try await BlockingBench.run(fixtures: fixtures, examples: arguments[2], seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger)
 }
 if selected("workers") {
     // The release plughost beside this executable (make bench builds both).

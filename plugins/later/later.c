@@ -33,12 +33,22 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     waiting_t *queue;       /* sorted by due time */
+    waiting_t *last;        /* its last entry: with one delay for all, new ones go there */
     bool stopping;
     pthread_t timer;
 } later_t;
 
 static bool before(const struct timespec *a, const struct timespec *b) {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Millisecond ticks, as libuv's timers have: the requests due within one
+ * millisecond finish in one wake of the timer thread (never early). */
+static void round_up_to_millisecond(struct timespec *time) {
+    long rest = time->tv_nsec % 1000000L;
+    if (rest == 0) return;
+    time->tv_nsec += 1000000L - rest;
+    if (time->tv_nsec >= 1000000000L) { time->tv_sec += 1; time->tv_nsec -= 1000000000L; }
 }
 
 static void finish(later_t *self, waiting_t *entry, ph_status_t status) {
@@ -62,18 +72,21 @@ static void *run_timer(void *argument) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         if (before(&now, &self->queue->due)) {
-            pthread_cond_timedwait(&self->changed, &self->lock, &self->queue->due);
+            struct timespec tick = self->queue->due;
+            round_up_to_millisecond(&tick);
+            pthread_cond_timedwait(&self->changed, &self->lock, &tick);
             continue;
         }
         waiting_t *due = self->queue;
         self->queue = due->next;
+        if (self->queue == NULL) self->last = NULL;
         pthread_mutex_unlock(&self->lock);
         finish(self, due, PH_OK);
         pthread_mutex_lock(&self->lock);
     }
     /* Stopping: finish what is left (the host drains deferred requests before stop, so normally nothing). */
     waiting_t *left = self->queue;
-    self->queue = NULL;
+    self->queue = self->last = NULL;
     pthread_mutex_unlock(&self->lock);
     while (left != NULL) {
         waiting_t *next = left->next;
@@ -102,10 +115,16 @@ static ph_status_t later(void *user_data, ph_http_request_t *request, ph_message
 
     pthread_mutex_lock(&self->lock);
     waiting_t **link = &self->queue;
-    while (*link != NULL && !before(&entry->due, &(*link)->due)) link = &(*link)->next;
+    if (self->last != NULL && !before(&entry->due, &self->last->due)) {
+        link = &self->last->next;  /* due last: no walk */
+    } else {
+        while (*link != NULL && !before(&entry->due, &(*link)->due)) link = &(*link)->next;
+    }
     entry->next = *link;
     *link = entry;
-    pthread_cond_signal(&self->changed);
+    if (entry->next == NULL) self->last = entry;
+    /* The timer sleeps until the earliest entry: it needs waking only when that changed. */
+    if (link == &self->queue) pthread_cond_signal(&self->changed);
     pthread_mutex_unlock(&self->lock);
     return PH_PENDING;  /* the timer thread resumes it */
 }
