@@ -137,9 +137,7 @@ enum BlockingBench {
             let fast = (try? HTTPBench.wrk(port: port, seconds: seconds, path: "/version", connections: 4, placement: placement).requestsPerSecond) ?? 0
             let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             slow.waitUntilExit()
-            let slowRate = text.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
-                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-            return (fast, slowRate)
+            return (fast, HTTPBench.requestsPerSecond(in: text))
         }
 
         func run(_ body: () async throws -> Void) async throws {

@@ -146,9 +146,13 @@ enum HTTPBench {
         guard output.contains("Requests/sec"), !output.contains("Non-2xx") else {
             fatalError("wrk failed or saw errors:\n\(output)")
         }
-        let rps = output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
+        return Load(requestsPerSecond: requestsPerSecond(in: output), p50: number(after: "50%") ?? 0, p99: number(after: "99%") ?? 0)
+    }
+
+    /// The `Requests/sec:` figure of wrk's output (0 when it printed none).
+    static func requestsPerSecond(in output: String) -> Double {
+        output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
             .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-        return Load(requestsPerSecond: rps, p50: number(after: "50%") ?? 0, p99: number(after: "99%") ?? 0)
     }
 
     /// "123.45us", "1.2ms", "2s" in microseconds.

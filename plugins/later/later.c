@@ -60,7 +60,8 @@ static void finish(later_t *self, waiting_t *entry, ph_status_t status) {
     free(entry);
 }
 
-/* Sleeps until the earliest request is due, finishes it, repeats. */
+/* Sleeps until the millisecond tick at or after the earliest request's due time,
+ * finishes every request due by then (one wake-up for them all), repeats. */
 static void *run_timer(void *argument) {
     later_t *self = argument;
     pthread_mutex_lock(&self->lock);
