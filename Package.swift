@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "PluginSDK", targets: ["PluginSDK"]),
         .library(name: "PluginHTTPExtension", targets: ["PluginHTTPExtension"]),
         .library(name: "PluginHTTP", targets: ["PluginHTTP"]),
+        .library(name: "PluginSupervisor", targets: ["PluginSupervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -74,17 +75,29 @@ let package = Package(
             pkgConfig: "libffi",
             providers: [.apt(["libffi-dev"])]
         ),
-        // System calls Swift's Glibc module does not expose (memfd_create, sealing).
-        .target(name: "CHostSystem"),
+        // Host-side C, a target per job; plugins never see these headers.
+        // Sealed in-memory files (memfd_create, sealing): shadow copies, committed builds.
+        .target(name: "CMemoryFile"),
+        // The in-flight record of plugin calls, in memory the supervisor reads after a worker's death.
+        .target(name: "CCallRecord"),
+        // The crash journal's signal handler and the hang sampler.
+        .target(name: "CCrashJournal", dependencies: ["CCallRecord"]),
+        // The guard in front of each instance's ph_host_t.
+        .target(name: "CHostGuard"),
+        // Event and verdict counters in thread-local memory.
+        .target(name: "CEventCounters"),
+        // The supervisor's system calls: sockets it owns, workers it spawns, signals, descriptor passing.
+        .target(name: "CProcessControl"),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", "CHostSystem", logging, crypto, metrics],
+            dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters",
+                           logging, crypto, metrics],
             swiftSettings: swiftSettings
         ),
         // The wrapper-chain walk in C, so call_next never goes through Swift.
         .target(
             name: "CPluginChain",
-            dependencies: ["CPluginABI"]
+            dependencies: ["CPluginABI", "CCallRecord"]
         ),
         // The conformance tests of `plughost validate`: a recording host of its own, in C.
         .target(
@@ -105,10 +118,17 @@ let package = Package(
                            httpTypes, logging, serviceLifecycle, metrics, prometheus],
             swiftSettings: swiftSettings
         ),
+        // The process model: the supervisor's state machine and its I/O loop, the worker's
+        // side of the link, reload rounds, the one message type between them. No HTTP.
+        .target(
+            name: "PluginSupervisor",
+            dependencies: ["PluginRuntime", "CProcessControl", "CCallRecord", "CMemoryFile", logging],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "plughost",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginValidator", "CHostSystem", argumentParser, logging,
-                           serviceLifecycle, unixSignals, hummingbird, metrics, prometheus],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "PluginSupervisor", "CPluginValidator", "CProcessControl",
+                           "CCrashJournal", "CCallRecord", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird, metrics, prometheus],
             swiftSettings: swiftSettings
         ),
 
@@ -124,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "plughost-bench",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "CCorePlacement",
-                           "PluginTestSupport", "CHostSystem", logging, hummingbird, metrics, prometheus],
+                           "PluginTestSupport", "CEventCounters", logging, hummingbird, metrics, prometheus],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),
@@ -149,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "PluginHTTPTests",
             dependencies: ["PluginHTTP", "PluginHTTPExtension", "PluginRuntime", "PluginTestSupport", hummingbird, hummingbirdTesting, httpTypes, nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PluginSupervisorTests",
+            dependencies: ["PluginSupervisor", "PluginRuntime", "PluginTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

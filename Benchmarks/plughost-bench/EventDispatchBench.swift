@@ -1,4 +1,4 @@
-import CHostSystem
+import CEventCounters
 import CMallocCounter
 import CPluginABI
 import Foundation

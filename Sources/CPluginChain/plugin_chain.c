@@ -1,5 +1,7 @@
 #include "plugin_chain.h"
 
+#include "call_record.h"
+
 #include <string.h>
 
 static ph_status_t ph_chain_run(ph_chain_request_t *request);
@@ -12,9 +14,13 @@ static ph_status_t ph_chain_wrap(ph_chain_request_t *request, const ph_chain_ste
 
     ptrdiff_t saved = request->frame;
     request->frame = (ptrdiff_t)index;
+    ph_call_slot_t *record = request->record;
+    uint32_t recorded = record->what;
+    record->what = step->what;
     if (step->lock != NULL) pthread_mutex_lock(step->lock);
     ph_status_t status = step->call(step->user_data, step->state, ph_chain_handle(request), &message);
     if (step->lock != NULL) pthread_mutex_unlock(step->lock);
+    record->what = recorded;
     request->frame = saved;
 
     /* Deferred (ABI 1.2): the wrapper keeps the request and may continue it later. */
@@ -69,6 +75,7 @@ static void ph_chain_init(ph_chain_request_t *request, void *context, const ph_c
     request->pending = 0;
     request->deferred_frame = -1;
     request->host = host;
+    request->record = ph_call_slot();
     request->text[0] = 0;
     /* Plugins may fill `capacity` bytes; this last one keeps every message terminated. */
     request->text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
@@ -111,6 +118,8 @@ ph_status_t ph_chain_call_next(ph_http_request_t *handle) {
             request->frame = request->deferred_frame;
             request->deferred_frame = -1;
             request->pending = 0;
+            /* Resumed on whichever thread the plugin continues from. */
+            request->record = ph_call_slot();
             ph_status_t status = ph_chain_run(request);
             request->frame = -1;
             /* Something inside deferred again: the request stays pending. */

@@ -34,10 +34,16 @@ enum AdminEndpoints {
             page.headers.append(("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"))
             return page
         case (.get, "/_plughost/metrics") where metrics != nil:
-            let text = metrics!.exposition(runtime: runtime, supervisorView: reloader?.supervisorView)
+            // With workers, the whole host's figures: every scrape reads the same totals, whichever worker answers.
+            let host = await reloader?.hostView()
+            if let host, !host.available {
+                return .json(503, #"{"error":"the supervisor did not answer in time: no figures for the whole host"}"#)
+            }
+            let text = host?.metrics ?? metrics!.exposition(runtime: runtime)
             return PluginHTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(text.utf8))
         case (.get, "/_plughost/plugins"):
-            return .json(200, pluginsJSON(runtime, supervisor: reloader?.supervisorView))
+            let host = await reloader?.hostView()
+            return .json(200, pluginsJSON(runtime, supervisor: reloader?.supervisorView, host: host?.available == true ? host : nil))
         case (.post, "/_plughost/reload") where reloader != nil:
             let (succeeded, json) = await reloader!.reloadForAdmin()
             return .json(succeeded ? 200 : 422, json)
@@ -70,9 +76,12 @@ enum AdminEndpoints {
     }
 
     /// Every alias with state, version, library, ABI, its endpoints and wrappers, and its last error.
-    /// With workers, the supervisor's view (`supervisor`, a JSON object) is added.
-    static func pluginsJSON(_ runtime: PluginRuntime, supervisor: String? = nil) -> String {
-        let json = AdminListing(runtime).json
+    /// With workers, the supervisor's view (`supervisor`, a JSON object) and every worker's
+    /// generation and plugin states (`workers`, and `worker_states` on each plugin) are added.
+    static func pluginsJSON(_ runtime: PluginRuntime, supervisor: String? = nil, host: HostView? = nil) -> String {
+        var listing = AdminListing(runtime)
+        if let host { listing.add(host) }
+        let json = listing.json
         guard let supervisor, json.hasSuffix("}") else { return json }
         return String(json.dropLast()) + #","supervisor":"# + supervisor + "}"
     }

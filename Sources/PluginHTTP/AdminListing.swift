@@ -28,10 +28,12 @@ struct AdminListing: Encodable {
         var wrappers: [String]
         var warnings: [String]
         var lastError: String?
+        /// With workers: this alias's state in each worker, by pid.
+        var workerStates: [String: String]?
 
         private enum CodingKeys: String, CodingKey {
             case alias, namespace, state, version, library, manifest, abi, sha256, endpoints, wrappers, warnings
-            case lastError = "last_error"
+            case lastError = "last_error", workerStates = "worker_states"
         }
 
         // Absent optionals are written as null, so every key is always there.
@@ -49,7 +51,23 @@ struct AdminListing: Encodable {
             try container.encode(wrappers, forKey: .wrappers)
             try container.encode(warnings, forKey: .warnings)
             try container.encode(lastError, forKey: .lastError)
+            try container.encodeIfPresent(workerStates, forKey: .workerStates)
         }
+    }
+
+    /// One worker of the host, as its own listing says.
+    struct Worker: Codable {
+        /// One plugin's state in that worker.
+        struct PluginState: Codable {
+            var alias: String?
+            var state: String
+            var version: String?
+            var sha256: String?
+        }
+        var pid: Int32?
+        var generation: Int
+        var reloads: Int
+        var plugins: [PluginState]
     }
 
     var generation: Int
@@ -61,9 +79,13 @@ struct AdminListing: Encodable {
     var drainingGenerations: Int
     var lingeringGenerations: Int
     var plugins: [Plugin]
+    /// With workers: every worker's generation and plugin states; and those that did not answer.
+    var workers: [Worker]?
+    var missingWorkers: [Int32]?
 
     private enum CodingKeys: String, CodingKey {
-        case generation, reloads, plugins
+        case generation, reloads, plugins, workers
+        case missingWorkers = "missing_workers"
         case lastReload = "last_reload", recentReloads = "recent_reloads", retainedSwiftImages = "retained_swift_images"
         case drainingGenerations = "draining_generations", lingeringGenerations = "lingering_generations"
     }
@@ -78,6 +100,27 @@ struct AdminListing: Encodable {
         try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
         try container.encode(lingeringGenerations, forKey: .lingeringGenerations)
         try container.encode(plugins, forKey: .plugins)
+        try container.encodeIfPresent(workers, forKey: .workers)
+        try container.encodeIfPresent(missingWorkers, forKey: .missingWorkers)
+    }
+
+    /// Adds every worker of `host`: their generations and plugin states, and per plugin its state in each.
+    mutating func add(_ host: HostView) {
+        let decoder = JSONDecoder()
+        workers = host.workers.compactMap { worker in
+            guard var decoded = try? decoder.decode(Worker.self, from: Data(worker.listing.utf8)) else { return nil }
+            decoded.pid = worker.pid
+            return decoded
+        }.sorted { ($0.pid ?? 0) < ($1.pid ?? 0) }
+        missingWorkers = host.missing
+        for index in plugins.indices {
+            guard let alias = plugins[index].alias else { continue }
+            var states: [String: String] = [:]
+            for worker in workers ?? [] {
+                states[String(worker.pid ?? 0)] = worker.plugins.first { $0.alias == alias }?.state ?? "absent"
+            }
+            plugins[index].workerStates = states
+        }
     }
 
     /// The listing of `runtime` now.

@@ -24,6 +24,8 @@ import Synchronization
 public struct InheritedSocketServer: Service {
     /// The listening socket's descriptor.
     public let socket: Int32
+    /// The supervisor's health socket, answered from the same event loops (see ``HealthAnswerHandler``); nil for none.
+    public let healthSocket: Int32?
     let responder: PluginResponder
     let channelConfiguration: HTTP1Channel.Configuration
     let serverName: String
@@ -34,9 +36,10 @@ public struct InheritedSocketServer: Service {
     static let acceptGrace: TimeAmount = .seconds(1)
 
     /// A server answering with `responder` on `socket`.
-    public init(socket: Int32, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
+    public init(socket: Int32, healthSocket: Int32? = nil, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
                 serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) {
         self.socket = socket
+        self.healthSocket = healthSocket
         self.responder = responder
         self.channelConfiguration = channelConfiguration
         self.serverName = serverName
@@ -73,6 +76,11 @@ public struct InheritedSocketServer: Service {
             }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(NIOBSDSocket.Handle(socket)) { channel in childChannel.setup(channel: channel, logger: logger) }
+        // The supervisor's health checks come in through the same accept path and event loops as
+        // requests: a worker that cannot accept (out of descriptors) or whose loops are stuck stays silent.
+        var health: (any Channel)?
+        if let healthSocket { health = try await HealthAnswerHandler.serve(healthSocket, group: group) }
+        defer { health?.close(promise: nil) }
         await withGracefulShutdownHandler {
             await onServerRunning()
             await withDiscardingTaskGroup { connections in
@@ -90,6 +98,8 @@ public struct InheritedSocketServer: Service {
                             }
                         }
                     }
+                } catch is CancellationError {
+                    // An orderly stop, not a failure.
                 } catch {
                     logger.error("accepting connections failed: \(error)")
                 }
@@ -128,5 +138,26 @@ final class HTTPDateCache: Sendable {
         var buffer = [CChar](repeating: 0, count: 64)
         let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Answers the supervisor's health check: "pong" for whatever it sends, then closes.
+final class HealthAnswerHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let answer = context.channel.allocator.buffer(string: "pong\n")
+        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// Serves the inherited listening socket `descriptor` on `group`; the server channel.
+    static func serve(_ descriptor: Int32, group: MultiThreadedEventLoopGroup) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(HealthAnswerHandler()) }
+            }
+            .withBoundSocket(NIOBSDSocket.Handle(descriptor))
+            .get()
     }
 }

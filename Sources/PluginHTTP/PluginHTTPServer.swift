@@ -34,16 +34,21 @@ public enum PluginHTTPServer {
     /// A server serving `runtime` on the inherited listening socket `socket` (a worker's; see ``InheritedSocketServer``),
     /// with the same responder and connection handling as ``makeApplication(runtime:reloader:host:port:maxBodyBytes:headerTimeout:calls:logger:onServerRunning:)``.
     public static func makeInheritedSocketServer(
-        runtime: PluginRuntime, reloader: (any HostControl)? = nil, socket: Int32, maxBodyBytes: Int = 1 << 20,
+        runtime: PluginRuntime, reloader: (any HostControl)? = nil, socket: Int32, healthSocket: Int32? = nil, maxBodyBytes: Int = 1 << 20,
         headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, metrics: HostMetrics? = nil,
         readiness: HostReadiness? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable () async -> Void = {}
     ) -> InheritedSocketServer {
         InheritedSocketServer(
-            socket: socket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
+            socket: socket, healthSocket: healthSocket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
                                                        metrics: metrics, readiness: readiness),
             channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls),
             logger: logger, onServerRunning: onServerRunning)
+    }
+
+    /// This process's own `/_plughost/plugins` listing (a JSON object): a worker's part of the host's.
+    public static func listing(runtime: PluginRuntime) -> String {
+        AdminEndpoints.pluginsJSON(runtime)
     }
 
     /// Each connection's HTTP/1 channel: the header timeout and the connection events.

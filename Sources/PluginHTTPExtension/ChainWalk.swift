@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CPluginABI
 import CPluginChain
+import CCallRecord
 import Logging
 import PluginRuntime
 
@@ -31,6 +32,7 @@ final class ChainSteps: @unchecked Sendable {
                 entry.user_data = wrapper.userData
                 entry.state = wrapper.state
                 entry.lock = wrapper.lock?.mutex
+                entry.what = ph_call_what(PH_CALL_WRAPPER, wrapper.registration.owner.build.record)
             case .parse:
                 entry.kind = ph_chain_kind_t(PH_CHAIN_PARSE)
             case .endpoint:

@@ -153,13 +153,15 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             let owner = registration.owner
             switch registration.kind {
             case .raw(let handler, let userData):
-                let (status, message) = owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
+                let (status, message) = CallRecord.untimed(.endpoint, owner.build.record) {
+                    owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
+                }
                 if status != PH_OK && status != PH_PENDING {
                     pluginFailed(context, owner, what: "endpoint", status: status, message: message)
                 }
                 return status
             case .typed(let invoker, _):
-                let result = owner.lock.withLock { invoker.invoke(context.parameters!) }
+                let result = CallRecord.untimed(.endpoint, owner.build.record) { owner.lock.withLock { invoker.invoke(context.parameters!) } }
                 context.status = 200
                 if context.responseHeaders.isEmpty {
                     context.responseHeaders = Self.jsonContentType  // shared storage: no allocation
@@ -357,12 +359,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         EndpointInfo.with(registration) { info in
             for wrapper in wrappers where wrapper.match.matches(method: registration.method, pattern: registration.pattern) {
                 let raw = wrapper.raw
-                let accepted = wrapper.owner.lock.withLock { raw.accepts.map { $0(raw.user_data, info) } ?? true }
+                let accepted = wrapper.owner.withLock(.accepts) { raw.accepts.map { $0(raw.user_data, info) } ?? true }
                 guards[wrapper.owner.alias, default: []].append((accepted ? "http.wrapped " : "http.declined ") + endpoint)
                 guard accepted else { continue }
                 var state: UnsafeMutableRawPointer?
                 if let prepare = raw.prepare {
-                    let (status, message) = wrapper.owner.lock.withLock { MessageBuffer.with { prepare(raw.user_data, info, &state, $0) } }
+                    let (status, message) = wrapper.owner.withLock(.prepare) { MessageBuffer.with { prepare(raw.user_data, info, &state, $0) } }
                     guard status == PH_OK else {
                         let reason = "wrapper '\(wrapper.name)' could not prepare \(registration.method) \(registration.pattern): \(message.isEmpty ? "status \(status)" : message)"
                         wrapper.owner.logger.error("\(reason); the endpoint answers 503")
@@ -498,7 +500,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         released = true
         for route in routes {
             for case .wrapper(let step) in route.steps {
-                if let release = step.registration.raw.release { step.lock.withLock { release(step.userData, step.state) } }
+                if let release = step.registration.raw.release {
+                    step.registration.owner.withLock(.release) { release(step.userData, step.state) }
+                }
             }
         }
     }

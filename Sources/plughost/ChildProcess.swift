@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHostSystem
+import CProcessControl
+import PluginSupervisor
 
 /// This executable run again as a child process that may crash or hang (a probe,
 /// a validation test): its output, and how it ended, with a time limit. Spawned
@@ -22,9 +23,9 @@ struct ChildProcess {
     /// Runs this executable with `arguments` (after the executable path), killing it after `timeLimit` seconds.
     /// Nil when it cannot be started (`errno` says why).
     static func run(_ arguments: [String], timeLimit: Double, environment extra: [String: String] = [:]) -> Outcome? {
-        let executable = Supervisor.executablePath
+        let executable = ChildEnvironment.executablePath
         let argv = [executable] + arguments
-        let envp = Supervisor.childEnvironment(extra)
+        let envp = ChildEnvironment.make(extra)
         var output: Int32 = -1
         var errors: Int32 = -1
         let pid = CStrings.with(argv) { cArgv in CStrings.with(envp) { cEnvp in ph_spawn_captured(executable, cArgv, cEnvp, &output, &errors) } }

@@ -12,6 +12,8 @@ struct PluginHostService: Service {
     let runtime: PluginRuntime
     let files: HostFiles
     let start: @Sendable () throws -> Void
+    /// Runs once graceful shutdown begins, before the runtime shuts down (a worker undoes a prepared reload).
+    var beforeShutdown: @Sendable () -> Void = {}
 
     func run() async throws {
         // Plugin code (parse_config, create, start) may block: off Swift's cooperative
@@ -22,7 +24,15 @@ struct PluginHostService: Service {
         }
         try? await gracefulShutdown()
         files.removePid()
-        runtime.shutdown()
+        let beforeShutdown = self.beforeShutdown
+        // Off the cooperative threads too: undoing a build and stopping plugins run plugin code.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                beforeShutdown()
+                runtime.shutdown()
+                continuation.resume()
+            }
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ArgumentParser
-import CHostSystem
 import Foundation
 import PluginRuntime
 

@@ -92,7 +92,7 @@ struct ContainmentTests {
                 #expect(reply.status == nil, "\(crash) answered instead of crashing its worker: \(reply)")
             } else {
                 // Quarantined after the third: the endpoint answers 503 naming the plugin.
-                #expect(reply.status == 503 && reply.body.contains(#""plugin":"crashy""#), "crash \(round + 1): \(reply)")
+                #expect(reply.status == 503 && reply.body.contains(#""plugin":"crashy""#), "crash \(round + 1): \(reply)\n\(server.log)")
                 if reply.status == 503 { quarantinedAnswers += 1 }
             }
             #expect(server.process.isRunning, "the host exited after crash \(round + 1)")

@@ -40,6 +40,10 @@ typedef struct ph_chain_step {
     /** The owner's recursive plugin lock, held around each call; NULL for a
      *  thread-safe plugin. Owned by the host's PluginLock, which outlives the table. */
     pthread_mutex_t *lock;
+    /** The in-flight record word of a call into this wrapper (call_record.h's
+     *  PH_CALL_WHAT(PH_CALL_WRAPPER, build)): stored in the thread's record
+     *  for the length of the call, so a death inside it names the plugin. */
+    uint32_t what;
 } ph_chain_step_t;
 
 typedef struct ph_chain_request ph_chain_request_t;
@@ -79,6 +83,9 @@ struct ph_chain_request {
      *  the chain later, from any thread, once (`call_next` while no step runs). */
     ptrdiff_t deferred_frame;
     const ph_chain_host_t *host;
+    /** The calling thread's in-flight record, looked up once per request
+     *  (a deferred request resumed on another thread looks it up again). */
+    void *record;
     /** The message buffer of the wrapper running now. One per request, not
      *  one per call (a wrapper's frame stays small): emptied before and after
      *  each wrapper call (after: its message was reported, the wrapper outside

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHostSystem
+import CCrashJournal
 
 /// The crash journal: one line per fatal signal in a process that runs plugin
 /// code, naming the plugin it came from (see docs/CONTAINMENT.md).
@@ -37,6 +37,7 @@ public enum CrashJournal {
 
 /// One line of the crash journal.
 public struct CrashRecord: Sendable, Equatable {
+    // Equatable by its line (see ==).
     /// When it happened, as written (UTC, ISO 8601).
     public let time: String
     /// The process that died.
@@ -51,6 +52,11 @@ public struct CrashRecord: Sendable, Equatable {
     public let state: String?
     /// "lifted" for a line that lifts a quarantine (`plughost unquarantine`), else nil.
     public let event: String?
+    /// The kind of plugin call the thread was in ("create", "endpoint", …), when known.
+    public let call: String?
+    /// For a death no evidence charged to one plugin: every call in flight then, as
+    /// (alias, sha256, kind) (`inflight=alias@sha256:kind,…`).
+    public let inFlight: [(alias: String, sha256: String, call: String)]
     /// The line as written.
     public let line: String
 
@@ -71,8 +77,31 @@ public struct CrashRecord: Sendable, Equatable {
         self.sha256 = fields["sha256"].flatMap { $0 == "-" ? nil : $0 }
         self.state = fields["state"]
         self.event = fields["event"]
+        self.call = fields["call"]
+        self.inFlight = (fields["inflight"] ?? "").split(separator: ",").compactMap { item -> (String, String, String)? in
+            let byAt = item.split(separator: "@", maxSplits: 1)
+            guard byAt.count == 2 else { return nil }
+            let byColon = byAt[1].split(separator: ":", maxSplits: 1)
+            guard byColon.count == 2 else { return nil }
+            return (String(byAt[0]), String(byColon[0]), String(byColon[1]))
+        }
         self.line = line
     }
+
+    /// Two records are the same when their lines are.
+    public static func == (lhs: CrashRecord, rhs: CrashRecord) -> Bool { lhs.line == rhs.line }
+
+    /// Whether the death happened in a lifecycle call (a crash there quarantines its build at once:
+    /// the call runs once per build, so it would crash again).
+    public var isLifecycleCrash: Bool {
+        guard let call, signal != "HANG", !isLift else { return false }
+        return Self.lifecycleCalls.contains(call)
+    }
+
+    /// The calls `call_record.h` times (lifecycle and assembly).
+    public static let lifecycleCalls: Set<String> = [
+        "parse_config", "create", "start", "stop", "destroy", "save_state", "restore_state", "accepts", "prepare", "release", "entry",
+    ]
 
     /// Whether the line lifts the quarantine of ``alias`` instead of recording a crash.
     public var isLift: Bool { event == "lifted" }

@@ -36,7 +36,8 @@ public enum LibraryProbe {
     static func check(_ paths: [String]) -> [String: String] {
         guard let (probe, record) = installed.withLock({ $0 }) else { return [:] }
         var digests: [String: String] = [:]
-        for path in Set(paths) {
+        // Committed bytes laid over the disk were loaded by a worker before; a probe would load the disk's file.
+        for path in Set(paths) where !FileOverlay.holds(path) {
             // A library that cannot be read fails later with the reason; nothing to probe.
             if let digest = try? ShadowCopy.digest(of: path) { digests[path] = digest.hex }
         }

@@ -96,6 +96,12 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
 
         /// A short name of the code, e.g. `ABI mismatch`.
         public var description: String { value.rawValue }
+
+        /// The code whose ``description`` is `name`, or nil for a name this host does not know.
+        public init?(named name: String) {
+            guard let value = Value(rawValue: name) else { return nil }
+            self.value = value
+        }
     }
 
     /// The kind of problem.
@@ -132,5 +138,30 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         var line = file + ": "
         if let alias { line += "alias '\(alias)': " }
         return line + "\(code): \(reason)"
+    }
+}
+
+extension PluginError: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case code, file, alias, reason
+    }
+
+    /// Decodes an error written by ``encode(to:)`` (a worker's report read by its supervisor).
+    /// A code this host does not know is read as ``Code/reloadRefused``.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = Code(named: try container.decode(String.self, forKey: .code)) ?? .reloadRefused
+        file = try container.decode(String.self, forKey: .file)
+        alias = try container.decodeIfPresent(String.self, forKey: .alias)
+        reason = try container.decode(String.self, forKey: .reason)
+    }
+
+    /// The error as an object: `code` (its description), `file`, `alias` (when it has one) and `reason`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code.description, forKey: .code)
+        try container.encode(file, forKey: .file)
+        try container.encodeIfPresent(alias, forKey: .alias)
+        try container.encode(reason, forKey: .reason)
     }
 }

@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CPluginABI
-import CHostSystem
+import CEventCounters
+import CCallRecord
 
 /// The subscribers of every event of one generation, frozen into flat arrays.
 ///
@@ -18,13 +19,17 @@ public final class EventTable: @unchecked Sendable {
         let callback: ph_event_fn
         let userData: UnsafeMutableRawPointer?
         let lock: UnsafeMutablePointer<pthread_mutex_t>?
+        /// Its build in the in-flight record of calls (see ``CallRecord``).
+        var record: UInt32 = 0
     }
 
-    /// What dispatch calls: 16 bytes, no branch. A subscriber that needs its
+    /// What dispatch calls: 24 bytes, no branch. A subscriber that needs its
     /// plugin's lock is reached through ``lockingTrampoline`` and a ``LockedCallback``.
     private struct Callable {
         let callback: ph_event_fn
         let userData: UnsafeMutableRawPointer?
+        /// The in-flight record word of a call into it (`PH_CALL_WHAT(PH_CALL_EVENT, build)`).
+        let what: UInt32
     }
 
     /// A non-thread-safe plugin's callback with the lock to hold around it.
@@ -47,6 +52,8 @@ public final class EventTable: @unchecked Sendable {
         let userData: UnsafeMutableRawPointer?
         let lock: UnsafeMutablePointer<pthread_mutex_t>?
         let owner: UnsafePointer<CChar>
+        /// Its build in the in-flight record of calls (see ``CallRecord``).
+        var record: UInt32 = 0
         /// Where its verdicts are counted (see ``CheckSlots``); set when the table is frozen.
         var slot = UInt32.max
     }
@@ -74,9 +81,11 @@ public final class EventTable: @unchecked Sendable {
         lockedCallbacks = lockedStorage
         var nextLocked = 0
         let callables = events.map { entry -> (UInt32, Callable) in
-            guard entry.1.lock != nil else { return (entry.0, Callable(callback: entry.1.callback, userData: entry.1.userData)) }
+            let what = ph_call_what(PH_CALL_EVENT, entry.1.record)
+            guard entry.1.lock != nil else { return (entry.0, Callable(callback: entry.1.callback, userData: entry.1.userData, what: what)) }
             defer { nextLocked += 1 }
-            return (entry.0, Callable(callback: EventTable.lockingTrampoline, userData: UnsafeMutableRawPointer(lockedStorage + nextLocked)))
+            return (entry.0, Callable(callback: EventTable.lockingTrampoline, userData: UnsafeMutableRawPointer(lockedStorage + nextLocked),
+                                      what: what))
         }
         (starts, subscribers) = Self.freeze(callables, idLimit: limit)
         let counted = checks.map { entry -> (UInt32, CheckSubscriber) in
@@ -148,12 +157,18 @@ public final class EventTable: @unchecked Sendable {
         var event = ph_event_t(
             struct_size: UInt32(MemoryLayout<ph_event_t>.size), id: id, name: names[index], source: source,
             payload: payload.baseAddress, payload_length: payload.count)
+        // Each call is recorded as in flight on this thread (two plain stores), see CallRecord.
+        let record = ph_call_slot()!
+        let previous = record.pointee.what
+        record.pointee.detail = id
         withUnsafePointer(to: &event) { event in
             for position in first..<end {
                 let subscriber = subscribers[position]
+                record.pointee.what = subscriber.what
                 subscriber.callback(subscriber.userData, event)
             }
         }
+        record.pointee.what = previous
     }
 
     /// Runs the check subscribers of `id` in order; the first deny stops the rest.
@@ -168,8 +183,13 @@ public final class EventTable: @unchecked Sendable {
             struct_size: UInt32(MemoryLayout<ph_event_t>.size), id: id, name: names[index], source: source,
             payload: payload.baseAddress, payload_length: payload.count)
         var verdict = PH_ABSTAIN
+        let record = ph_call_slot()!
+        let previous = record.pointee.what
+        record.pointee.detail = id
+        defer { record.pointee.what = previous }
         for position in Int(checkStarts[index])..<Int(checkStarts[index + 1]) {
             let subscriber = checks[position]
+            record.pointee.what = ph_call_what(PH_CALL_CHECK, subscriber.record)
             if let lock = subscriber.lock { pthread_mutex_lock(lock) }
             let answer = subscriber.callback(subscriber.userData, &event, reason)
             if let lock = subscriber.lock { pthread_mutex_unlock(lock) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPluginABI
+import CCallRecord
 import Logging
 import Synchronization
 
@@ -39,19 +40,24 @@ package enum HostAPI {
             subscribe: { host, id, priority, callback, userData in
                 guard let callback else { return PH_ERR_INVALID }
                 return HostAPI.subscribing(host, id) { context, registrations in
-                    registrations.subscribe(id, priority: priority, .init(callback: callback, userData: userData, lock: context.lock?.mutex))
+                    registrations.subscribe(id, priority: priority, .init(callback: callback, userData: userData, lock: context.lock?.mutex,
+                                                                          record: context.owner.build.record))
                 }
             },
             subscribe_check: { host, id, priority, callback, userData in
                 guard let callback else { return PH_ERR_INVALID }
                 return HostAPI.subscribing(host, id) { context, registrations in
                     registrations.subscribeCheck(id, priority: priority, .init(
-                        callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias))
+                        callback: callback, userData: userData, lock: context.lock?.mutex, owner: context.cAlias,
+                        record: context.owner.build.record))
                 }
             },
             publish: { host, id, payload, length in
                 guard host != nil, id >= PH_EVENT_FIRST_CUSTOM else { return PH_ERR_INVALID }
                 return PluginContext.with(host, retired: PH_ERR_STATE) { context in
+                    // Bounded: a subscriber that publishes what it handles would recurse until the stack ends.
+                    guard ph_publish_depth_enter() != 0 else { return HostAPI.tooDeep(context, "publish", id) }
+                    defer { ph_publish_depth_leave() }
                     let published: Void? = context.slot.withCurrent { generation in
                         generation.events.publish(id, source: context.cAlias, payload: UnsafeRawBufferPointer(start: payload, count: length))
                     }
@@ -61,7 +67,13 @@ package enum HostAPI {
             check: { host, id, payload, length, reason in
                 guard host != nil, id != PH_EVENT_NONE else { return PH_ABSTAIN }
                 return PluginContext.with(host, retired: PH_ABSTAIN) { context in
-                    context.slot.withCurrent { generation in
+                    // Bounded like publish; too deep fails closed.
+                    guard ph_publish_depth_enter() != 0 else {
+                        _ = HostAPI.tooDeep(context, "check", id)
+                        return PH_DENY
+                    }
+                    defer { ph_publish_depth_leave() }
+                    return context.slot.withCurrent { generation in
                         MessageBuffer.with(forwardingTo: reason) { message in
                             generation.events.check(id, source: context.cAlias,
                                                     payload: UnsafeRawBufferPointer(start: payload, count: length), reason: message).verdict
@@ -142,6 +154,15 @@ package enum HostAPI {
     package static func bytes(_ pointer: UnsafeRawPointer?, _ count: Int) -> [UInt8] {
         guard let pointer, count > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// A publish or check nested past `PH_PUBLISH_MAX_DEPTH` on one thread: refused, logged
+    /// on the plugin that made it (once per thread and second would still flood, so always).
+    static func tooDeep(_ context: PluginContext, _ call: String, _ id: ph_event_id_t) -> ph_status_t {
+        let name = EventNames.shared.name(of: EventID(rawValue: id)) ?? "event \(id)"
+        context.logger.error("\(call) of '\(name)' refused: nested \(PH_PUBLISH_MAX_DEPTH) deep on this thread (a subscriber that publishes what it handles recurses without end)")
+        context.owner.countError()
+        return PH_ERR_FAILED
     }
 
     static func logLevel(_ level: ph_log_level_t) -> Logger.Level {

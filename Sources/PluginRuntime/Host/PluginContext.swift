@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHostSystem
+import CHostGuard
 import CPluginABI
 import Logging
 import Synchronization

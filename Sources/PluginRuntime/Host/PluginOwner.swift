@@ -50,12 +50,19 @@ public final class PluginOwner: Sendable {
         public let sha256: String
         /// It set `PH_PLUGIN_NEVER_BLOCKS`.
         public let neverBlocks: Bool
+        /// Its index in the in-flight record of calls (see ``CallRecord``; 0: unrecorded).
+        package let record: UInt32
 
         /// Creates a build record.
         public init(version: String, sha256: String, neverBlocks: Bool) {
+            self.init(version: version, sha256: sha256, neverBlocks: neverBlocks, record: 0)
+        }
+
+        package init(version: String, sha256: String, neverBlocks: Bool, record: UInt32) {
             self.version = version
             self.sha256 = sha256
             self.neverBlocks = neverBlocks
+            self.record = record
         }
 
         /// A build nothing is known of (tests, fuzzing): it may block.
@@ -80,23 +87,18 @@ public final class PluginOwner: Sendable {
     /// The one way into the plugin for a call that returns a status: under its
     /// lock when it is not thread-safe, with a fresh message buffer.
     /// - Returns: The status and the message the plugin wrote (empty when none).
+    /// A lifecycle call is also recorded as in flight, under its deadline (see ``CallRecord``).
     @inline(__always)
-    public func call(_ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) -> (status: ph_status_t, message: String) {
-        lock.withLock { MessageBuffer.with(body) }
+    package func call(_ kind: CallRecord.Kind, _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t)
+        -> (status: ph_status_t, message: String) {
+        CallRecord.timed(kind, build.record, logger: logger) { lock.withLock { MessageBuffer.with(body) } }
     }
 
-    /// Like ``call(_:)``, with a failure turned into a ``PluginError`` of `code`
-    /// naming the library, the alias and `what` failed.
-    public func callChecked(_ code: PluginError.Code, _ what: String,
-                            _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
-        try callChecked(code, .prefixed("\(what) failed"), body)
-    }
-
-    /// Like ``call(_:)``, with a failure turned into a ``PluginError`` of `code`
+    /// Like ``call(_:_:)``, with a failure turned into a ``PluginError`` of `code`
     /// naming the library and the alias, its reason worded by `wording`.
-    package func callChecked(_ code: PluginError.Code, _ wording: Wording,
-                            _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
-        try check(call(body), code, wording)
+    package func callChecked(_ kind: CallRecord.Kind, _ code: PluginError.Code, _ wording: Wording,
+                             _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
+        try check(call(kind, body), code, wording)
     }
 
     /// Throws the ``PluginError`` of `code` for `result` unless it is `PH_OK`
@@ -108,17 +110,17 @@ public final class PluginOwner: Sendable {
 
     /// Like ``call(_:)`` for a call whose failure the host only reports (`stop`):
     /// logs it on the plugin's logger, worded by `wording`.
-    package func callLogged(_ wording: Wording, _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) {
-        let (status, message) = call(body)
+    package func callLogged(_ kind: CallRecord.Kind, _ wording: Wording, _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) {
+        let (status, message) = call(kind, body)
         if status != PH_OK { logger.error("\(wording.reason(status: status, message: message))") }
     }
 
     /// Calls a plugin that has no owner yet (its `parse_config` runs before `create`,
     /// so before it has a lock) with a fresh message buffer; a failure becomes a
     /// ``PluginError`` of `code` about `file` and `alias`, worded by `wording`.
-    package static func callUnowned(_ code: PluginError.Code, _ wording: Wording, file: String, alias: String,
+    package static func callUnowned(_ code: PluginError.Code, _ wording: Wording, file: String, alias: String, record: UInt32,
                                     _ body: (UnsafeMutablePointer<ph_message_t>) -> ph_status_t) throws(PluginError) {
-        try check(MessageBuffer.with(body), code, wording, file: file, alias: alias)
+        try check(CallRecord.timed(.parseConfig, record, logger: nil) { MessageBuffer.with(body) }, code, wording, file: file, alias: alias)
     }
 
     /// The check every checked call shares: `PH_OK` passes, anything else throws.
@@ -132,6 +134,12 @@ public final class PluginOwner: Sendable {
     @inline(__always)
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         try lock.withLock(body)
+    }
+
+    /// Runs a timed call of `kind` that has no status (destroy, accepts, release)
+    /// under the plugin's lock, recorded as in flight (see ``CallRecord``).
+    package func withLock<T>(_ kind: CallRecord.Kind, _ body: () -> T) -> T {
+        CallRecord.timed(kind, build.record, logger: logger) { lock.withLock(body) }
     }
 
     /// The plugin whose `ph_host_t` is `host`, with its store for `hostExtension`,

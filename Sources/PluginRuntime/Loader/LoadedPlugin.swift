@@ -1,4 +1,5 @@
 import CPluginABI
+import CCallRecord
 
 /// A library whose entry returned a descriptor this host accepts.
 ///
@@ -23,6 +24,8 @@ final class LoadedPlugin: @unchecked Sendable {
     let summary: String
     /// "MAJOR.MINOR" of the ABI the plugin was built against.
     let abi: String
+    /// This build's index in the in-flight record of calls (see ``CallRecord``).
+    let callRecord: UInt32
     /// Whether the plugin declared PH_PLUGIN_THREAD_SAFE.
     let isThreadSafe: Bool
     /// The plugin set `PH_PLUGIN_NEVER_BLOCKS`: its request work may run inline.
@@ -48,6 +51,9 @@ final class LoadedPlugin: @unchecked Sendable {
         let hasStateHandoff = d.pointee.abi_minor >= 1 && Int(d.pointee.struct_size) >= LoadedPlugin.size1_1
         self.saveState = hasStateHandoff ? d.pointee.save_state : nil
         self.restoreState = hasStateHandoff ? d.pointee.restore_state : nil
+        self.callRecord = CallRecord.register(alias: entry.alias, manifestVersion: entry.packageVersion, pluginVersion: version,
+                                              sha256: library.contentHash)
+        library.noteVersion(version)
     }
 
     /// `PH_PLUGIN_SIZE_1_1`.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHostSystem
+import CCrashJournal
 
 /// One `dlopen`ed shared library, shared by every alias a load pass finds in it.
 ///
@@ -96,6 +96,11 @@ final class PluginLibrary: @unchecked Sendable {
     }
 
     /// The address of an exported symbol, or nil.
+    /// Records the version the plugin's descriptor declares beside the manifest's, for the crash journal.
+    func noteVersion(_ version: String) {
+        ph_crash_set_plugin_version(crashIndex, version)
+    }
+
     func symbol(_ name: String) -> UnsafeMutableRawPointer? {
         guard let handle else { return nil }
         return dlsym(handle, name)

@@ -31,7 +31,9 @@ enum PluginLoader {
             throw fail(.entryNotFound, "library exports no symbol '\(entry.symbol)' (is it a plugin, and is the entry PH_EXPORT?)")
         }
         let entryFunction = unsafeBitCast(address, to: ph_entry_fn.self)
-        guard let descriptor = entryFunction(PH_ABI_MAJOR, PH_ABI_MINOR) else {
+        let record = CallRecord.register(alias: entry.alias, manifestVersion: entry.packageVersion, pluginVersion: "",
+                                         sha256: library.contentHash)
+        guard let descriptor = CallRecord.timed(.entry, record, logger: nil, { entryFunction(PH_ABI_MAJOR, PH_ABI_MINOR) }) else {
             throw fail(.entryReturnedNull, "entry '\(entry.symbol)' returned NULL for host ABI \(hostABI) (the entry refused this host: return the descriptor whenever host_abi_major == PH_ABI_MAJOR)")
         }
         // The major comes first in every version of the descriptor: read it alone.

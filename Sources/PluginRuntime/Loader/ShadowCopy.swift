@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Synchronization
-import CHostSystem
+import CMemoryFile
 
 /// A private copy of a plugin library, made before `dlopen` (see
 /// docs/ARCHITECTURE.md, "Why shadow copies").
@@ -104,6 +104,8 @@ struct ShadowCopy {
         let modified: Int64
 
         init?(path: String) {
+            // Committed bytes laid over the disk are not the file on disk: never cached as its digest.
+            if FileOverlay.holds(path) { return nil }
             var info = stat()
             guard stat(path, &info) == 0 else { return nil }
             device = UInt64(info.st_dev)

@@ -4,7 +4,7 @@ extension HostConfig {
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
         "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir", "max-retained-images",
         "crash-limit", "crash-window-s", "request-timeout-ms", "hang-kill-ms", "plugin-threads", "plugin-concurrency", "plugin-queue",
-        "probe-access", "metrics",
+        "probe-access", "metrics", "lifecycle-timeout-ms", "worker-stall-ms", "start-attempts", "cache-bytes", "cache-bytes-per-plugin",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -53,6 +53,16 @@ extension HostConfig {
             requestTimeout = try milliseconds()
         case "hang-kill-ms":
             hangKill = try milliseconds()
+        case "lifecycle-timeout-ms":
+            lifecycleTimeout = try milliseconds()
+        case "worker-stall-ms":
+            workerStall = try milliseconds()
+        case "start-attempts":
+            startAttempts = try count(atLeast: 1, atMost: 1000)
+        case "cache-bytes":
+            cacheBytes = try count(atLeast: 1 << 16, atMost: 1 << 34)
+        case "cache-bytes-per-plugin":
+            cacheBytesPerPlugin = try count(atLeast: 0, atMost: 1 << 34)
         case "plugin-threads":
             pluginThreads = try count(atLeast: 1, atMost: 4096)
         case "plugin-concurrency":

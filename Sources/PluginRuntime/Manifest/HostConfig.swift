@@ -83,8 +83,25 @@ public struct HostConfig: Sendable {
     public var endpointTimeouts: [String: Duration] = [:]
     /// A worker with a plugin call running longer than this is replaced, and the hang charged to the plugin.
     public var hangKill: Duration = .seconds(60)
+    /// A lifecycle call (`parse_config`, `create`, `start`, `stop`, `destroy`,
+    /// `save_state`, `restore_state`, and a wrapper's `accepts`/`prepare`/`release`)
+    /// running longer than this is a hang: the supervisor journals it against the
+    /// plugin, aborts the reload round it holds up and replaces the worker.
+    public var lifecycleTimeout: Duration = .seconds(10)
+    /// A serving worker that has not answered the supervisor's health check through
+    /// its event loop for this long (a plugin took its descriptors, say) is replaced.
+    public var workerStall: Duration = .seconds(3)
+    /// A worker that dies this many times in a row before it ever served, for reasons
+    /// not charged to a plugin, makes the supervisor stop the host (a restart cannot help).
+    public var startAttempts = 5
+    /// The most bytes (keys and values) one plugin may keep in the host cache.
+    public var cacheBytesPerPlugin = 4 << 20
+    /// The shared cache's whole size in bytes (one store for every worker).
+    public var cacheBytes = 64 << 20
     /// Threads that run blocking plugin calls on the request path.
     public var pluginThreads = 64
+    /// The bytes ``load(path:checkingPermissions:)`` read (what a committed generation was configured by).
+    var sourceBytes: [UInt8]?
     /// Calls one plugin may run at once on the request path; further requests wait.
     public var pluginConcurrency = 32
     /// Requests that may wait for one plugin; past it, a 503 naming the plugin.
@@ -126,9 +143,21 @@ public struct HostConfig: Sendable {
                                   reason: "host config refused: \(error.description) (plughost --unsafe-permissions skips this check while developing)")
             }
         }
-        let document = try TOMLDocument.load(path: path, failingWith: .invalidHostConfig)
+        let bytes: [UInt8]
+        let document: [String: ConfigValue]
+        do {
+            bytes = try FileSystem.readFile(path)
+        } catch {
+            throw PluginError(.invalidHostConfig, file: path, reason: "not valid TOML: cannot read: \(error)")
+        }
+        do {
+            document = try TOMLDocument.parse(bytes)
+        } catch {
+            throw PluginError(.invalidHostConfig, file: path, reason: "not valid TOML: \(error)")
+        }
         var config = try parse(document, path: path)
         config.path = path
+        config.sourceBytes = bytes
         config.checksOwnPermissions = checkingPermissions
         if !checkingPermissions { config.strictPermissions = false }
         return config

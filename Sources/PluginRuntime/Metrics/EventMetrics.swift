@@ -1,4 +1,4 @@
-import CHostSystem
+import CEventCounters
 import Metrics
 import Synchronization
 

@@ -41,11 +41,12 @@ final class PluginInstance: @unchecked Sendable {
             alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath,
             configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, registrations: registrations,
             cacheLimit: cacheLimit, logger: logger,
-            build: PluginOwner.Build(version: loaded.version, sha256: loaded.contentHash, neverBlocks: loaded.neverBlocks))
+            build: PluginOwner.Build(version: loaded.version, sha256: loaded.contentHash, neverBlocks: loaded.neverBlocks,
+                                     record: loaded.callRecord))
         context.creating.store(true, ordering: .releasing)
         defer { context.creating.store(false, ordering: .releasing) }
         var handle: UnsafeMutableRawPointer?
-        try context.owner.callChecked(.createFailed, .returned("create")) {
+        try context.owner.callChecked(.create, .createFailed, .returned("create")) {
             loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0)
         }
         return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable)
@@ -58,7 +59,7 @@ final class PluginInstance: @unchecked Sendable {
         let handle = self.handle
         var bytes: [UInt8] = []
         let result = withUnsafeMutablePointer(to: &bytes) { sink in
-            owner.call { save(handle, { sink, data, length in
+            owner.call(.saveState) { save(handle, { sink, data, length in
                 guard let sink, data != nil || length == 0 else { return PH_ERR_INVALID }
                 sink.assumingMemoryBound(to: [UInt8].self).pointee += HostAPI.bytes(data, length)
                 return PH_OK
@@ -78,7 +79,7 @@ final class PluginInstance: @unchecked Sendable {
         let handle = self.handle
         let result = version.withCString { cVersion in
             bytes.withUnsafeBytes { buffer in
-                owner.call { restore(handle, cVersion, buffer.baseAddress, buffer.count, $0) }
+                owner.call(.restoreState) { restore(handle, cVersion, buffer.baseAddress, buffer.count, $0) }
             }
         }
         try owner.check(result, .stateHandoffFailed, .prefixed("restore_state of state from version \(version)"))
@@ -94,7 +95,7 @@ final class PluginInstance: @unchecked Sendable {
         }
         let handle = self.handle
         do {
-            try owner.callChecked(.startFailed, .returned("start")) { start(handle, $0) }
+            try owner.callChecked(.start, .startFailed, .returned("start")) { start(handle, $0) }
         } catch {
             state = .startFailed
             throw error
@@ -108,7 +109,7 @@ final class PluginInstance: @unchecked Sendable {
         state = .stopped
         guard let stop = loaded.descriptor.pointee.stop else { return }
         let handle = self.handle
-        owner.callLogged(.prefixed("stop failed")) { stop(handle, $0) }
+        owner.callLogged(.stop, .prefixed("stop failed")) { stop(handle, $0) }
     }
 
     /// Calls `destroy` once and clears the plugin's cache.
@@ -118,7 +119,7 @@ final class PluginInstance: @unchecked Sendable {
         state = .destroyed
         let handle = self.handle
         self.handle = nil
-        owner.withLock { loaded.descriptor.pointee.destroy(handle) }
+        owner.withLock(.destroy) { loaded.descriptor.pointee.destroy(handle) }
         // From here on the plugin's table answers PH_ERR_STATE: a thread of its that outlived destroy finds nothing freed.
         context.retireHost()
         context.attach(to: nil)

@@ -3,8 +3,9 @@ import Synchronization
 
 /// The steps of a reload (see ``PluginRuntime/reload()``), each run once, in
 /// order, holding ``PluginRuntime/control``: read again → create → assemble →
-/// hand over and start → swap → retire → settle. A step before the swap
-/// refuses by throwing; the reload then undoes what it built.
+/// hand over and start (``PluginRuntime/prepareReload()``), then swap → settle
+/// (``PreparedReload/commit()``), then retire once drained. A step before the
+/// swap refuses by throwing; the reload then undoes what it built.
 extension PluginRuntime {
     /// Reads the host config and the plugins folder again and decides what to do with each alias.
     /// Refuses problems not reported before, and kept plugins the new config's pins and keys no longer admit.
@@ -115,22 +116,6 @@ extension PluginRuntime {
         attempt.report.succeeded = true
         attempt.report.generation = generation.number
         announce(build, replacing: current, plan: inputs.decided, on: generation, into: &attempt.report)
-    }
-
-    /// Retires the replaced `current` generation once its requests drained, with
-    /// the plugins the new one left out, and destroys start failures now settled.
-    /// Runs before ``settle(_:_:)``, so under the config the old generation ran with.
-    func retireReplaced(_ current: Generation, leftBy build: ReloadBuild, _ inputs: ReloadInputs,
-                        _ running: inout RunningState, _ attempt: inout ReloadAttempt) {
-        let retiring = current.instances.filter { old in !build.instances.contains { $0 === old } }
-        let drainStart = attempt.clock.now
-        attempt.report.drainTimedOut = !retire(retiring, of: current, running: &running)
-        attempt.report.drainTime = attempt.clock.now - drainStart
-        let aliases = Set(running.generation.aliases)
-        let ledger = running.ledger
-        let settled = ledger.startFailed.filter { !ledger.stillFails($0.alias, plan: inputs.scan.plan, running: aliases) }
-        running.ledger.startFailed.removeAll { instance in settled.contains { $0 === instance } }
-        finishRetirement(settled, of: current, timeout: running.config.drainTimeout)
     }
 
     /// Fires plugin-reloaded, plugin-loaded and plugin-unloaded on the new generation, and fills in the report.

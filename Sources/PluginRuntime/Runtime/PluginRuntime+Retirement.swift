@@ -12,31 +12,49 @@ struct LingeringGeneration: Sendable {
 }
 
 extension PluginRuntime {
-    /// Retires `instances`, which leave with the replaced `generation`: waits for
-    /// the generation's in-flight calls (up to the drain timeout), stops them,
-    /// then destroys and unloads them.
+    /// Retires what a committed reload replaced: waits for the replaced
+    /// generation's in-flight calls (up to the drain timeout, holding no lock),
+    /// stops its leaving instances, then destroys and unloads them, and destroys
+    /// start failures the reload settled.
     ///
-    /// When the timeout passes first, it logs, stops them anyway, records them in
-    /// `running`'s lingering generations and returns; destroying and unloading
+    /// When the timeout passes first, it logs, stops them anyway, records them
+    /// among the lingering generations and returns; destroying and unloading
     /// then happen in the background as soon as the last request has left. An
     /// instance is never destroyed, nor its image unmapped, under a request still running in it.
     /// - Returns: Whether the generation drained within the timeout.
-    func retire(_ instances: [PluginInstance], of generation: Generation, running: inout RunningState) -> Bool {
-        let timeout = running.config.drainTimeout
+    func retire(_ retirement: Retirement) -> Bool {
+        let generation = retirement.generation
+        let instances = retirement.instances
+        let timeout = retirement.timeout
         draining.add(1, ordering: .relaxed)
         let drained = waitForDrain(generation, timeout: timeout)
         draining.subtract(1, ordering: .relaxed)
-        for instance in instances.reversed() { instance.stop() }
-        if drained {
-            finishRetirement(instances, of: generation, timeout: timeout)
-            return true
+        control.withLock { phase in
+            for instance in instances.reversed() { instance.stop() }
+            guard case .running(var running) = phase else { return }
+            if drained {
+                finishRetirement(instances, of: generation, timeout: timeout)
+            } else {
+                logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
+                running.ledger.lingering.append(LingeringGeneration(generation: generation, instances: instances))
+                destroyWhenDrained(generation)
+            }
+            let aliases = Set(running.generation.aliases)
+            let ledger = running.ledger
+            let settled = ledger.startFailed.filter { !ledger.stillFails($0.alias, plan: retirement.plan, running: aliases) }
+            running.ledger.startFailed.removeAll { instance in settled.contains { $0 === instance } }
+            finishRetirement(settled, of: generation, timeout: timeout)
+            phase = .running(running)
+            publish(phase)
         }
-        logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
-        running.ledger.lingering.append(LingeringGeneration(generation: generation, instances: instances))
+        return drained
+    }
+
+    /// Destroys a lingering generation's instances in the background once its last request left.
+    private func destroyWhenDrained(_ generation: Generation) {
         DispatchQueue.global().async { [self] in
             _ = waitForDrain(generation, timeout: nil)
-            // Waits for the reload that retired it to finish (it holds the lock), then
-            // finds it in whatever phase the runtime is in by then.
+            // Finds it in whatever phase the runtime is in by then.
             control.withLock { phase in
                 // Shutdown may have taken it over meanwhile.
                 guard let lingering = phase.removeLingering(generation) else { return }
@@ -45,7 +63,6 @@ extension PluginRuntime {
                 publish(phase)
             }
         }
-        return false
     }
 
     /// Destroys and unloads stopped `instances` of a drained `generation`:

@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 import Synchronization
 
@@ -34,6 +35,8 @@ public final class PluginRuntime: Sendable {
         var reloads = 0
         var retainedSwiftImages = 0
         var lingering = 0
+        /// The manifests the serving generation was built from, as read.
+        var committedManifests: [String: [UInt8]] = [:]
     }
 
     /// The plugins folder.
@@ -42,8 +45,8 @@ public final class PluginRuntime: Sendable {
     public var extensions: [any HostExtension] { extensionSet.extensions }
     let extensionSet: ExtensionSet
     let logger: Logger
-    /// Where the runtime stands. Start, reload and shutdown each hold this lock
-    /// for their whole length, so they run one at a time (a second caller waits).
+    /// Where the runtime stands. Start, reload and shutdown hold this lock while
+    /// they change it, one at a time (see ``operations``).
     ///
     /// It cannot deadlock with the plugin code they call: the host API a plugin
     /// calls back into on the same thread (`publish`, `check`, `get_service`,
@@ -55,6 +58,10 @@ public final class PluginRuntime: Sendable {
     /// own thread, holding nothing while it waits. (Being non-recursive, a
     /// same-thread re-entry would trap or hang rather than nest; nothing re-enters.)
     let control: Mutex<RuntimePhase>
+    /// Start, reload and shutdown take this token for their whole length, so they
+    /// run one at a time; a prepared reload keeps it from ``prepareReload()`` until
+    /// its verdict and drain are done, without holding ``control`` meanwhile.
+    let operations = DispatchSemaphore(value: 1)
     /// The generation requests are served from.
     let slot = GenerationSlot()
     let published: Mutex<Published>
@@ -159,14 +166,19 @@ public final class PluginRuntime: Sendable {
     /// order, fires pre-start, starts them, fires plugin-loaded for each and post-start.
     /// - Parameter strict: Refuse to start (and undo everything) if any plugin or file fails.
     public func start(strict: Bool = false) throws(StartFailure) {
+        operations.wait()
         let refused = control.withLock { phase -> [PluginError]? in
             guard case .idle(let config) = phase else {
                 return [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]
             }
+            TOMLReadRecorder.shared.begin()
             let (next, refused) = startAlone(config, strict: strict)
+            let manifests = TOMLReadRecorder.shared.end()
+            if refused == nil || !strict { published.withLock { $0.committedManifests = manifests } }
             phase = next
             return refused
         }
+        operations.signal()
         if let refused {
             if strict && refused.first?.code != .alreadyStarted { shutdown() }
             throw StartFailure(problems: refused)
@@ -178,6 +190,8 @@ public final class PluginRuntime: Sendable {
     /// instance and unloads C libraries. Waits for a reload in progress and for
     /// requests still running (up to the drain timeout). Safe to call more than once.
     public func shutdown() {
+        operations.wait()
+        defer { operations.signal() }
         control.withLock { phase in
             guard case .running(let running) = phase else { return }
             phase = .stopped(shutdownAlone(running))

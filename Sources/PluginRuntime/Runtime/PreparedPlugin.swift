@@ -38,7 +38,8 @@ struct PreparedPlugin {
             return
         }
         // No lock: a plugin's lock belongs to its instance (its context), and parse_config runs before there is one.
-        try PluginOwner.callUnowned(.configRejected, .returned("parse_config"), file: configFile, alias: alias) {
+        try PluginOwner.callUnowned(.configRejected, .returned("parse_config"), file: configFile, alias: alias,
+                                     record: loaded.callRecord) {
             parseConfig(loaded.descriptor, configuration.raw, $0)
         }
     }

@@ -52,4 +52,6 @@ struct ReloadInputs {
     let decided: ReloadPlan
     /// The running instances the new generation keeps as they are.
     let kept: [PluginInstance]
+    /// The manifests the scan read, as read (what a committed generation was built from).
+    var manifests: [String: [UInt8]] = [:]
 }

@@ -19,13 +19,19 @@ struct ReloadPlan {
     private(set) var recreated: [String] = []
 
     /// Compares `plan` (with `config`) with the `running` instances and the `failed` aliases;
-    /// a build the `quarantine` holds is left out, running or not.
+    /// a build the `quarantine` holds is left out, running or not, except that a quarantined
+    /// build on disk never replaces a running build of the same alias that is not quarantined.
     init(plan: LoadPlan, config: HostConfig, running: [PluginInstance], failed: [String: FailedPlugin],
          quarantine: QuarantineList = .none) {
         let byAlias = Dictionary(uniqueKeysWithValues: running.map { ($0.alias, $0) })
         decisions = plan.enabled.map { entry in
             let fingerprint = PluginFingerprint(entry, config: config)
             if let held = quarantine.entry(alias: entry.alias, sha256: fingerprint.contentHash) {
+                // A quarantined new build never replaces a running build that is not quarantined:
+                // the last good build keeps serving (a build that crashed while it was prepared, say).
+                if let old = byAlias[entry.alias], quarantine.entry(alias: old.alias, sha256: old.loaded.contentHash) == nil {
+                    return (entry, .keep(old))
+                }
                 return (entry, .quarantined(replacing: byAlias[entry.alias],
                                             FailedPlugin(quarantined: entry, fingerprint: fingerprint, quarantine: held)))
             }

@@ -67,9 +67,10 @@ extension String {
     }
 }
 
-extension ReloadReport: Encodable {
+extension ReloadReport: Codable {
     private enum CodingKeys: String, CodingKey {
         case succeeded, generation, added, changed, recreated, removed, unchanged, quarantined, problems, summary
+        case problemDetails = "problem_details"
         case startedAt = "started_at_ns", swapLatency = "swap_latency_us", drainTime = "drain_us"
         case drainTimedOut = "drain_timed_out", stateHandedOver = "state_handed_over", retainedSwiftImages = "retained_swift_images"
     }
@@ -93,7 +94,29 @@ extension ReloadReport: Encodable {
         try container.encode(stateHandedOver, forKey: .stateHandedOver)
         try container.encode(retainedSwiftImages, forKey: .retainedSwiftImages)
         try container.encode(problems.map(\.description), forKey: .problems)
+        try container.encode(problems, forKey: .problemDetails)
         try container.encode(description, forKey: .summary)
+    }
+
+    /// Decodes what ``encode(to:)`` wrote (a worker's report, read by its supervisor):
+    /// the problems from `problem_details`, so nothing of them is lost.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        succeeded = try container.decode(Bool.self, forKey: .succeeded)
+        generation = try container.decode(Int.self, forKey: .generation)
+        startedAt = try container.decode(UInt64.self, forKey: .startedAt)
+        swapLatency = .microseconds(try container.decode(Int64.self, forKey: .swapLatency))
+        drainTime = .microseconds(try container.decode(Int64.self, forKey: .drainTime))
+        drainTimedOut = try container.decode(Bool.self, forKey: .drainTimedOut)
+        added = try container.decode([String].self, forKey: .added)
+        changed = try container.decode([String].self, forKey: .changed)
+        recreated = try container.decode([String].self, forKey: .recreated)
+        removed = try container.decode([String].self, forKey: .removed)
+        unchanged = try container.decode([String].self, forKey: .unchanged)
+        quarantined = try container.decode([String].self, forKey: .quarantined)
+        stateHandedOver = try container.decode([String].self, forKey: .stateHandedOver)
+        retainedSwiftImages = try container.decode(Int.self, forKey: .retainedSwiftImages)
+        problems = try container.decode([PluginError].self, forKey: .problemDetails)
     }
 
     /// The report as one JSON object (see ``encode(to:)``).
@@ -119,3 +142,16 @@ extension ReloadReport: Encodable {
         }
     }
 }
+
+extension ReloadReport {
+    /// A report of a reload that began at `startedAt` (``WallClock`` nanoseconds), so far
+    /// with no outcome but `succeeded` (a supervisor writes one for a worker that could not).
+    public init(succeeded: Bool, generation: Int, startedAt: UInt64, problems: [PluginError] = []) {
+        self.succeeded = succeeded
+        self.generation = generation
+        self.startedAt = startedAt
+        self.problems = problems
+    }
+}
+
+extension ReloadReport: Equatable {}

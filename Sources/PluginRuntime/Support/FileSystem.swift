@@ -19,6 +19,10 @@ enum FileSystem {
 
     /// The kind of `path`, following symlinks.
     static func kind(of path: String) -> Kind {
+        if let overlay = FileOverlay.current {
+            if overlay.files[path] != nil { return .file }
+            if overlay.directories.contains(path) { return .directory }
+        }
         var info = stat()
         guard stat(path, &info) == 0 else { return .missing }
         switch info.st_mode & S_IFMT {
@@ -32,6 +36,16 @@ enum FileSystem {
     /// size `fstat` gives (plus one byte, to see the end in the same read), and
     /// on in chunks if the file turns out longer.
     static func readFile(_ path: String) throws(Failure) -> [UInt8] {
+        if let overlay = FileOverlay.current, let bytes = overlay.files[path] {
+            if path.hasSuffix(".toml") { TOMLReadRecorder.shared.note(path, bytes) }
+            return bytes
+        }
+        let bytes = try readFileFromDisk(path)
+        if path.hasSuffix(".toml") { TOMLReadRecorder.shared.note(path, bytes) }
+        return bytes
+    }
+
+    private static func readFileFromDisk(_ path: String) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(description: errorText()) }
         defer { close(fd) }
@@ -72,6 +86,9 @@ enum FileSystem {
 
     /// The names in directory `path`, sorted, without `.` and `..`.
     static func list(_ path: String) throws(Failure) -> [String] {
+        if let overlay = FileOverlay.current, overlay.directories.contains(path) {
+            return overlay.list(path)
+        }
         guard let dir = opendir(path) else { throw Failure(description: errorText()) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -87,6 +104,9 @@ enum FileSystem {
 
     /// The canonical absolute path of `path` (symlinks resolved), or nil if it does not exist.
     static func realPath(_ path: String) -> String? {
+        if let overlay = FileOverlay.current, let canonical = overlay.canonical[path] {
+            return canonical
+        }
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -94,6 +114,7 @@ enum FileSystem {
 
     /// Whether `path` is itself a symbolic link.
     static func isSymlink(_ path: String) -> Bool {
+        if FileOverlay.holds(path) { return false }
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }

@@ -35,6 +35,8 @@ enum FilePermissions {
     /// others can write that holds a symlink on the way lets them point it elsewhere.
     /// - Parameter known: Parents found safe earlier in the same pass (checked once, then trusted for the pass).
     static func check(_ path: String, known: SafeParents? = nil) throws(Problem) {
+        // Committed bytes laid over the disk were checked when they were committed.
+        if FileOverlay.holds(path) { return }
         guard let resolved = FileSystem.realPath(path) else {
             throw Problem(description: "\(path): cannot resolve the path: \(FileSystem.errorText())")
         }

@@ -25,6 +25,10 @@ extern "C" {
  * image was not found). Control thread only. */
 int ph_crash_register(void *handle, const char *aliases, const char *version, const char *sha256);
 
+/* Records the version the plugin's own descriptor declares for library `index`
+ * (the journal writes it as plugin_version= beside the manifest's version=). */
+void ph_crash_set_plugin_version(int index, const char *version);
+
 /* Marks library `index` retired: its plugins were stopped (and a C library
  * unloaded). Its range stays: a fault there is "a thread outlived stop". */
 void ph_crash_retire(int index);
@@ -34,6 +38,17 @@ void ph_crash_retire(int index);
  * Returns 0, or -1 with errno set (the journal could not be opened). */
 int ph_crash_install(const char *journal_path);
 
+/* The signals (bit 1 << signal) whose handler is no longer the journal's:
+ * a plugin replaced it (signal(SIGSEGV, SIG_DFL), say). 0 before install. */
+int ph_crash_handlers_replaced(void);
+
+/* Installs the journal's handlers again (after a plugin replaced them). */
+void ph_crash_restore_handlers(void);
+
+/* ph_crash_journal_hang's answer when no frame was in a plugin library but the
+ * thread's in-flight record named the plugin it was calling. */
+#define PH_CRASH_RECORDED (-3)
+
 /* Which registered plugin library holds `address`: its index, or -1. */
 int ph_crash_lookup(uintptr_t address);
 
@@ -41,8 +56,9 @@ int ph_crash_lookup(uintptr_t address);
  * (ph_crash_hang_signal) runs a handler on that thread, which writes a line
  * like a crash's with signal=HANG, attributed from that thread's own frames,
  * and the thread carries on. Needs ph_crash_install first. Returns the
- * culprit library's index, -1 when the frames are in no plugin library, or -2
- * when the thread did not answer within five seconds. One caller at a time. */
+ * culprit library's index, PH_CRASH_RECORDED when only the thread's in-flight
+ * record named a plugin, -1 when neither did, or -2 when the thread did not
+ * answer within five seconds. One caller at a time. */
 int ph_crash_journal_hang(pthread_t thread);
 
 /* The real-time signal ph_crash_journal_hang uses. */

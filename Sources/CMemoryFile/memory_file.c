@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "host_system.h"
+#include "memory_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -49,14 +49,35 @@ int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender);
  * parent is already gone. */
 int ph_exit_with_parent(pid_t parent);
 
-/* The signal a worker sends its supervisor when a plugin call in it hung:
- * replace it (the successor first), then kill it. A real-time signal. */
-int ph_hung_worker_signal(void);
+/* A connected pair of Unix stream sockets, close-on-exec: the control channel
+ * between the supervisor and one worker. Returns 0, or -1 with errno set. */
+int ph_control_pair(int fds[2]);
 
-/* The signal a worker sends its supervisor to be replaced gracefully (it keeps
- * too many Swift images mapped): the successor serves first, then this one
- * drains. Real-time signals queue: two workers asking at once are both heard. */
-int ph_replace_worker_signal(void);
+/* Sends up to `length` bytes of `data` on stream socket `fd` with `count`
+ * descriptors from `fds` attached to the first byte (SCM_RIGHTS; none when
+ * `count` is 0), without SIGPIPE; with `dont_wait`, returns at once instead of
+ * blocking. Returns the bytes sent (possibly fewer), or -1 with errno set. */
+long ph_control_send(int fd, const void *data, size_t length, const int *fds, int count, int dont_wait);
+
+/* Receives up to `capacity` bytes from stream socket `fd`; descriptors that
+ * arrive with them (close-on-exec) are stored in `fds` (at most `fd_capacity`,
+ * the rest closed) and counted in `fd_count`. With `dont_wait`, returns -1
+ * with EAGAIN instead of blocking. Returns the bytes read, 0 when the other end
+ * closed, or -1 with errno set. */
+long ph_control_receive(int fd, void *buffer, size_t capacity, int *fds, int fd_capacity, int *fd_count, int dont_wait);
+
+/* Starts `path` like ph_spawn_worker, with descriptors `extra_fds[i]` placed at
+ * `extra_targets[i]` in the child too (-1 entries skipped). */
+pid_t ph_spawn_worker_with(const char *path, char *const argv[], char *const envp[], const int *fds, const int *targets, int count);
+
+/* A listening Unix socket in the abstract namespace (nothing on disk) named
+ * `name`, close-on-exec, non-blocking. Returns the descriptor, or -1 with errno set. */
+int ph_listen_abstract(const char *name, int backlog);
+
+/* Starts a non-blocking connection to the abstract Unix socket `name`. Returns
+ * the descriptor (connected, or still connecting: EINPROGRESS is not an error),
+ * or -1 with errno set. */
+int ph_connect_abstract(const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "crash_journal.h"
+#include "call_record.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,6 +21,7 @@ typedef struct {
     uintptr_t start, end;
     char aliases[128];
     char version[48];
+    char plugin_version[48];
     char sha256[65];
     atomic_int retired;
     /* The host program itself: named in frames, never charged with a crash. */
@@ -82,6 +84,7 @@ int ph_crash_register(void *handle, const char *aliases, const char *version, co
     entry->end = search.end;
     copy_text(entry->aliases, sizeof entry->aliases, aliases);
     copy_text(entry->version, sizeof entry->version, version);
+    entry->plugin_version[0] = 0;
     copy_text(entry->sha256, sizeof entry->sha256, sha256);
     atomic_store_explicit(&entry->retired, 0, memory_order_relaxed);
     entry->is_host = 0;
@@ -110,6 +113,11 @@ static void register_program(void) {
     entry->sha256[0] = 0;
     entry->is_host = 1;
     atomic_store_explicit(&library_count, index + 1, memory_order_release);
+}
+
+void ph_crash_set_plugin_version(int index, const char *version) {
+    if (index < 0 || index >= atomic_load_explicit(&library_count, memory_order_acquire)) return;
+    copy_text(libraries[index].plugin_version, sizeof libraries[index].plugin_version, version);
 }
 
 void ph_crash_retire(int index) {
@@ -232,6 +240,8 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
 
 static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     int saved_errno = errno;
+    /* First, in memory the supervisor reads: even if writing the line fails, it knows the thread. */
+    ph_call_note_fault(signal);
     (void)journal_line(signal_name(signal), info ? (uintptr_t)info->si_addr : 0, context, "fault in ", 1);
     /* Die of the same signal, as without this handler (SA_RESETHAND made it the default again). */
     errno = saved_errno;
@@ -248,6 +258,10 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
     void *frames[PH_CRASH_MAX_FRAMES];
     int frame_count = unwind ? backtrace(frames, PH_CRASH_MAX_FRAMES) : 0;
     for (int index = 0; culprit < 0 && index < frame_count; index++) culprit = ph_crash_lookup((uintptr_t)frames[index]);
+    /* The plugin call this thread is in (its in-flight record): named on the line,
+     * and charged when no frame is in a plugin library (a fault inside libc, say). */
+    uint32_t record = ph_call_current();
+    const ph_call_build_t *recorded = record ? ph_call_build_info(PH_CALL_BUILD(record)) : NULL;
 
     line_t line;  /* on this thread's stack: two threads may crash at once */
     line.length = 0;
@@ -264,6 +278,8 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
         put(&line, library->aliases);
         put(&line, " version=");
         put(&line, library->version[0] ? library->version : "-");
+        put(&line, " plugin_version=");
+        put(&line, library->plugin_version[0] ? library->plugin_version : "-");
         put(&line, " sha256=");
         put(&line, library->sha256[0] ? library->sha256 : "-");
         put(&line, atomic_load_explicit(&library->retired, memory_order_acquire)
@@ -274,8 +290,24 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
         put(&line, " ");
         put(&line, library->version[0] ? library->version : "-");
         put(&line, "\"");
+    } else if (recorded != NULL) {
+        put(&line, " alias=");
+        put(&line, recorded->alias);
+        put(&line, " version=");
+        put(&line, recorded->manifest_version[0] ? recorded->manifest_version : "-");
+        put(&line, " plugin_version=");
+        put(&line, recorded->plugin_version[0] ? recorded->plugin_version : "-");
+        put(&line, " sha256=");
+        put(&line, recorded->sha256[0] ? recorded->sha256 : "-");
+        put(&line, " state=loaded note=\"outside plugin code, during a call into ");
+        put(&line, recorded->alias);
+        put(&line, "\"");
     } else {
         put(&line, " alias=- note=\"not in a plugin library\"");
+    }
+    if (record != 0) {
+        put(&line, " call=");
+        put(&line, ph_call_kind_name(PH_CALL_KIND(record)));
     }
     put(&line, " address=");
     put_hex(&line, address);
@@ -293,7 +325,7 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
         (void)!write(STDERR_FILENO, "plughost: fatal signal: ", 24);
         (void)!write(STDERR_FILENO, line.text, line.length);
     }
-    return culprit;
+    return culprit >= 0 ? culprit : (recorded != NULL ? PH_CRASH_RECORDED : -1);
 }
 
 /* The hang sampler: the signal runs its handler on the stuck thread itself,
@@ -358,6 +390,19 @@ const char *ph_crash_library_aliases(int index) {
     return libraries[index].aliases;
 }
 
+static int installed_handlers = 0;
+
+static void install_handlers(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fatal_signal;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (size_t index = 0; index < sizeof handled_signals / sizeof handled_signals[0]; index++) {
+        sigaction(handled_signals[index], &action, NULL);
+    }
+}
+
 int ph_crash_install(const char *journal_path) {
     int fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
@@ -371,13 +416,22 @@ int ph_crash_install(const char *journal_path) {
     stack_t stack = {.ss_sp = alternate_stack, .ss_size = sizeof alternate_stack, .ss_flags = 0};
     sigaltstack(&stack, NULL);
 
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_fatal_signal;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
-    sigemptyset(&action.sa_mask);
-    for (size_t index = 0; index < sizeof handled_signals / sizeof handled_signals[0]; index++) {
-        sigaction(handled_signals[index], &action, NULL);
-    }
+    install_handlers();
+    installed_handlers = 1;
     return 0;
+}
+
+int ph_crash_handlers_replaced(void) {
+    if (!installed_handlers) return 0;
+    int replaced = 0;
+    for (size_t index = 0; index < sizeof handled_signals / sizeof handled_signals[0]; index++) {
+        struct sigaction current;
+        if (sigaction(handled_signals[index], NULL, &current) != 0) continue;
+        if (!(current.sa_flags & SA_SIGINFO) || current.sa_sigaction != on_fatal_signal) replaced |= 1 << handled_signals[index];
+    }
+    return replaced;
+}
+
+void ph_crash_restore_handlers(void) {
+    if (installed_handlers) install_handlers();
 }

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "worker_process.h"
+#include "process_control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,11 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *bound_port) {
@@ -66,13 +68,21 @@ int ph_socket_port(int fd) {
 
 pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], int socket_fd, int target_fd,
                       int control_fd, int control_target_fd) {
+    int fds[2] = {socket_fd, control_fd};
+    int targets[2] = {target_fd, control_target_fd};
+    return ph_spawn_worker_with(path, argv, envp, fds, targets, 2);
+}
+
+pid_t ph_spawn_worker_with(const char *path, char *const argv[], char *const envp[], const int *fds, const int *targets, int count) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
-    /* dup2 clears close-on-exec on the copy; socket_fd itself stays close-on-exec. */
-    posix_spawn_file_actions_adddup2(&actions, socket_fd, target_fd);
-    if (control_fd >= 0) posix_spawn_file_actions_adddup2(&actions, control_fd, control_target_fd);
+    /* dup2 clears close-on-exec on the copy; the originals stay close-on-exec. Every source is
+     * above 9 or already at its target (the supervisor keeps its own descriptors high). */
+    for (int index = 0; index < count; index++) {
+        if (fds[index] >= 0) posix_spawn_file_actions_adddup2(&actions, fds[index], targets[index]);
+    }
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);
@@ -141,11 +151,10 @@ int ph_supervisor_signals(void) {
     action.sa_sigaction = forward_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
     sigemptyset(&action.sa_mask);
-    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD, ph_replace_worker_signal(), ph_hung_worker_signal()};
+    const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
     for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
-    /* Not used any more (workers ask with real-time signals and the control channel):
-     * a stray one must not end the supervisor (their default action). Workers get
-     * the default actions back (ph_spawn_worker). */
+    /* Not used (workers ask over the control channel): a stray one must not end the
+     * supervisor (their default action). Workers get the default actions back (ph_spawn_worker). */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGUSR2, SIG_IGN);
     return signal_pipe[0];
@@ -160,9 +169,125 @@ int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender) {
     return message.signal;
 }
 
-int ph_hung_worker_signal(void) { return SIGRTMIN + 4; }
+/* Moves `fd` to a number above 9 (close-on-exec): never one a worker expects at a fixed number. */
+static int move_high(int fd) {
+    if (fd < 0 || fd >= 10) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
 
-int ph_replace_worker_signal(void) { return SIGRTMIN + 5; }
+int ph_control_pair(int fds[2]) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return -1;
+    fds[0] = move_high(fds[0]);
+    fds[1] = move_high(fds[1]);
+    return 0;
+}
+
+long ph_control_send(int fd, const void *data, size_t length, const int *fds, int count, int dont_wait) {
+    struct iovec part = {(void *)data, length};
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    char control[CMSG_SPACE(sizeof(int) * 16)];
+    if (count > 16) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (count > 0) {
+        memset(control, 0, sizeof control);
+        message.msg_control = control;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(fd, &message, MSG_NOSIGNAL | (dont_wait ? MSG_DONTWAIT : 0));
+    } while (sent < 0 && errno == EINTR);
+    return (long)sent;
+}
+
+long ph_control_receive(int fd, void *buffer, size_t capacity, int *fds, int fd_capacity, int *fd_count, int dont_wait) {
+    struct iovec part = {buffer, capacity};
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    char control[CMSG_SPACE(sizeof(int) * 16)];
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t received;
+    do {
+        received = recvmsg(fd, &message, MSG_CMSG_CLOEXEC | (dont_wait ? MSG_DONTWAIT : 0));
+    } while (received < 0 && errno == EINTR);
+    *fd_count = 0;
+    if (received < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *passed = (int *)CMSG_DATA(header);
+        for (int index = 0; index < count; index++) {
+            if (*fd_count < fd_capacity) {
+                fds[(*fd_count)++] = passed[index];
+            } else {
+                close(passed[index]);
+            }
+        }
+    }
+    return (long)received;
+}
+
+static int abstract_address(const char *name, struct sockaddr_un *address, socklen_t *length) {
+    size_t size = strlen(name);
+    if (size + 1 > sizeof address->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    memcpy(address->sun_path + 1, name, size);
+    *length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + size);
+    return 0;
+}
+
+int ph_listen_abstract(const char *name, int backlog) {
+    struct sockaddr_un address;
+    socklen_t length;
+    if (abstract_address(name, &address, &length) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&address, length) != 0 || listen(fd, backlog) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
+
+int ph_connect_abstract(const char *name) {
+    struct sockaddr_un address;
+    socklen_t length;
+    if (abstract_address(name, &address, &length) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&address, length) != 0 && errno != EINPROGRESS && errno != EAGAIN) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
 
 int ph_exit_with_parent(pid_t parent) {
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;

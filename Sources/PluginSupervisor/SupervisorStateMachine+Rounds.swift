@@ -1,0 +1,109 @@
+import Logging
+import PluginRuntime
+
+/// Reload rounds: prepare everywhere, then commit everywhere, or abort
+/// everywhere when one worker failed, died or hung. A reload asked for during
+/// a round runs once more after it.
+extension SupervisorStateMachine {
+    /// One round: where each worker stands.
+    struct RoundState: Sendable {
+        /// Where one worker stands in the round.
+        enum Phase: Sendable {
+            /// Asked to prepare; no answer yet.
+            case preparing
+            /// Built and started the new generation off to the side; waits for the verdict.
+            case prepared
+            /// Finished (swapped, undone or failed), with its final report.
+            case done(ReloadReport)
+
+            var isDone: Bool { if case .done = self { true } else { false } }
+        }
+
+        let number: Int
+        let startedAt: UInt64
+        var participants: [Int32: Phase]
+        /// Whether commit or abort went out.
+        var decided = false
+        let deadline: Instant
+    }
+
+    /// Starts a round now, or after the one under way.
+    mutating func startRound(at now: Instant) -> [Action] {
+        guard !stopping else { return [] }
+        guard round == nil else {
+            roundPending = true
+            return []
+        }
+        roundPending = false
+        lastRound += 1
+        lastRoundStartedAt = now
+        viewChanged = true
+        let startedAt = WallClock.nanoseconds()
+        let serving = slots.filter { $0.pid > 0 && $0.serving }.map(\.pid)
+        guard !serving.isEmpty else {
+            return finish(ReloadRoundReport(startedAt: startedAt, failure: "no worker serves yet"), number: lastRound)
+        }
+        round = RoundState(number: lastRound, startedAt: startedAt,
+                           participants: Dictionary(uniqueKeysWithValues: serving.map { ($0, .preparing) }),
+                           deadline: now + configuration.roundDeadline)
+        return serving.map { .send(.prepare(round: lastRound), to: $0) }
+    }
+
+    /// The round ran past its deadline: whoever did not answer failed.
+    mutating func roundTimedOut(at now: Instant) -> [Action] {
+        guard let current = round else { return [] }
+        var actions: [Action] = [.log(.error, "reload round \(current.number) ran past its deadline: workers that did not answer count as failed")]
+        for (pid, phase) in current.participants where !phase.isDone {
+            round?.participants[pid] = .done(Self.failedReport(pid, "it did not answer within the round's deadline", round: current))
+            actions.append(.send(.abort(round: current.number, reason: "the reload round ran past its deadline"), to: pid))
+        }
+        return actions + advance(at: now)
+    }
+
+    /// Decides once every worker prepared or failed; finishes once every one is done.
+    mutating func advance(at now: Instant) -> [Action] {
+        guard let current = round else { return [] }
+        let phases = Array(current.participants.values)
+        var actions: [Action] = []
+        if !current.decided {
+            guard !phases.contains(where: { if case .preparing = $0 { true } else { false } }) else { return [] }
+            let failures = current.participants.filter { $0.value.isDone }.sorted { $0.key < $1.key }
+            round?.decided = true
+            let why = failures.first.map { pid, phase -> String in
+                if case .done(let report) = phase, let problem = report.problems.first { return "worker \(pid): \(problem.reason)" }
+                return "worker \(pid) failed"
+            }
+            for (pid, phase) in current.participants {
+                guard case .prepared = phase else { continue }
+                if let why {
+                    actions.append(.send(.abort(round: current.number, reason: "\(ReloadRoundReport.abortedPrefix) \(why)"), to: pid))
+                } else {
+                    actions.append(.send(.commit(round: current.number), to: pid))
+                }
+            }
+        }
+        guard let decided = round, decided.participants.values.allSatisfy(\.isDone) else { return actions }
+        let workers = decided.participants.sorted { $0.key < $1.key }.map { pid, phase -> ReloadRoundReport.Worker in
+            guard case .done(let report) = phase else { fatalError("checked above") }
+            return ReloadRoundReport.Worker(pid: pid, report: report)
+        }
+        round = nil
+        actions += finish(ReloadRoundReport(startedAt: decided.startedAt, workers: workers), number: decided.number)
+        if roundPending { actions += startRound(at: now) }
+        return actions
+    }
+
+    /// Records the round's report and tells every worker.
+    private mutating func finish(_ report: ReloadRoundReport, number: Int) -> [Action] {
+        viewChanged = true
+        return [.log(report.succeeded ? .info : .error, report.summary), .writeRoundReport(report)]
+            + workerPIDs.map { .send(.roundFinished(round: number, report: report), to: $0) }
+    }
+
+    /// The report the supervisor writes for worker `pid`, which failed the round for `reason`.
+    static func failedReport(_ pid: Int32, _ reason: String, round: RoundState?) -> ReloadReport {
+        var report = ReloadReport(succeeded: false, generation: 0, startedAt: round?.startedAt ?? WallClock.nanoseconds())
+        report.problems = [PluginError(.reloadRefused, file: "worker \(pid)", reason: reason)]
+        return report
+    }
+}

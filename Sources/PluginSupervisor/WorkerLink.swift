@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+public import Logging
+public import PluginRuntime
+import Synchronization
+
+/// A worker's end of its control channel (see ``ControlChannel``): takes part
+/// in the supervisor's reload rounds, asks for rounds and replacement, hands
+/// over what it committed, and answers and asks questions about the whole host.
+///
+/// In a round the worker prepares with ``PluginRuntime/prepareReload()``, says
+/// so, and commits or aborts when the verdict comes (at most
+/// ``verdictTimeout`` later; silence aborts). Nothing waits for the verdict
+/// while holding the runtime's lock, and the replaced generation drains after
+/// the worker reported.
+public final class WorkerLink: Sendable {
+    private let channel: ControlChannel
+    private let runtime: PluginRuntime
+    private let logger: Logger
+    /// This worker's figures and listing, for the supervisor's questions.
+    private let snapshot: @Sendable () -> WorkerSnapshot
+    /// Called after each round this worker took part in and its drain, with its own report.
+    private let afterReload: @Sendable (ReloadReport) -> Void
+    /// Rounds run one step at a time, off the channel's reading thread.
+    private let rounds = DispatchQueue(label: "plughost.reload-round")
+    private let prepared = Mutex<(round: Int, reload: PreparedReload?)>((0, nil))
+    /// Callers of ``reloadForAdmin()`` waiting for a round that begins after they asked.
+    private let waiting = Mutex<[(after: Int, continuation: CheckedContinuation<ReloadRoundReport, Never>)]>([])
+    private let lastPrepare = Mutex<Int>(0)
+    private let hostQuestions = Mutex<(next: Int, waiting: [Int: CheckedContinuation<HostSnapshot?, Never>])>((0, [:]))
+    private let view = Mutex<SupervisorView?>(nil)
+
+    /// How long a prepared worker waits for commit or abort before undoing its build.
+    public static let verdictTimeout: Duration = .seconds(120)
+    /// How long a question about the whole host waits for the supervisor's answer.
+    public static let hostTimeout: Duration = .seconds(5)
+
+    /// The link over the control channel at `descriptor`.
+    public init(descriptor: Int32, runtime: PluginRuntime, logger: Logger,
+                snapshot: @escaping @Sendable () -> WorkerSnapshot,
+                afterReload: @escaping @Sendable (ReloadReport) -> Void) {
+        channel = ControlChannel(descriptor: descriptor)
+        self.runtime = runtime
+        self.logger = logger
+        self.snapshot = snapshot
+        self.afterReload = afterReload
+    }
+
+    /// Starts reading the channel on a thread of its own.
+    public func start() {
+        DispatchQueue(label: "plughost.control").async { [self] in
+            while let (message, descriptors) = channel.receive() {
+                for descriptor in descriptors { close(descriptor) }
+                handle(message)
+            }
+            logger.warning("the supervisor closed the control channel")
+        }
+
+    }
+
+    /// Tells the supervisor this worker serves, and hands over what it runs.
+    public func announceServing() {
+        channel.send(.serving)
+        sendCommitted()
+    }
+
+    /// Tells the supervisor over the channel at `descriptor` that this worker cannot start,
+    /// before any link exists (its config does not load, say).
+    public static func refuseStart(descriptor: Int32, _ reason: String, permanent: Bool) {
+        ControlChannel(descriptor: descriptor).send(.startRefused(reason: reason, permanent: permanent))
+    }
+
+    /// Tells the supervisor this worker cannot start (before it exits).
+    public func refuseStart(_ reason: String, permanent: Bool) {
+        channel.send(.startRefused(reason: reason, permanent: permanent))
+    }
+
+    /// Asks the supervisor for a reload round and returns at once (signals, file watcher).
+    public func askForReload() {
+        channel.send(.askReload)
+    }
+
+    /// Asks to be replaced, the successor first.
+    public func askReplacement(_ reason: ReplacementReason) {
+        channel.send(.replaceMe(reason: reason))
+    }
+
+    /// Asks for a round and returns the report of a round that began after this call.
+    public func reloadForAdmin() async -> ReloadRoundReport {
+        await withCheckedContinuation { continuation in
+            let after = lastPrepare.withLock { $0 }
+            waiting.withLock { $0.append((after, continuation)) }
+            channel.send(.askReload)
+        }
+    }
+
+    /// The whole host's figures and listings, or nil when the supervisor did not answer in time.
+    public func hostSnapshot() async -> HostSnapshot? {
+        await withCheckedContinuation { continuation in
+            let request = hostQuestions.withLock { state -> Int in
+                state.next += 1
+                state.waiting[state.next] = continuation
+                return state.next
+            }
+            channel.send(.askHost(request: request))
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(Self.hostTimeout.components.seconds))) { [self] in
+                let late = hostQuestions.withLock { $0.waiting.removeValue(forKey: request) }
+                late?.resume(returning: nil)
+            }
+        }
+    }
+
+    /// The supervisor's last view.
+    public var supervisorView: SupervisorView? { view.withLock { $0 } }
+
+    /// Undoes a prepared reload that still waits for its verdict (the worker is stopping).
+    public func abandonRound() {
+        rounds.sync {
+            let reload = prepared.withLock { state in defer { state.reload = nil }; return state.reload }
+            if let reload { _ = reload.abort("the worker is shutting down") }
+        }
+    }
+
+    private func handle(_ message: ControlMessage) {
+        switch message {
+        case .prepare(let round):
+            lastPrepare.withLock { $0 = max($0, round) }
+            rounds.async { [self] in prepare(round) }
+        case .commit(let round):
+            rounds.async { [self] in decide(round, commit: true, reason: "") }
+        case .abort(let round, let reason):
+            rounds.async { [self] in decide(round, commit: false, reason: reason) }
+        case .roundFinished(let round, let report):
+            let ready = waiting.withLock { waiting in
+                let ready = waiting.filter { $0.after < round }
+                waiting.removeAll { $0.after < round }
+                return ready
+            }
+            for waiter in ready { waiter.continuation.resume(returning: report) }
+        case .view(let newView):
+            view.withLock { $0 = newView }
+        case .collect(let request):
+            channel.send(.snapshot(request: request, snapshot()))
+        case .host(let request, let host):
+            let waiter = hostQuestions.withLock { $0.waiting.removeValue(forKey: request) }
+            waiter?.resume(returning: host)
+        default:
+            logger.warning("the supervisor sent a message only workers send")
+        }
+    }
+
+    /// Builds round `round`'s generation and says prepared (or reports at once what refused it).
+    private func prepare(_ round: Int) {
+        let reload = runtime.prepareReload()
+        guard reload.awaitsVerdict else {
+            channel.send(.finished(round: round, report: reload.report))
+            return
+        }
+        prepared.withLock { $0 = (round, reload) }
+        channel.send(.prepared(round: round))
+        rounds.asyncAfter(deadline: .now() + .seconds(Int(Self.verdictTimeout.components.seconds))) { [self] in
+            decide(round, commit: false, reason: "no verdict from the supervisor within \(Self.verdictTimeout)")
+        }
+    }
+
+    /// Commits or aborts round `round`'s prepared reload (once; later verdicts find nothing).
+    private func decide(_ round: Int, commit: Bool, reason: String) {
+        let reload = prepared.withLock { state -> PreparedReload? in
+            guard state.round == round, let reload = state.reload else { return nil }
+            state.reload = nil
+            return reload
+        }
+        guard let reload else { return }
+        let report = commit ? reload.commit() : reload.abort(reason)
+        channel.send(.finished(round: round, report: report))
+        if report.succeeded { sendCommitted() }
+        // The replaced generation drains after the supervisor heard the outcome.
+        DispatchQueue.global().async { [afterReload] in afterReload(reload.waitForDrain()) }
+    }
+
+    /// Hands the supervisor the bytes of what this worker runs now, for replacements.
+    private func sendCommitted() {
+        guard let sources = runtime.committedSources() else { return }
+        guard let descriptor = CommittedBuilds.write(sources) else {
+            logger.warning("cannot keep the committed builds for replacement workers: \(String(cString: strerror(errno)))")
+            return
+        }
+        defer { close(descriptor) }
+        channel.send(.committed(builds: CommittedBuilds.builds(of: sources)), descriptors: [descriptor])
+    }
+}
