@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <link.h>
 #include <signal.h>
@@ -249,12 +250,13 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
 }
 
 static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note, int to_stderr) {
-    uintptr_t pc = faulting_instruction(context);
+    /* Without a context (an exit), the frames are this thread's own, from here. */
+    uintptr_t pc = context ? faulting_instruction(context) : 0;
     /* The plugin: the faulting instruction's library, else the innermost frame in one. */
     int culprit = ph_crash_lookup(pc);
     /* Unwinding from code that is no longer mapped (a retired image) or from
      * address 0 would fault again inside this handler: no frames then. */
-    int unwind = pc != 0 && (culprit < 0 || !atomic_load_explicit(&libraries[culprit].retired, memory_order_acquire));
+    int unwind = context == NULL || (pc != 0 && (culprit < 0 || !atomic_load_explicit(&libraries[culprit].retired, memory_order_acquire)));
     void *frames[PH_CRASH_MAX_FRAMES];
     int frame_count = unwind ? backtrace(frames, PH_CRASH_MAX_FRAMES) : 0;
     for (int index = 0; culprit < 0 && index < frame_count; index++) culprit = ph_crash_lookup((uintptr_t)frames[index]);
@@ -392,6 +394,28 @@ const char *ph_crash_library_aliases(int index) {
 
 static int installed_handlers = 0;
 
+/* exit() called from plugin code (a plugin's own thread, or a thread inside a
+ * plugin call) is journaled like a fatal signal, as signal=EXIT:<status>; the
+ * host's own orderly exit names no plugin and writes nothing. */
+static void journal_exit(int status, void *argument) {
+    (void)argument;
+    if (journal_fd < 0) return;
+    void *frames[PH_CRASH_MAX_FRAMES];
+    int count = backtrace(frames, PH_CRASH_MAX_FRAMES);
+    int in_plugin = 0;
+    for (int index = 0; index < count && !in_plugin; index++) in_plugin = ph_crash_lookup((uintptr_t)frames[index]) >= 0;
+    if (!in_plugin && ph_call_current() == 0) return;
+    char text[24] = "EXIT:";
+    size_t length = 5;
+    char digits[12];
+    int digit_count = 0;
+    unsigned value = (unsigned)status & 0xff;
+    do { digits[digit_count++] = (char)('0' + value % 10); value /= 10; } while (value && digit_count < (int)sizeof digits);
+    while (digit_count > 0) text[length++] = digits[--digit_count];
+    text[length] = 0;
+    (void)journal_line(text, 0, NULL, "exit called in ", 1);
+}
+
 static void install_handlers(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -418,6 +442,7 @@ int ph_crash_install(const char *journal_path) {
 
     install_handlers();
     installed_handlers = 1;
+    on_exit(journal_exit, NULL);
     return 0;
 }
 

@@ -269,26 +269,28 @@ public final class Supervisor {
         return events
     }
 
-    /// SIGTERM to every worker, then wait for them (killing those left after the stop timeout).
+    /// SIGTERM to every worker, then wait for them, killing each one left past its time: the stop
+    /// timeout, or sooner for a worker already being killed (a call in it hung).
     private func stopAll() {
         let pids = Set(machine.workerPIDs + Array(machine.retiring.keys) + Array(controls.keys))
         for pid in pids { kill(pid, SIGTERM) }
-        let deadline = ContinuousClock.now + machine.configuration.stopTimeout
+        let stopDeadline = ContinuousClock.now + machine.configuration.stopTimeout
         var left = pids
         while !left.isEmpty {
             for pid in left {
                 var status: Int32 = 0
                 let result = waitpid(pid, &status, WNOHANG)
-                if result == pid || (result < 0 && errno == ECHILD) { left.remove(pid) }
-            }
-            if ContinuousClock.now > deadline {
-                for pid in left {
-                    logger.error("worker \(pid) did not stop within the drain time: killing it")
-                    kill(pid, SIGKILL)
-                    var status: Int32 = 0
-                    waitpid(pid, &status, 0)
+                if result == pid || (result < 0 && errno == ECHILD) {
+                    left.remove(pid)
+                    continue
                 }
-                left = []
+                let deadline = min(machine.retiring[pid] ?? stopDeadline, stopDeadline)
+                if ContinuousClock.now > deadline {
+                    logger.error("worker \(pid) did not stop \(deadline < stopDeadline ? "after a hung call" : "within the drain time"): killing it")
+                    kill(pid, SIGKILL)
+                    waitpid(pid, &status, 0)
+                    left.remove(pid)
+                }
             }
             usleep(20_000)
         }

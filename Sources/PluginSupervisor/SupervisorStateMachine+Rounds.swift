@@ -2,13 +2,17 @@ import Logging
 import PluginRuntime
 
 /// Reload rounds: prepare everywhere, then commit everywhere, or abort
-/// everywhere when one worker failed, died or hung. A reload asked for during
+/// everywhere when one worker failed, died or hung. The first worker prepares
+/// alone (a canary): a new build that crashes or hangs in `create` or `start`
+/// then costs one worker, not all of them at once. A reload asked for during
 /// a round runs once more after it.
 extension SupervisorStateMachine {
     /// One round: where each worker stands.
     struct RoundState: Sendable {
         /// Where one worker stands in the round.
         enum Phase: Sendable {
+            /// Waits for the canary: asked once the first worker prepared.
+            case waiting
             /// Asked to prepare; no answer yet.
             case preparing
             /// Built and started the new generation off to the side; waits for the verdict.
@@ -39,14 +43,18 @@ extension SupervisorStateMachine {
         lastRoundStartedAt = now
         viewChanged = true
         let startedAt = WallClock.nanoseconds()
-        let serving = slots.filter { $0.pid > 0 && $0.serving }.map(\.pid)
+        // A worker being replaced because a call in it hung takes no part (its control thread may be
+        // the stuck one); its successor gets a round of its own once it serves.
+        let serving = slots.filter { $0.pid > 0 && $0.serving && $0.replacing != .hung }.map(\.pid)
         guard !serving.isEmpty else {
             return finish(ReloadRoundReport(startedAt: startedAt, failure: "no worker serves yet"), number: lastRound)
         }
+        // The first worker is the canary; the others wait for it.
+        let canary = serving[0]
         round = RoundState(number: lastRound, startedAt: startedAt,
-                           participants: Dictionary(uniqueKeysWithValues: serving.map { ($0, .preparing) }),
+                           participants: Dictionary(uniqueKeysWithValues: serving.map { ($0, $0 == canary ? .preparing : .waiting) }),
                            deadline: now + configuration.roundDeadline)
-        return serving.map { .send(.prepare(round: lastRound), to: $0) }
+        return [.send(.prepare(round: lastRound), to: canary)]
     }
 
     /// The round ran past its deadline: whoever did not answer failed.
@@ -54,6 +62,10 @@ extension SupervisorStateMachine {
         guard let current = round else { return [] }
         var actions: [Action] = [.log(.error, "reload round \(current.number) ran past its deadline: workers that did not answer count as failed")]
         for (pid, phase) in current.participants where !phase.isDone {
+            if case .waiting = phase {
+                round?.participants[pid] = .done(Self.failedReport(pid, "\(ReloadRoundReport.abortedPrefix) not asked to prepare: the round ran past its deadline", round: current))
+                continue
+            }
             round?.participants[pid] = .done(Self.failedReport(pid, "it did not answer within the round's deadline", round: current))
             actions.append(.send(.abort(round: current.number, reason: "the reload round ran past its deadline"), to: pid))
         }
@@ -67,6 +79,18 @@ extension SupervisorStateMachine {
         var actions: [Action] = []
         if !current.decided {
             guard !phases.contains(where: { if case .preparing = $0 { true } else { false } }) else { return [] }
+            // The canary prepared: now the others (when it failed, they are never asked).
+            let waiting = current.participants.filter { if case .waiting = $0.value { true } else { false } }.keys.sorted()
+            let canaryFailed = phases.contains { $0.isDone }
+            if !waiting.isEmpty && !canaryFailed {
+                for pid in waiting { round?.participants[pid] = .preparing }
+                return waiting.map { .send(.prepare(round: current.number), to: $0) }
+            }
+            for pid in waiting {
+                var report = ReloadReport(succeeded: false, generation: 0, startedAt: current.startedAt)
+                report.problems = [PluginError(.reloadRefused, file: "supervisor", reason: "\(ReloadRoundReport.abortedPrefix) not asked to prepare: the first worker failed")]
+                round?.participants[pid] = .done(report)
+            }
             let failures = current.participants.filter { $0.value.isDone }.sorted { $0.key < $1.key }
             round?.decided = true
             let why = failures.first.map { pid, phase -> String in
@@ -103,7 +127,7 @@ extension SupervisorStateMachine {
     /// The report the supervisor writes for worker `pid`, which failed the round for `reason`.
     static func failedReport(_ pid: Int32, _ reason: String, round: RoundState?) -> ReloadReport {
         var report = ReloadReport(succeeded: false, generation: 0, startedAt: round?.startedAt ?? WallClock.nanoseconds())
-        report.problems = [PluginError(.reloadRefused, file: "worker \(pid)", reason: reason)]
+        report.problems = [PluginError(.reloadRefused, file: "supervisor", reason: reason)]
         return report
     }
 }

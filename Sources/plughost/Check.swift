@@ -24,26 +24,23 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        var config = HostConfig()
-        config.strictPermissions = !unsafePermissions
+        // The config is refused here with its reason (the child would only exit).
         if let path = self.config {
             do {
-                config = try HostConfig.load(path: path, checkingPermissions: !unsafePermissions)
+                _ = try HostConfig.load(path: path, checkingPermissions: !unsafePermissions)
             } catch {
                 throw ValidationError(error.description)
             }
         }
-        // Libraries are loaded in a probe process first: one that crashes it is a failure, not the end of check.
-        ProcessProbe.install(config: self.config, unsafePermissions: unsafePermissions)
+        // Every library is loaded in a child process, never in this one: one that crashes it
+        // is a failure of that library, not the end of check.
         var failed = 0
-        for path in paths {
-            for status in PluginChecker.check(path: path, config: config) {
-                if let error = status.error {
-                    failed += 1
-                    print("FAIL \(error)")
-                } else if status.state == .loaded {
-                    print("ok   \(status.library ?? status.file): alias '\(status.alias ?? "-")' \(status.version ?? "") (ABI \(status.abi ?? "?"))")
-                }
+        for status in InspectionChild.statuses(paths, list: false, config: self.config, unsafePermissions: unsafePermissions) {
+            if let error = status.error {
+                failed += 1
+                print("FAIL \(error)")
+            } else if status.state == .loaded {
+                print("ok   \(status.library ?? status.file): alias '\(status.alias ?? "-")' \(status.version ?? "") (ABI \(status.abi ?? "?"))")
             }
         }
         if failed > 0 { print("\(failed) problem(s)") }

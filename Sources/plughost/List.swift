@@ -15,12 +15,12 @@ struct List: ParsableCommand {
     var pidFile = "plughost.pid"
 
     func run() throws {
-        // A library that crashes while loading is listed as failed, not the end of list.
-        ProcessProbe.install(config: options.config, unsafePermissions: options.unsafePermissions)
         let config = try options.hostConfig()
         let journal = ContainmentFiles(stateFolder: HostFiles(pidFile: pidFile).stateFolder(config)).journal
-        let statuses = PluginRuntime.inspect(pluginsDirectory: options.plugins, config: config,
-                                             quarantine: QuarantineList.read(journal: journal, config: config))
+        // Libraries are loaded in a child process, never in this one: one that crashes it is
+        // listed as failed, not the end of list.
+        let statuses = InspectionChild.statuses([options.plugins], list: true, config: options.config,
+                                                unsafePermissions: options.unsafePermissions, journal: journal)
         print(StatusTable.render(statuses))
         fflush(nil)  // see Check.run
     }

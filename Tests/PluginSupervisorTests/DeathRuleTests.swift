@@ -104,8 +104,9 @@ struct DeathRuleTests {
         var harness = StateMachineHarness(workers: 2)
         harness.startServing()
         harness.handle(.hangUp(at: harness.now))
-        let stuck = harness.pid(0)
-        harness.handle(.message(.prepared(round: 1), from: harness.pid(1), at: harness.now))
+        // The canary prepared; the second worker hangs in the new build's start.
+        harness.handle(.message(.prepared(round: 1), from: harness.pid(0), at: harness.now))
+        let stuck = harness.pid(1)
         let hang = call(9, crashy, "start", running: .seconds(3))
         let actions = harness.handle(.lifecycleOverdue(pid: stuck, call: hang, at: harness.now))
         let line = try #require(StateMachineHarness.journaled(actions).first)
@@ -113,21 +114,23 @@ struct DeathRuleTests {
         // The prepared worker is told to abort, naming the plugin and the call.
         let abort = StateMachineHarness.sent(actions).first { if case .abort = $0.0 { true } else { false } }
         if case .abort(_, let reason)? = abort?.0 { #expect(reason.contains("crashy") && reason.contains("start")) } else { Issue.record("no abort: \(actions)") }
-        #expect(actions.contains(.spawn(slot: 0, successor: true)))
+        #expect(actions.contains(.spawn(slot: 1, successor: true)))
         // The same hang is acted on once.
         #expect(harness.handle(.lifecycleOverdue(pid: stuck, call: hang, at: harness.now)).isEmpty)
         // The other worker reports its undo: the round ends, failed, its report names the hang.
         let finished = harness.handle(.message(.finished(round: 1, report: ReloadReport(succeeded: false, generation: 1, startedAt: 1)),
-                                               from: harness.pid(1), at: harness.now))
+                                               from: harness.pid(0), at: harness.now))
         let report = finished.compactMap { if case .writeRoundReport(let report) = $0 { report } else { nil } }.first
         #expect(report?.succeeded == false && report?.summary.contains("crashy") == true && report?.summary.contains("hung in start") == true,
                 "\(String(describing: report))")
         // A later round works: the successor serves, the stuck worker is stopped.
-        let successor = harness.machine.slots[0].successor
+        let successor = harness.machine.slots[1].successor
         harness.handle(.message(.serving, from: successor, at: harness.now))
-        #expect(harness.pid(0) == successor && harness.machine.retiring[stuck] != nil)
+        #expect(harness.pid(1) == successor && harness.machine.retiring[stuck] != nil)
         let next = harness.handle(.hangUp(at: harness.now))
-        #expect(StateMachineHarness.sent(next).filter { if case .prepare(2) = $0.0 { true } else { false } }.count == 2)
+        #expect(StateMachineHarness.sent(next).filter { if case .prepare(2) = $0.0 { true } else { false } }.count == 1)
+        let canary = harness.handle(.message(.prepared(round: 2), from: harness.pid(0), at: harness.now))
+        #expect(StateMachineHarness.sent(canary).contains { if case .prepare(2) = $0.0 { $0.1 == successor } else { false } })
     }
 
     @Test("a serving worker silent past worker-stall-ms is replaced, the successor first; the log says what it holds")

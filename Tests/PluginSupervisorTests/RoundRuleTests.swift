@@ -12,20 +12,35 @@ struct RoundRuleTests {
         actions.compactMap { if case .writeRoundReport(let report) = $0 { report } else { nil } }.first
     }
 
-    @Test("prepare everywhere, commit everywhere once every worker prepared; the round's report goes to every worker")
+    @Test("the first worker prepares alone, then the others; commit everywhere once every worker prepared; the round's report goes to every worker")
     func commitWhenAllPrepared() {
         var harness = StateMachineHarness(workers: 2)
         harness.startServing()
         let asked = harness.handle(.hangUp(at: harness.now))
-        #expect(Set(prepares(asked)) == Set(harness.machine.workerPIDs))
+        #expect(prepares(asked) == [harness.pid(0)], "the canary first")
         let first = harness.handle(.message(.prepared(round: 1), from: harness.pid(0), at: harness.now))
-        #expect(StateMachineHarness.sent(first).isEmpty, "no verdict before every worker prepared")
+        #expect(prepares(first) == [harness.pid(1)], "then the others")
+        #expect(!StateMachineHarness.sent(first).contains { if case .commit = $0.0 { true } else { false } }, "no verdict before every worker prepared")
         let second = harness.handle(.message(.prepared(round: 1), from: harness.pid(1), at: harness.now))
         #expect(StateMachineHarness.sent(second).filter { if case .commit(1) = $0.0 { true } else { false } }.count == 2)
         harness.handle(.message(.finished(round: 1, report: StateMachineHarness.swapped()), from: harness.pid(0), at: harness.now))
         let done = harness.handle(.message(.finished(round: 1, report: StateMachineHarness.swapped()), from: harness.pid(1), at: harness.now))
         #expect(report(done)?.succeeded == true)
         #expect(StateMachineHarness.sent(done).filter { if case .roundFinished(1, _) = $0.0 { true } else { false } }.count == 2)
+    }
+
+    @Test("when the canary fails, the others are never asked and the round ends at once")
+    func canaryFailure() {
+        var harness = StateMachineHarness(workers: 3)
+        harness.startServing()
+        harness.handle(.hangUp(at: harness.now))
+        let refused = ReloadReport(succeeded: false, generation: 1, startedAt: 1,
+                                   problems: [PluginError(.createFailed, file: "libx.so", alias: "x", reason: "broken on purpose")])
+        let actions = harness.handle(.message(.finished(round: 1, report: refused), from: harness.pid(0), at: harness.now))
+        #expect(prepares(actions).isEmpty)
+        let final = report(actions)
+        #expect(final?.succeeded == false && final?.workers.count == 3)
+        #expect(final?.summary.contains("broken on purpose") == true && final?.summary.contains("worker \(harness.pid(1))") == false, "\(final?.summary ?? "")")
     }
 
     @Test("one worker's refusal aborts the others, and the summary names the worker that failed, not those that only undid")
@@ -53,6 +68,7 @@ struct RoundRuleTests {
         harness.startServing()
         harness.handle(.hangUp(at: harness.now))
         harness.handle(.message(.prepared(round: 1), from: harness.pid(0), at: harness.now))
+        // pid(1) was asked after the canary and dies while it prepares.
         let dead = harness.pid(1)
         let actions = harness.handle(.exited(pid: dead, .signaled(11), evidence: .none, journal: [], at: harness.now))
         #expect(StateMachineHarness.sent(actions).contains { if case .abort = $0.0 { $0.1 == harness.pid(0) } else { false } })
@@ -91,5 +107,24 @@ struct RoundRuleTests {
         harness.handle(.begin(at: harness.now))
         let actions = harness.handle(.hangUp(at: harness.now))
         #expect(report(actions)?.summary.contains("no worker serves") == true)
+    }
+}
+
+@Suite("Supervisor rules: rounds while a hung worker is replaced")
+struct HungWorkerRoundTests {
+    @Test("a worker being replaced because a call in it hung takes no part in a round; its successor gets one of its own")
+    func hungWorkerSkipped() {
+        var harness = StateMachineHarness(workers: 2)
+        harness.startServing()
+        let stuck = harness.pid(0)
+        harness.handle(.message(.replaceMe(reason: .hung), from: stuck, at: harness.now))
+        let asked = harness.handle(.hangUp(at: harness.now + .milliseconds(1)))
+        let prepared = StateMachineHarness.sent(asked).compactMap { if case .prepare = $0.0 { $0.1 } else { nil } }
+        #expect(prepared == [harness.pid(1)])
+        let successor = harness.machine.slots[0].successor
+        harness.handle(.message(.prepared(round: 1), from: harness.pid(1), at: harness.now))
+        harness.handle(.message(.finished(round: 1, report: StateMachineHarness.swapped()), from: harness.pid(1), at: harness.now))
+        let serves = harness.handle(.message(.serving, from: successor, at: harness.now))
+        #expect(StateMachineHarness.sent(serves).contains { if case .prepare(2) = $0.0 { true } else { false } }, "\(serves)")
     }
 }

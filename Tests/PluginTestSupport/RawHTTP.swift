@@ -30,15 +30,15 @@ public enum RawHTTP {
     }
 
     /// Sends `text` and reads the reply until the server closes (blocking: see ``sendAsync(_:port:host:)``).
-    public static func send(_ text: String, port: Int, host: String = "127.0.0.1") throws -> String {
-        try send(bytes: Array(text.utf8), port: port, host: host)
+    public static func send(_ text: String, port: Int, host: String = "127.0.0.1", timeout: Int = 10) throws -> String {
+        try send(bytes: Array(text.utf8), port: port, host: host, timeout: timeout)
     }
 
     /// Sends exactly `bytes` (which need not be UTF-8) and reads the reply until the server closes.
-    public static func send(bytes: [UInt8], port: Int, host: String = "127.0.0.1") throws -> String {
+    public static func send(bytes: [UInt8], port: Int, host: String = "127.0.0.1", timeout: Int = 10) throws -> String {
         let fd = try connect(port: port, host: host)
         defer { close(fd) }
-        return try exchange(fd: fd, bytes: bytes)
+        return try exchange(fd: fd, bytes: bytes, timeout: timeout)
     }
 
     /// A TCP connection to `host`:`port`; the caller closes it. Throws the `connect` error
@@ -66,8 +66,8 @@ public enum RawHTTP {
         try exchange(fd: fd, bytes: Array(text.utf8))
     }
 
-    private static func exchange(fd: Int32, bytes: [UInt8]) throws -> String {
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    private static func exchange(fd: Int32, bytes: [UInt8], timeout seconds: Int = 10) throws -> String {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var received: [UInt8] = []

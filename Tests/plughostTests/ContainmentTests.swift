@@ -15,66 +15,6 @@ private func crashFolder(build: String = "a") -> PluginFolder {
     return folder
 }
 
-/// Installs fixture `fixture` at `target` in the folder by rename, as `plugin.mk` does.
-private func install(_ folder: PluginFolder, _ fixture: String, as target: String) {
-    let path = folder.path + "/" + target
-    try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try? FileManager.default.removeItem(atPath: path + ".new")
-    try! FileManager.default.copyItem(atPath: Fixtures.library(fixture), toPath: path + ".new")
-    precondition(rename(path + ".new", path) == 0)
-}
-
-/// A flag tasks read to know they should go on.
-private final class RunningFlag: Sendable {
-    let value = Atomic<Bool>(true)
-}
-
-/// A client asking for `/version` in a loop on its own thread, counting how requests ended.
-private final class ClientLoop: @unchecked Sendable {
-    // @unchecked Sendable: the counters are Mutex-guarded; `running` is an Atomic.
-    private let running = Atomic<Bool>(true)
-    private let tally = Mutex<(served: Int, refused: Int, failed: Int)>((0, 0, 0))
-    private let done = DispatchSemaphore(value: 0)
-
-    init(port: Int) {
-        Thread {
-            while self.running.load(ordering: .relaxed) {
-                let outcome = ClientLoop.request(port: port)
-                self.tally.withLock { counts in
-                    switch outcome {
-                    case .served: counts.served += 1
-                    case .refused: counts.refused += 1
-                    case .failed: counts.failed += 1
-                    }
-                }
-            }
-            self.done.signal()
-        }.start()
-    }
-
-    /// Stops the loop; the counts of served, refused (connection refused) and otherwise failed requests.
-    func stop() -> (served: Int, refused: Int, failed: Int) {
-        running.store(false, ordering: .relaxed)
-        done.wait()
-        return tally.withLock { $0 }
-    }
-
-    private enum Outcome { case served, refused, failed }
-
-    private static func request(port: Int) -> Outcome {
-        let fd: Int32
-        do {
-            fd = try RawHTTP.connect(port: port)
-        } catch {
-            return (error as? POSIXError)?.code == .ECONNREFUSED ? .refused : .failed
-        }
-        defer { close(fd) }
-        guard let reply = try? RawHTTP.exchange(fd: fd, "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") else { return .failed }
-        if !reply.hasPrefix("HTTP/1.1 200") { FileHandle.standardError.write(Data("client loop: failed reply: \(reply.isEmpty ? "(connection closed without a reply)" : reply)\n".utf8)) }
-        return reply.hasPrefix("HTTP/1.1 200") ? .served : .failed
-    }
-}
-
 @Suite("A crashing plugin never takes plughost serve down", .serialized)
 struct ContainmentTests {
     @Test("with 2 workers: five crashes of a plugin, the host never exits, the healthy plugin keeps answering, the journal names each one; after 3 the plugin is quarantined and fails closed; a new build and a reload bring it back")
@@ -398,20 +338,10 @@ struct ContainmentTests {
     }
 
     /// Whether this test process (and so the plughost beside it) runs under AddressSanitizer or ThreadSanitizer.
-    private static let sanitized = dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil
+    private static let sanitized = ServeHelpers.sanitized
 
     /// The pids of the workers in `log`'s "worker N serving" lines, in order.
-    private static func workerPids(_ log: String) -> [Int32] {
-        log.split(separator: "\n").compactMap { line in
-            guard let range = line.range(of: "worker "), line.contains("serving HTTP") else { return nil }
-            return Int32(line[range.upperBound...].prefix { $0.isNumber })
-        }
-    }
+    private static func workerPids(_ log: String) -> [Int32] { ServeHelpers.workerPids(log) }
 
-    /// VmRSS of `pid` in KiB.
-    private static func residentKiB(_ pid: Int32) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
-        return Int(line.split(separator: " ").dropFirst().first ?? "")
-    }
+    private static func residentKiB(_ pid: Int32) -> Int? { ServeHelpers.residentKiB(pid) }
 }

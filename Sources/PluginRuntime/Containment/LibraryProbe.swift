@@ -20,6 +20,18 @@ public enum LibraryProbe {
     private static let installed = Mutex<(probe: Probe, record: String?)?>(nil)
     /// Digests (hex) of libraries that loaded in a probe: not probed again.
     private static let passed = Mutex<Set<String>>([])
+    /// Told the path of every library just before a load pass opens it (`plughost check`'s child reports progress with it).
+    private static let observer = Mutex<(@Sendable (String) -> Void)?>(nil)
+
+    /// Calls `observer` with each library's path right before this process opens it (nil removes it).
+    public static func observeOpens(_ observer: (@Sendable (String) -> Void)?) {
+        self.observer.withLock { $0 = observer }
+    }
+
+    /// Tells the observer, if any, that `path` is about to be opened.
+    static func willOpen(_ path: String) {
+        observer.withLock { $0 }?(path)
+    }
 
     /// Installs `probe` for every later load pass of this process (nil removes it).
     /// - Parameter record: A file that keeps the digests of libraries that passed, so a

@@ -40,6 +40,7 @@ final class LibraryPass {
         if let reason = probeFailures[path] {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: "loading it crashed a probe process: \(reason)")
         }
+        LibraryProbe.willOpen(path)
         let library = try PluginLibrary.open(path: path, alias: alias, policy: policy,
                                              sharedWith: (aliasesByPath[path] ?? []).filter { $0 != alias },
                                              version: versionByPath[path] ?? "")

@@ -1,7 +1,7 @@
 /// What the host knows about one alias (or one file that yielded none).
-public struct PluginStatus: Sendable {
+public struct PluginStatus: Sendable, Codable {
     /// Where an alias stands.
-    public enum State: String, Sendable {
+    public enum State: String, Sendable, Codable {
         /// Library loaded, ABI and config accepted (not started: `list`, `check`).
         case loaded
         /// Created and started; serving.
@@ -48,7 +48,8 @@ public struct PluginStatus: Sendable {
         self.error = error
     }
 
-    init(problem: PluginError) {
+    /// The status of a file or alias refused for `problem`.
+    public init(problem: PluginError) {
         self.alias = problem.alias
         self.file = problem.file
         self.state = .failed
