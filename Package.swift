@@ -86,11 +86,13 @@ let package = Package(
         .target(name: "CHostGuard"),
         // Event and verdict counters in thread-local memory.
         .target(name: "CEventCounters"),
+        // The host cache every worker shares: a table in shared memory under a robust lock.
+        .target(name: "CSharedCache"),
         // The supervisor's system calls: sockets it owns, workers it spawns, signals, descriptor passing.
         .target(name: "CProcessControl"),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters",
+            dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters", "CSharedCache",
                            logging, crypto, metrics],
             swiftSettings: swiftSettings
         ),
@@ -141,9 +143,15 @@ let package = Package(
             name: "CCorePlacement",
             path: "Benchmarks/CCorePlacement"
         ),
+        // The wrapper-chain walk built a second time without the in-flight record, for its cost.
+        .target(
+            name: "CChainBaseline",
+            dependencies: ["CPluginChain", "CCallRecord"],
+            path: "Benchmarks/CChainBaseline"
+        ),
         .executableTarget(
             name: "plughost-bench",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "CCorePlacement",
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "CCorePlacement", "CChainBaseline", "CCallRecord",
                            "PluginTestSupport", "CEventCounters", logging, hummingbird, metrics, prometheus],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings

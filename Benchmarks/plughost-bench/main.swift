@@ -26,6 +26,7 @@ if selected("events") {
         figures += try EventDispatchBench.run(fixtures: fixtures, subscribers: subscribers, logger: logger)
     }
     figures.append(EventDispatchBench.countingCost())
+    figures += try CallRecordBench.run(fixtures: fixtures)
 }
 if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }

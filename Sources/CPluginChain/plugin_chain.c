@@ -2,6 +2,9 @@
 
 #include "call_record.h"
 
+/* PH_CHAIN_NO_RECORD leaves the in-flight record out: only the benchmark's
+ * baseline copy of this walk is built that way (Benchmarks/CChainBaseline). */
+
 #include <string.h>
 
 static ph_status_t ph_chain_run(ph_chain_request_t *request);
@@ -14,13 +17,17 @@ static ph_status_t ph_chain_wrap(ph_chain_request_t *request, const ph_chain_ste
 
     ptrdiff_t saved = request->frame;
     request->frame = (ptrdiff_t)index;
-    ph_call_slot_t *record = request->record;
-    uint32_t recorded = record->what;
-    record->what = step->what;
+#ifndef PH_CHAIN_NO_RECORD
+    ((ph_call_slot_t *)request->record)->what = step->what;
+#endif
     if (step->lock != NULL) pthread_mutex_lock(step->lock);
     ph_status_t status = step->call(step->user_data, step->state, ph_chain_handle(request), &message);
     if (step->lock != NULL) pthread_mutex_unlock(step->lock);
-    record->what = recorded;
+#ifndef PH_CHAIN_NO_RECORD
+    /* What was recorded before this wrapper: the wrapper around it, or what the chain began in.
+     * Found from what is kept anyway (no register held across the call for it). */
+    ((ph_call_slot_t *)request->record)->what = saved >= 0 ? request->steps[saved].what : request->entry_what;
+#endif
     request->frame = saved;
 
     /* Deferred (ABI 1.2): the wrapper keeps the request and may continue it later. */
@@ -75,7 +82,10 @@ static void ph_chain_init(ph_chain_request_t *request, void *context, const ph_c
     request->pending = 0;
     request->deferred_frame = -1;
     request->host = host;
+#ifndef PH_CHAIN_NO_RECORD
     request->record = ph_call_slot();
+    request->entry_what = ((ph_call_slot_t *)request->record)->what;
+#endif
     request->text[0] = 0;
     /* Plugins may fill `capacity` bytes; this last one keeps every message terminated. */
     request->text[PH_CHAIN_MESSAGE_CAPACITY - 1] = 0;
@@ -118,8 +128,11 @@ ph_status_t ph_chain_call_next(ph_http_request_t *handle) {
             request->frame = request->deferred_frame;
             request->deferred_frame = -1;
             request->pending = 0;
+#ifndef PH_CHAIN_NO_RECORD
             /* Resumed on whichever thread the plugin continues from. */
             request->record = ph_call_slot();
+            request->entry_what = ((ph_call_slot_t *)request->record)->what;
+#endif
             ph_status_t status = ph_chain_run(request);
             request->frame = -1;
             /* Something inside deferred again: the request stays pending. */

@@ -61,11 +61,16 @@ public final class Supervisor {
     private var health: [Int32: HealthCheck] = [:]
     /// The committed builds' bytes (a sealed in-memory file), handed to every worker started.
     private var committed: Int32 = -1
+    /// The host cache every worker maps (made here, before any worker starts).
+    private let cache: SharedCacheStore?
     private var lastResourceCheck = ContinuousClock.now
 
     /// A supervisor with `sockets` (one per slot) under `configuration`'s rules.
-    public init(configuration: SupervisorStateMachine.Configuration, sockets: [Int32], environment: Environment, logger: Logger) throws {
+    /// - Parameter cache: The host cache's store, made shareable (``SharedCacheStore/make(bytes:shareable:)``); every worker maps it.
+    public init(configuration: SupervisorStateMachine.Configuration, sockets: [Int32], cache: SharedCacheStore?, environment: Environment,
+                logger: Logger) {
         self.environment = environment
+        self.cache = cache
         self.logger = logger
         self.sockets = sockets
         machine = SupervisorStateMachine(configuration: configuration, records: CrashJournal.records(path: environment.journal))
@@ -174,9 +179,9 @@ public final class Supervisor {
         if committed >= 0 { extra[WorkerDescriptors.committedVariable] = "1" }
         let argv = [environment.executable] + environment.arguments
         let envp = ChildEnvironment.make(extra)
-        let fds: [Int32] = [sockets[slot], theirs.descriptor, page.descriptor, healthSocket, committed]
+        let fds: [Int32] = [sockets[slot], theirs.descriptor, page.descriptor, healthSocket, committed, cache?.descriptor ?? -1]
         let targets: [Int32] = [WorkerDescriptors.socket, WorkerDescriptors.control, WorkerDescriptors.callPage, WorkerDescriptors.health,
-                                WorkerDescriptors.committed]
+                                WorkerDescriptors.committed, WorkerDescriptors.cache]
         let pid = CStrings.with(argv) { cArgv in
             CStrings.with(envp) { cEnvp in ph_spawn_worker_with(environment.executable, cArgv, cEnvp, fds, targets, Int32(fds.count)) }
         }
@@ -317,6 +322,8 @@ public enum WorkerDescriptors {
     public static let health: Int32 = 6
     /// The committed builds' bytes (``CommittedBuilds``), when `committedVariable` is set.
     public static let committed: Int32 = 7
+    /// The host cache's store (``SharedCacheStore``), when the supervisor made one.
+    public static let cache: Int32 = 8
     /// Set for a successor: its predecessor still accepts on the same socket.
     public static let successorVariable = "PLUGHOST_WORKER_SUCCESSOR"
     /// Set when the worker must start from the committed builds at ``committed``.

@@ -49,6 +49,13 @@ extension Serve {
             if isWorker { WorkerLink.refuseStart(descriptor: WorkerDescriptors.control, "\(error)", permanent: true) }
             throw error
         }
+        // The host cache: the supervisor's store, which every worker maps; alone, a store of this process.
+        if isWorker, let store = SharedCacheStore.attach(descriptor: WorkerDescriptors.cache) {
+            SharedCacheStore.install(store)
+        } else if let store = SharedCacheStore.make(bytes: config.cacheBytes, shareable: false) {
+            if isWorker { logger.warning("no host cache from the supervisor: this worker keeps its own") }
+            SharedCacheStore.install(store)
+        }
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: config, servesHTTP: true,
                                     containment: ContainmentFiles(stateFolder: stateFolder(config)), logger: logger)
         let files = HostFiles(pidFile: pidFile)

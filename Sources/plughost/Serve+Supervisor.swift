@@ -30,9 +30,12 @@ extension Serve {
         } catch {
             logger.warning("\(error)")
         }
-        let supervisor = try Supervisor(
+        // One host cache for every worker: made here, before they start, and inherited by each.
+        let cache = SharedCacheStore.make(bytes: config.cacheBytes, shareable: true)
+        if cache == nil { logger.error("cannot make the shared host cache (\(String(cString: strerror(errno)))): each worker keeps its own") }
+        let supervisor = Supervisor(
             configuration: SupervisorStateMachine.Configuration(workers: workers, supervisorPID: getpid(), config: config),
-            sockets: sockets,
+            sockets: sockets, cache: cache,
             environment: Supervisor.Environment(
                 executable: ChildEnvironment.executablePath, arguments: Self.workerArguments(), journal: journalPath(config),
                 writePid: { try files.writePid() }, removePid: { files.removePid() },

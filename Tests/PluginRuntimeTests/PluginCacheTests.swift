@@ -1,3 +1,4 @@
+import Glibc
 @testable import PluginRuntime
 import Testing
 
@@ -34,5 +35,74 @@ struct PluginCacheTests {
         try await Task.sleep(for: .milliseconds(20))
         #expect(cache.get([1]) == nil)
         #expect(cache.get([2]) == [2])
+    }
+}
+
+@Suite("The shared host cache store")
+struct SharedCacheStoreTests {
+    private func store() throws -> SharedCacheStore {
+        try #require(SharedCacheStore.make(bytes: 2 << 20, shareable: true))
+    }
+
+    @Test("one namespace per build: instances of the same build share it, a new build starts empty, an alias keeps four builds")
+    func namespacesPerBuild() throws {
+        let store = try store()
+        let first = PluginCache(store: store, alias: "p", fingerprint: "build-a", limit: 10, byteLimit: 1 << 20)
+        let sameBuild = PluginCache(store: store, alias: "p", fingerprint: "build-a", limit: 10, byteLimit: 1 << 20)
+        first.set([1], [42], ttl: nil)
+        #expect(sameBuild.get([1]) == [42], "another worker's instance of the same build reads it")
+        let newBuild = PluginCache(store: store, alias: "p", fingerprint: "build-b", limit: 10, byteLimit: 1 << 20)
+        #expect(newBuild.get([1]) == nil)
+        newBuild.set([1], [7], ttl: nil)
+        #expect(first.get([1]) == [42] && newBuild.get([1]) == [7], "namespaces do not mix")
+        // A fifth build of the alias: the oldest build's namespace is dropped (its handle reopens an empty one).
+        for build in ["c", "d", "e"] { _ = PluginCache(store: store, alias: "p", fingerprint: "build-\(build)", limit: 10, byteLimit: 1 << 20) }
+        #expect(first.get([1]) == nil)
+        let other = PluginCache(store: store, alias: "q", fingerprint: "build-a", limit: 10, byteLimit: 1 << 20)
+        #expect(other.get([1]) == nil, "another alias with the same fingerprint has its own namespace")
+    }
+
+    @Test("the byte limit evicts the oldest entries; an entry larger than the limit is refused")
+    func byteLimit() throws {
+        let cache = PluginCache(store: try store(), alias: "p", fingerprint: "f", limit: 100, byteLimit: 100)
+        for key in UInt8(0)..<5 { cache.set([key], [UInt8](repeating: key, count: 30), ttl: nil) }
+        #expect(cache.count == 3, "3 × 31 bytes fit in 100")
+        #expect(cache.get([0]) == nil && cache.get([4])?.count == 30)
+        cache.set([9], [UInt8](repeating: 9, count: 200), ttl: nil)
+        #expect(cache.get([9]) == nil)
+    }
+
+    @Test("damage is found and dropped, never followed: the store is cleared and counted")
+    func damage() throws {
+        let store = try store()
+        let cache = PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20)
+        cache.set([1], [1], ttl: nil)
+        cache.set([2], [2], ttl: nil)
+        store.damageForTesting()
+        #expect(cache.get([1]) == nil)
+        #expect(store.resets == 1)
+        cache.set([3], [3], ttl: nil)
+        #expect(cache.get([3]) == [3], "the store works after it was cleared")
+    }
+
+    @Test("a process that dies holding the store's lock does not wedge it: the next taker clears it and goes on")
+    func deadOwner() throws {
+        let store = try store()
+        let cache = PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20)
+        cache.set([1], [1], ttl: nil)
+        store.dieHoldingLockForTesting()
+        #expect(cache.get([1]) == nil)
+        #expect(store.resets == 1)
+        cache.set([2], [2], ttl: nil)
+        #expect(cache.get([2]) == [2])
+    }
+
+    @Test("a store made for workers is mapped again from its descriptor and shares every entry")
+    func attach() throws {
+        let store = try store()
+        let again = try #require(SharedCacheStore.attach(descriptor: store.descriptor))
+        PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20).set([5], [55], ttl: nil)
+        #expect(PluginCache(store: again, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20).get([5]) == [55])
+        #expect(SharedCacheStore.attach(descriptor: open("/dev/null", O_RDONLY)) == nil, "not a store")
     }
 }

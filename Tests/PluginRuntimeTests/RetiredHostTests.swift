@@ -9,7 +9,7 @@ struct RetiredHostTests {
     private static func retiredTable() -> UnsafePointer<ph_host_t> {
         let context = PluginContext(
             alias: "gone", libraryPath: "gone.so", configuration: PluginConfiguration(["key": .string("value")]), threadSafe: true,
-            registrations: PluginRegistrations(extensions: ExtensionSet([]), claimedServices: [:]), cacheLimit: 8,
+            registrations: PluginRegistrations(extensions: ExtensionSet([]), claimedServices: [:]), cache: PluginCache(limit: 8),
             logger: Logger(label: "retired-host-test"))
         let host = UnsafePointer(context.host)
         // While the instance lives, the table reaches it.

@@ -304,7 +304,10 @@ struct ph_host {
 
     /** Stores a copy of `value` under `key` (both plugin-owned, copied) in this
      *  plugin's cache namespace for `ttl_ms` milliseconds (0: no expiry). The
-     *  oldest entries are evicted past the host's per-plugin limit. [thread-safe] */
+     *  cache is one store for the whole host: every worker reads what any
+     *  worker set. The oldest entries are evicted past the host's per-plugin
+     *  limits (`cache-entries`, `cache-bytes-per-plugin`); PH_ERR_TOO_SMALL
+     *  when the entry cannot fit them at all (over 1 MiB, say). [thread-safe] */
     ph_status_t (*cache_set)(const ph_host_t *host, const void *key, size_t key_length,
                              const void *value, size_t value_length, uint64_t ttl_ms);
 
@@ -316,8 +319,9 @@ struct ph_host {
                              void *buffer, size_t capacity, size_t *length);
 
     /** Removes every entry of this plugin's cache whose key starts with `prefix`
-     *  (length 0: the whole namespace). The host also clears a plugin's cache
-     *  when the plugin is unloaded. [thread-safe] */
+     *  (length 0: the whole namespace), in every worker at once. The namespace
+     *  is this build of the plugin as configured: a new build or config starts
+     *  with an empty one and never sees the old build's entries. [thread-safe] */
     ph_status_t (*cache_invalidate)(const ph_host_t *host, const void *prefix, size_t prefix_length);
 
     /** A host extension by versioned id (e.g. "plughost.http/1"), or NULL when

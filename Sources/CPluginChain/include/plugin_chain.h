@@ -84,8 +84,10 @@ struct ph_chain_request {
     ptrdiff_t deferred_frame;
     const ph_chain_host_t *host;
     /** The calling thread's in-flight record, looked up once per request
-     *  (a deferred request resumed on another thread looks it up again). */
+     *  (a deferred request resumed on another thread looks it up again), and
+     *  what it held when the chain began (restored after a top-level wrapper). */
     void *record;
+    uint32_t entry_what;
     /** The message buffer of the wrapper running now. One per request, not
      *  one per call (a wrapper's frame stays small): emptied before and after
      *  each wrapper call (after: its message was reported, the wrapper outside

@@ -1,76 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+package import CPluginABI
+import CSharedCache
 import Synchronization
 
-/// One plugin's small key/value cache: bytes in, bytes out, with a time to
-/// live, an entry limit (oldest evicted first) and prefix invalidation.
+/// One plugin's namespace in the host cache (``SharedCacheStore``): bytes in,
+/// bytes out, with a time to live, limits on entries and bytes (oldest
+/// evicted first) and prefix invalidation.
 ///
-/// Each plugin instance has its own namespace; the host clears it when the
-/// plugin is unloaded.
+/// A namespace is one plugin build as configured (alias, library SHA-256 and
+/// its config table): every worker's instance of that build shares it, a new
+/// build or config starts empty, and the replaced build's entries are never
+/// seen again (an alias keeps at most four builds' namespaces; the oldest goes
+/// when a fifth comes).
 final class PluginCache: Sendable {
-    private struct Entry {
-        var value: [UInt8]
-        var expiry: ContinuousClock.Instant?
-        var sequence: UInt64
-    }
-
-    private struct State: ~Copyable {
-        var entries: [[UInt8]: Entry] = [:]
-        /// Keys in insertion order; stale ones (replaced or removed) are skipped on eviction.
-        var order: [(key: [UInt8], sequence: UInt64)] = []
-        var orderHead = 0
-        var nextSequence: UInt64 = 0
-    }
-
-    /// The most entries this cache keeps.
+    private let store: SharedCacheStore
+    private let alias: String
+    private let fingerprint: String
+    /// The most entries and bytes (keys and values) this namespace keeps.
     let limit: Int
-    private let state = Mutex(State())
+    let byteLimit: Int
+    /// The namespace's handle, opened again when the store dropped it.
+    private let handle: Atomic<UInt64>
 
-    init(limit: Int) { self.limit = limit }
+    /// The namespace of `alias` built as `fingerprint` in `store`.
+    init(store: SharedCacheStore = .current, alias: String, fingerprint: String, limit: Int, byteLimit: Int) {
+        self.store = store
+        self.alias = String(alias.utf8.prefix(63)) ?? "plugin"
+        self.fingerprint = String(fingerprint.utf8.prefix(95)) ?? "-"
+        self.limit = max(0, limit)
+        self.byteLimit = max(0, byteLimit)
+        handle = Atomic(0)
+        _ = open()
+    }
+
+    /// A namespace of its own (no other cache shares it), for a plugin nothing is known of.
+    convenience init(limit: Int, byteLimit: Int = HostConfig().cacheBytesPerPlugin) {
+        self.init(alias: "private-\(PluginCache.serial.add(1, ordering: .relaxed).newValue)-\(getpid())", fingerprint: "-",
+                  limit: limit, byteLimit: byteLimit)
+    }
+
+    private static let serial = Atomic<Int>(0)
+
+    private func open() -> UInt64 {
+        var opened: UInt64 = 0
+        guard ph_shared_cache_namespace(store.store, alias, fingerprint, UInt32(clamping: limit), UInt64(byteLimit), &opened)
+                == PH_SHARED_CACHE_OK else { return 0 }
+        handle.store(opened, ordering: .relaxed)
+        return opened
+    }
+
+    /// Runs `body` with the handle, opening the namespace again once when the store no longer knows it.
+    @inline(__always)
+    private func withHandle(_ body: (UInt64) -> Int32) -> Int32 {
+        var current = handle.load(ordering: .relaxed)
+        if current == 0 { current = open() }
+        let result = body(current)
+        guard result == PH_SHARED_CACHE_INVALID else { return result }
+        let reopened = open()
+        return reopened == 0 ? result : body(reopened)
+    }
+
+    /// Stores `value` under `key`; `ttl` 0 never expires. `PH_ERR_TOO_SMALL` when it cannot fit the limits.
+    package func set(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ttlMilliseconds: UInt64) -> ph_status_t {
+        let ttl = ttlMilliseconds == 0 ? 0 : ttlMilliseconds.multipliedReportingOverflow(by: 1_000_000).partialValue
+        let result = withHandle { ph_shared_cache_set(store.store, $0, key.baseAddress, key.count, value.baseAddress, value.count, ttl) }
+        return result == PH_SHARED_CACHE_OK ? PH_OK : PH_ERR_TOO_SMALL
+    }
+
+    /// Copies the value under `key` into `buffer` when it fits (its length always goes to `length`).
+    package func get(key: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawPointer?, capacity: Int,
+                     length: UnsafeMutablePointer<Int>?) -> ph_status_t {
+        var found = 0
+        let result = withHandle { ph_shared_cache_get(store.store, $0, key.baseAddress, key.count, buffer, capacity, &found) }
+        switch result {
+        case PH_SHARED_CACHE_OK:
+            length?.pointee = found
+            return PH_OK
+        case PH_SHARED_CACHE_TOO_SMALL:
+            length?.pointee = found
+            return PH_ERR_TOO_SMALL
+        default:
+            return PH_ERR_NOT_FOUND
+        }
+    }
 
     /// Stores `value` under `key`; `ttl` of nil never expires.
     func set(_ key: [UInt8], _ value: [UInt8], ttl: Duration?) {
-        guard limit > 0 else { return }
-        let expiry = ttl.map { ContinuousClock.now + $0 }
-        state.withLock { state in
-            state.nextSequence += 1
-            state.entries[key] = Entry(value: value, expiry: expiry, sequence: state.nextSequence)
-            state.order.append((key, state.nextSequence))
-            while state.entries.count > limit, state.orderHead < state.order.count {
-                let oldest = state.order[state.orderHead]
-                state.orderHead += 1
-                if state.entries[oldest.key]?.sequence == oldest.sequence { state.entries[oldest.key] = nil }
-            }
-            if state.orderHead > 64 && state.orderHead * 2 > state.order.count {
-                state.order.removeFirst(state.orderHead)
-                state.orderHead = 0
-            }
-        }
+        let milliseconds = ttl.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in _ = set(key: key, value: value, ttlMilliseconds: milliseconds) } }
     }
 
     /// The value under `key`, or nil when absent or expired.
     func get(_ key: [UInt8]) -> [UInt8]? {
-        state.withLock { state in
-            guard let entry = state.entries[key] else { return nil }
-            if let expiry = entry.expiry, expiry <= ContinuousClock.now {
-                state.entries[key] = nil
-                return nil
-            }
-            return entry.value
+        key.withUnsafeBytes { key -> [UInt8]? in
+            var length = 0
+            guard get(key: key, into: nil, capacity: 0, length: &length) != PH_ERR_NOT_FOUND else { return nil }
+            var value = [UInt8](repeating: 0, count: length)
+            let status = value.withUnsafeMutableBytes { get(key: key, into: $0.baseAddress, capacity: $0.count, length: &length) }
+            return status == PH_OK ? Array(value.prefix(length)) : nil
         }
     }
 
     /// Removes every entry whose key starts with `prefix` (empty: everything).
     func invalidate(prefix: [UInt8]) {
-        state.withLock { state in
-            if prefix.isEmpty {
-                state.entries.removeAll()
-                state.order.removeAll()
-                state.orderHead = 0
-            } else {
-                for key in state.entries.keys where key.starts(with: prefix) { state.entries[key] = nil }
-            }
-        }
+        prefix.withUnsafeBytes { prefix in _ = withHandle { ph_shared_cache_invalidate(store.store, $0, prefix.baseAddress, prefix.count) } }
     }
 
-    /// Number of live (possibly expired, not yet collected) entries.
-    var count: Int { state.withLock { $0.entries.count } }
+    /// Live entries (expired ones not collected yet included).
+    var count: Int { Int(ph_shared_cache_entries(store.store, handle.load(ordering: .relaxed))) }
 }

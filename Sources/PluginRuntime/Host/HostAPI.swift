@@ -108,19 +108,15 @@ package enum HostAPI {
             cache_set: { host, key, keyLength, value, valueLength, ttl in
                 guard host != nil, key != nil || keyLength == 0, value != nil || valueLength == 0 else { return PH_ERR_INVALID }
                 return PluginContext.with(host, retired: PH_ERR_STATE) { context in
-                    context.cache.set(HostAPI.bytes(key, keyLength), HostAPI.bytes(value, valueLength),
-                                      ttl: ttl == 0 ? nil : .milliseconds(Int64(clamping: ttl)))
-                    return PH_OK
+                    context.cache.set(key: UnsafeRawBufferPointer(start: key, count: keyLength),
+                                      value: UnsafeRawBufferPointer(start: value, count: valueLength), ttlMilliseconds: UInt64(ttl))
                 }
             },
             cache_get: { host, key, keyLength, buffer, capacity, length in
                 guard host != nil, key != nil || keyLength == 0 else { return PH_ERR_INVALID }
                 return PluginContext.with(host, retired: PH_ERR_STATE) { context in
-                    guard let value = context.cache.get(HostAPI.bytes(key, keyLength)) else { return PH_ERR_NOT_FOUND }
-                    length?.pointee = value.count
-                    guard value.count <= capacity else { return PH_ERR_TOO_SMALL }
-                    if let buffer { value.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-                    return PH_OK
+                    context.cache.get(key: UnsafeRawBufferPointer(start: key, count: keyLength), into: buffer,
+                                      capacity: buffer == nil ? 0 : capacity, length: length)
                 }
             },
             cache_invalidate: { host, prefix, length in

@@ -44,7 +44,7 @@ final class PluginContext: @unchecked Sendable {
     private let generationPointer = Atomic<UnsafeRawPointer?>(nil)
 
     init(alias: String, libraryPath: String, configuration: PluginConfiguration, threadSafe: Bool,
-         registrations: PluginRegistrations, cacheLimit: Int, logger: Logger, build: PluginOwner.Build = .unknown) {
+         registrations: PluginRegistrations, cache: PluginCache, logger: Logger, build: PluginOwner.Build = .unknown) {
         self.alias = alias
         self.libraryPath = libraryPath
         self.registrations = registrations
@@ -54,7 +54,7 @@ final class PluginContext: @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "plugin"] = .string(alias)
         self.logger = logger
-        self.cache = PluginCache(limit: cacheLimit)
+        self.cache = cache
         self.owner = PluginOwner(alias: alias, libraryPath: libraryPath, logger: self.logger, lock: self.lock, build: build)
         registrations.openExtensions(for: owner)
         // The table stays valid for the life of the process behind its guard (see retireHost).

@@ -34,13 +34,15 @@ final class PluginInstance: @unchecked Sendable {
 
     /// Calls the plugin's `create`, recording what it registers in `registrations`.
     static func create(
-        _ prepared: PreparedPlugin, registrations: PluginRegistrations, cacheLimit: Int, logger: Logger
+        _ prepared: PreparedPlugin, registrations: PluginRegistrations, cacheLimit: Int, cacheBytes: Int, logger: Logger
     ) throws(PluginError) -> PluginInstance {
         let loaded = prepared.loaded
         let context = PluginContext(
             alias: loaded.entry.alias, libraryPath: loaded.entry.libraryPath,
             configuration: prepared.configuration, threadSafe: loaded.isThreadSafe, registrations: registrations,
-            cacheLimit: cacheLimit, logger: logger,
+            cache: PluginCache(alias: loaded.entry.alias, fingerprint: Self.cacheNamespace(of: prepared), limit: cacheLimit,
+                               byteLimit: cacheBytes),
+            logger: logger,
             build: PluginOwner.Build(version: loaded.version, sha256: loaded.contentHash, neverBlocks: loaded.neverBlocks,
                                      record: loaded.callRecord))
         context.creating.store(true, ordering: .releasing)
@@ -50,6 +52,16 @@ final class PluginInstance: @unchecked Sendable {
             loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0)
         }
         return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable)
+    }
+
+    /// The cache namespace of a build as configured: its library's SHA-256 and its config table, so
+    /// every worker's instance of it shares one, and a new build or config starts empty.
+    static func cacheNamespace(of prepared: PreparedPlugin) -> String {
+        let config = prepared.configTable.keys.sorted().map { "\($0)=\(prepared.configTable[$0]!.json)" }.joined(separator: "\n")
+        var hash: UInt64 = 0xcbf29ce484222325
+        for byte in config.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100000001b3 }
+        let hex = String(hash, radix: 16)
+        return String(prepared.loaded.contentHash.prefix(64)) + "-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Asks the plugin for its state to hand to a successor (ABI 1.1 `save_state`).
@@ -112,7 +124,7 @@ final class PluginInstance: @unchecked Sendable {
         owner.callLogged(.stop, .prefixed("stop failed")) { stop(handle, $0) }
     }
 
-    /// Calls `destroy` once and clears the plugin's cache.
+    /// Calls `destroy` once.
     func destroy() {
         guard state != .destroyed else { return }
         if state == .started { stop() }
@@ -124,6 +136,7 @@ final class PluginInstance: @unchecked Sendable {
         context.retireHost()
         context.attach(to: nil)
         context.registrations.clear()
-        context.cache.invalidate(prefix: [])
+        // Its cache namespace stays: other workers' instances of the same build may still use it,
+        // and a new build or config gets a namespace of its own (see PluginCache).
     }
 }

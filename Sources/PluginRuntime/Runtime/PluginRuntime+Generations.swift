@@ -32,7 +32,8 @@ extension PluginRuntime {
             }
         }
         let registrations = PluginRegistrations(extensions: extensionSet, claimedServices: claimed)
-        return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin, logger: logger)
+        return try PluginInstance.create(plugin, registrations: registrations, cacheLimit: config.cacheEntriesPerPlugin,
+                                        cacheBytes: config.cacheBytesPerPlugin, logger: logger)
     }
 
     /// Assembles the next generation of `instances`, points them at it and keeps it alive in `ledger`.

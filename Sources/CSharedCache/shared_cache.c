@@ -1,0 +1,552 @@
+#define _GNU_SOURCE
+#include "shared_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STORE_MAGIC 0x70686373u  /* "phcs" */
+#define STORE_LAYOUT 1u
+#define ENTRY_MAGIC 0x656e7472u  /* "entr" */
+#define FREE_MAGIC 0x66726565u   /* "free" */
+#define NAMESPACES 1024
+/* Block sizes: 64 B << class, up to 1 MiB. */
+#define CLASSES 15
+#define SMALLEST 64u
+/* An alias keeps at most this many namespaces (its builds); the oldest goes first. */
+#define BUILDS_PER_ALIAS 4
+/* Evictions one set may make to find room before it gives up. */
+#define EVICTIONS_PER_SET 256
+
+typedef struct {
+    char alias[64];
+    char fingerprint[96];
+    uint32_t serial;
+    uint32_t in_use;
+    uint32_t max_entries;
+    uint32_t entries;
+    uint64_t max_bytes;
+    uint64_t bytes;
+    uint64_t oldest, newest;
+    uint64_t created;
+} space_t;
+
+typedef struct {
+    uint32_t magic, layout;
+    uint64_t size;
+    pthread_mutex_t lock;
+    uint64_t resets;
+    uint64_t sequence;
+    uint32_t next_serial;
+    uint32_t bucket_count;
+    uint64_t buckets_offset;
+    uint64_t arena_offset;
+    uint64_t arena_top;
+    uint64_t free_lists[CLASSES];
+    space_t spaces[NAMESPACES];
+} header_t;
+
+typedef struct {
+    uint32_t magic;
+    uint32_t checksum;
+    uint64_t chain;         /* next in its bucket, or in its free list */
+    uint64_t older, newer;  /* its namespace's order, oldest first */
+    uint64_t expiry;        /* CLOCK_MONOTONIC ns; 0: never */
+    uint64_t hash;
+    uint64_t sequence;
+    uint32_t space, space_serial;
+    uint32_t key_length, value_length;
+    uint32_t size_class;
+    uint32_t reserved;
+} entry_t;
+
+struct ph_shared_cache {
+    header_t header;
+};
+
+/* ---- Checks ---- */
+
+static uint64_t now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static uint64_t fnv64(uint64_t hash, const void *data, size_t length) {
+    const unsigned char *bytes = data;
+    for (size_t index = 0; index < length; index++) hash = (hash ^ bytes[index]) * 0x100000001b3ull;
+    return hash;
+}
+
+static uint64_t key_hash(uint32_t space, uint32_t serial, const void *key, size_t length) {
+    uint64_t hash = 0xcbf29ce484222325ull;
+    hash = fnv64(hash, &space, sizeof space);
+    hash = fnv64(hash, &serial, sizeof serial);
+    return fnv64(hash, key, length);
+}
+
+static size_t class_size(uint32_t size_class) { return (size_t)SMALLEST << size_class; }
+
+static unsigned char *base(header_t *header) { return (unsigned char *)header; }
+
+static unsigned char *payload(entry_t *entry) { return (unsigned char *)(entry + 1); }
+
+/* The checksum of what does not change while an entry lives (its links do). */
+static uint32_t checksum(entry_t *entry) {
+    uint64_t hash = 0xcbf29ce484222325ull;
+    hash = fnv64(hash, &entry->expiry, sizeof entry->expiry);
+    hash = fnv64(hash, &entry->hash, sizeof entry->hash);
+    hash = fnv64(hash, &entry->sequence, sizeof entry->sequence);
+    hash = fnv64(hash, &entry->space, sizeof entry->space);
+    hash = fnv64(hash, &entry->space_serial, sizeof entry->space_serial);
+    hash = fnv64(hash, &entry->key_length, sizeof entry->key_length);
+    hash = fnv64(hash, &entry->value_length, sizeof entry->value_length);
+    hash = fnv64(hash, &entry->size_class, sizeof entry->size_class);
+    hash = fnv64(hash, payload(entry), (size_t)entry->key_length + entry->value_length);
+    return (uint32_t)(hash ^ (hash >> 32));
+}
+
+/* The block at `offset` when it is one (`magic`), else NULL and `damaged` set. 0 is no block. */
+static entry_t *block_at(header_t *header, uint64_t offset, uint32_t magic, int *damaged) {
+    if (offset == 0) return NULL;
+    if (offset < header->arena_offset || offset >= header->arena_top || offset % 8 != 0 ||
+        header->arena_top - offset < sizeof(entry_t)) {
+        *damaged = 1;
+        return NULL;
+    }
+    entry_t *entry = (entry_t *)(base(header) + offset);
+    if (entry->magic != magic || entry->size_class >= CLASSES || class_size(entry->size_class) > header->arena_top - offset ||
+        (magic == ENTRY_MAGIC && sizeof(entry_t) + (uint64_t)entry->key_length + entry->value_length > class_size(entry->size_class))) {
+        *damaged = 1;
+        return NULL;
+    }
+    return entry;
+}
+
+static uint64_t offset_of(header_t *header, entry_t *entry) { return (uint64_t)((unsigned char *)entry - base(header)); }
+
+static uint64_t *buckets(header_t *header) { return (uint64_t *)(base(header) + header->buckets_offset); }
+
+/* ---- The store as a whole ---- */
+
+/* Forgets every entry; namespaces keep their names and limits. Under the lock. */
+static void reset(header_t *header) {
+    memset(buckets(header), 0, (size_t)header->bucket_count * sizeof(uint64_t));
+    memset(header->free_lists, 0, sizeof header->free_lists);
+    header->arena_top = header->arena_offset;
+    for (int index = 0; index < NAMESPACES; index++) {
+        header->spaces[index].entries = 0;
+        header->spaces[index].bytes = 0;
+        header->spaces[index].oldest = header->spaces[index].newest = 0;
+    }
+    header->resets++;
+}
+
+/* Takes the lock; a dead owner's store is cleared first. 0, or an errno. */
+static int lock(header_t *header) {
+    int result = pthread_mutex_lock(&header->lock);
+    if (result == EOWNERDEAD) {
+        reset(header);
+        pthread_mutex_consistent(&header->lock);
+        return 0;
+    }
+    return result;
+}
+
+static void unlock(header_t *header, int damaged) {
+    if (damaged) reset(header);
+    pthread_mutex_unlock(&header->lock);
+}
+
+static int move_high(int fd) {
+    if (fd < 0 || fd >= 10) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
+
+ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd) {
+    if (bytes < PH_SHARED_CACHE_MIN_BYTES) bytes = PH_SHARED_CACHE_MIN_BYTES;
+    bytes = (bytes + 4095) & ~(size_t)4095;
+    int descriptor = -1;
+    void *mapping;
+    if (fd != NULL) {
+        descriptor = move_high((int)syscall(SYS_memfd_create, "plughost:cache", MFD_CLOEXEC));
+        if (descriptor < 0) return NULL;
+        if (ftruncate(descriptor, (off_t)bytes) != 0) {
+            int saved = errno;
+            close(descriptor);
+            errno = saved;
+            return NULL;
+        }
+        mapping = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0);
+    } else {
+        mapping = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    }
+    if (mapping == MAP_FAILED) {
+        int saved = errno;
+        if (descriptor >= 0) close(descriptor);
+        errno = saved;
+        return NULL;
+    }
+    header_t *header = mapping;
+    header->size = bytes;
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&header->lock, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    /* One bucket per 256 bytes of store, a power of two. */
+    uint32_t count = 1024;
+    while ((uint64_t)count * 2 * 256 <= bytes && count < (1u << 24)) count *= 2;
+    header->bucket_count = count;
+    header->buckets_offset = (sizeof(header_t) + 63) & ~(uint64_t)63;
+    header->arena_offset = (header->buckets_offset + (uint64_t)count * sizeof(uint64_t) + 63) & ~(uint64_t)63;
+    header->arena_top = header->arena_offset;
+    header->layout = STORE_LAYOUT;
+    __atomic_store_n(&header->magic, STORE_MAGIC, __ATOMIC_RELEASE);
+    if (fd != NULL) *fd = descriptor;
+    return (ph_shared_cache_t *)header;
+}
+
+ph_shared_cache_t *ph_shared_cache_attach(int fd) {
+    struct stat info;
+    if (fstat(fd, &info) != 0) return NULL;
+    if ((size_t)info.st_size < PH_SHARED_CACHE_MIN_BYTES) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *mapping = mmap(NULL, (size_t)info.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapping == MAP_FAILED) return NULL;
+    header_t *header = mapping;
+    if (__atomic_load_n(&header->magic, __ATOMIC_ACQUIRE) != STORE_MAGIC || header->layout != STORE_LAYOUT ||
+        header->size != (uint64_t)info.st_size || header->arena_offset >= header->size) {
+        munmap(mapping, (size_t)info.st_size);
+        errno = EINVAL;
+        return NULL;
+    }
+    return (ph_shared_cache_t *)header;
+}
+
+/* ---- Entries ---- */
+
+static space_t *space_of(header_t *header, uint64_t handle) {
+    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
+    if (index >= NAMESPACES) return NULL;
+    space_t *space = &header->spaces[index];
+    return space->in_use && space->serial == serial ? space : NULL;
+}
+
+/* Unlinks `entry` from its bucket and its namespace and frees its block. */
+static void remove_entry(header_t *header, entry_t *entry, int *damaged) {
+    uint64_t offset = offset_of(header, entry);
+    uint64_t *slot = &buckets(header)[entry->hash & (header->bucket_count - 1)];
+    for (int guard = 0; *slot != 0 && guard < 1 << 20; guard++) {
+        if (*slot == offset) {
+            *slot = entry->chain;
+            break;
+        }
+        entry_t *next = block_at(header, *slot, ENTRY_MAGIC, damaged);
+        if (next == NULL) return;
+        slot = &next->chain;
+    }
+    if (entry->space < NAMESPACES) {
+        space_t *space = &header->spaces[entry->space];
+        entry_t *older = block_at(header, entry->older, ENTRY_MAGIC, damaged);
+        entry_t *newer = block_at(header, entry->newer, ENTRY_MAGIC, damaged);
+        if (*damaged) return;
+        if (older) older->newer = entry->newer; else space->oldest = entry->newer;
+        if (newer) newer->older = entry->older; else space->newest = entry->older;
+        if (space->entries > 0) space->entries--;
+        uint64_t size = (uint64_t)entry->key_length + entry->value_length;
+        space->bytes = space->bytes >= size ? space->bytes - size : 0;
+    }
+    entry->magic = FREE_MAGIC;
+    entry->chain = header->free_lists[entry->size_class];
+    header->free_lists[entry->size_class] = offset;
+}
+
+/* The entry of namespace `space` (index and serial) under `key`, or NULL. */
+static entry_t *find(header_t *header, uint32_t space, uint32_t serial, const void *key, size_t length, uint64_t hash, int *damaged) {
+    uint64_t offset = buckets(header)[hash & (header->bucket_count - 1)];
+    for (int guard = 0; offset != 0 && guard < 1 << 20; guard++) {
+        entry_t *entry = block_at(header, offset, ENTRY_MAGIC, damaged);
+        if (entry == NULL) return NULL;
+        if (entry->hash == hash && entry->space == space && entry->space_serial == serial && entry->key_length == length &&
+            memcmp(payload(entry), key, length) == 0) {
+            if (entry->checksum != checksum(entry)) {
+                *damaged = 1;
+                return NULL;
+            }
+            return entry;
+        }
+        offset = entry->chain;
+    }
+    return NULL;
+}
+
+static int evict_oldest(header_t *header, space_t *space, int *damaged) {
+    entry_t *oldest = block_at(header, space->oldest, ENTRY_MAGIC, damaged);
+    if (oldest == NULL) return 0;
+    remove_entry(header, oldest, damaged);
+    return !*damaged;
+}
+
+/* The namespace whose oldest entry is the oldest of all, or NULL when every one is empty. */
+static space_t *oldest_space(header_t *header, int *damaged) {
+    space_t *found = NULL;
+    uint64_t sequence = UINT64_MAX;
+    for (int index = 0; index < NAMESPACES; index++) {
+        space_t *space = &header->spaces[index];
+        if (!space->in_use || space->oldest == 0) continue;
+        entry_t *entry = block_at(header, space->oldest, ENTRY_MAGIC, damaged);
+        if (entry == NULL) return NULL;
+        if (entry->sequence < sequence) {
+            sequence = entry->sequence;
+            found = space;
+        }
+    }
+    return found;
+}
+
+static entry_t *allocate(header_t *header, uint32_t size_class, int *damaged) {
+    uint64_t offset = header->free_lists[size_class];
+    if (offset != 0) {
+        entry_t *block = block_at(header, offset, FREE_MAGIC, damaged);
+        if (block == NULL || block->size_class != size_class) {
+            *damaged = 1;
+            return NULL;
+        }
+        header->free_lists[size_class] = block->chain;
+        return block;
+    }
+    uint64_t size = class_size(size_class);
+    if (header->arena_top + size > header->size) return NULL;
+    entry_t *block = (entry_t *)(base(header) + header->arena_top);
+    header->arena_top += size;
+    block->size_class = size_class;
+    return block;
+}
+
+int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *key, size_t key_length, const void *value,
+                        size_t value_length, uint64_t ttl_ns) {
+    header_t *header = &cache->header;
+    size_t needed = sizeof(entry_t) + key_length + value_length;
+    if (needed > PH_SHARED_CACHE_MAX_ENTRY || key_length > UINT32_MAX || value_length > UINT32_MAX) return PH_SHARED_CACHE_FULL;
+    uint32_t size_class = 0;
+    while (class_size(size_class) < needed) size_class++;
+    uint64_t expiry = ttl_ns ? now_ns() + ttl_ns : 0;
+    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    int damaged = 0;
+    int result = PH_SHARED_CACHE_OK;
+    space_t *space = space_of(header, handle);
+    if (space == NULL) {
+        unlock(header, 0);
+        return PH_SHARED_CACHE_INVALID;
+    }
+    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
+    uint64_t hash = key_hash(index, serial, key, key_length);
+    uint64_t size = (uint64_t)key_length + value_length;
+    if (space->max_entries == 0 || (space->max_bytes > 0 && size > space->max_bytes)) {
+        unlock(header, 0);
+        return space->max_entries == 0 ? PH_SHARED_CACHE_OK : PH_SHARED_CACHE_FULL;
+    }
+    entry_t *old = find(header, index, serial, key, key_length, hash, &damaged);
+    if (old != NULL) remove_entry(header, old, &damaged);
+    /* The namespace's limits: its oldest entries go first. */
+    while (!damaged && space->entries >= space->max_entries && evict_oldest(header, space, &damaged)) {}
+    while (!damaged && space->max_bytes > 0 && space->bytes + size > space->max_bytes && evict_oldest(header, space, &damaged)) {}
+    entry_t *entry = damaged ? NULL : allocate(header, size_class, &damaged);
+    /* No room in the store: this namespace's oldest, then the store's oldest, go. */
+    for (int tries = 0; entry == NULL && !damaged && tries < EVICTIONS_PER_SET; tries++) {
+        space_t *victim = space->oldest != 0 ? space : oldest_space(header, &damaged);
+        if (victim == NULL || !evict_oldest(header, victim, &damaged)) break;
+        entry = allocate(header, size_class, &damaged);
+    }
+    if (entry == NULL || damaged) {
+        unlock(header, damaged);
+        return damaged ? PH_SHARED_CACHE_INVALID : PH_SHARED_CACHE_FULL;
+    }
+    entry->magic = ENTRY_MAGIC;
+    entry->size_class = size_class;
+    entry->expiry = expiry;
+    entry->hash = hash;
+    entry->sequence = ++header->sequence;
+    entry->space = index;
+    entry->space_serial = serial;
+    entry->key_length = (uint32_t)key_length;
+    entry->value_length = (uint32_t)value_length;
+    entry->reserved = 0;
+    if (key_length) memcpy(payload(entry), key, key_length);
+    if (value_length) memcpy(payload(entry) + key_length, value, value_length);
+    entry->checksum = checksum(entry);
+    uint64_t offset = offset_of(header, entry);
+    uint64_t *bucket = &buckets(header)[hash & (header->bucket_count - 1)];
+    entry->chain = *bucket;
+    *bucket = offset;
+    entry->newer = 0;
+    entry->older = space->newest;
+    entry_t *newest = block_at(header, space->newest, ENTRY_MAGIC, &damaged);
+    if (newest) newest->newer = offset; else space->oldest = offset;
+    space->newest = offset;
+    space->entries++;
+    space->bytes += size;
+    unlock(header, damaged);
+    return damaged ? PH_SHARED_CACHE_INVALID : result;
+}
+
+int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *key, size_t key_length, void *buffer,
+                        size_t capacity, size_t *length) {
+    header_t *header = &cache->header;
+    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    int damaged = 0;
+    if (space_of(header, handle) == NULL) {
+        unlock(header, 0);
+        return PH_SHARED_CACHE_INVALID;
+    }
+    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
+    entry_t *entry = find(header, index, serial, key, key_length, key_hash(index, serial, key, key_length), &damaged);
+    int result = PH_SHARED_CACHE_NOT_FOUND;
+    if (entry != NULL && entry->expiry != 0 && entry->expiry <= now_ns()) {
+        remove_entry(header, entry, &damaged);
+        entry = NULL;
+    }
+    if (entry != NULL) {
+        if (length) *length = entry->value_length;
+        if (entry->value_length <= capacity) {
+            if (buffer && entry->value_length) memcpy(buffer, payload(entry) + entry->key_length, entry->value_length);
+            result = PH_SHARED_CACHE_OK;
+        } else {
+            result = PH_SHARED_CACHE_TOO_SMALL;
+        }
+    }
+    unlock(header, damaged);
+    return damaged ? PH_SHARED_CACHE_NOT_FOUND : result;
+}
+
+int ph_shared_cache_invalidate(ph_shared_cache_t *cache, uint64_t handle, const void *prefix, size_t prefix_length) {
+    header_t *header = &cache->header;
+    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    int damaged = 0;
+    space_t *space = space_of(header, handle);
+    if (space == NULL) {
+        unlock(header, 0);
+        return PH_SHARED_CACHE_INVALID;
+    }
+    uint64_t offset = space->oldest;
+    for (int guard = 0; offset != 0 && !damaged && guard < 1 << 24; guard++) {
+        entry_t *entry = block_at(header, offset, ENTRY_MAGIC, &damaged);
+        if (entry == NULL) break;
+        offset = entry->newer;
+        if (entry->key_length >= prefix_length && memcmp(payload(entry), prefix, prefix_length) == 0) remove_entry(header, entry, &damaged);
+    }
+    unlock(header, damaged);
+    return PH_SHARED_CACHE_OK;
+}
+
+/* ---- Namespaces ---- */
+
+/* Empties a namespace and frees its slot. */
+static void drop_space(header_t *header, space_t *space, int *damaged) {
+    while (!*damaged && space->oldest != 0 && evict_oldest(header, space, damaged)) {}
+    space->in_use = 0;
+}
+
+int ph_shared_cache_namespace(ph_shared_cache_t *cache, const char *alias, const char *fingerprint, uint32_t max_entries,
+                              uint64_t max_bytes, uint64_t *handle) {
+    header_t *header = &cache->header;
+    if (strlen(alias) >= sizeof header->spaces[0].alias || strlen(fingerprint) >= sizeof header->spaces[0].fingerprint) {
+        return PH_SHARED_CACHE_INVALID;
+    }
+    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    int damaged = 0;
+    space_t *found = NULL, *free_slot = NULL, *oldest_build = NULL;
+    int builds = 0;
+    for (int index = 0; index < NAMESPACES; index++) {
+        space_t *space = &header->spaces[index];
+        if (!space->in_use) {
+            if (free_slot == NULL) free_slot = space;
+            continue;
+        }
+        if (strncmp(space->alias, alias, sizeof space->alias) != 0) continue;
+        if (strncmp(space->fingerprint, fingerprint, sizeof space->fingerprint) == 0) {
+            found = space;
+            break;
+        }
+        builds++;
+        if (oldest_build == NULL || space->created < oldest_build->created) oldest_build = space;
+    }
+    if (found == NULL) {
+        /* A new build of the alias: the oldest of its earlier builds goes when it had its share. */
+        if (builds >= BUILDS_PER_ALIAS && oldest_build != NULL) {
+            drop_space(header, oldest_build, &damaged);
+            if (free_slot == NULL) free_slot = oldest_build;
+        }
+        if (free_slot == NULL) {
+            unlock(header, damaged);
+            return PH_SHARED_CACHE_FULL;
+        }
+        found = free_slot;
+        memset(found, 0, sizeof *found);
+        strncpy(found->alias, alias, sizeof found->alias - 1);
+        strncpy(found->fingerprint, fingerprint, sizeof found->fingerprint - 1);
+        found->serial = ++header->next_serial;
+        if (found->serial == 0) found->serial = ++header->next_serial;
+        found->created = ++header->sequence;
+        found->in_use = 1;
+    }
+    found->max_entries = max_entries;
+    found->max_bytes = max_bytes;
+    *handle = ((uint64_t)(uint32_t)(found - header->spaces) << 32) | found->serial;
+    unlock(header, damaged);
+    return PH_SHARED_CACHE_OK;
+}
+
+uint64_t ph_shared_cache_entries(ph_shared_cache_t *cache, uint64_t handle) {
+    header_t *header = &cache->header;
+    if (lock(header) != 0) return 0;
+    uint64_t count = 0;
+    if (handle == 0) {
+        for (int index = 0; index < NAMESPACES; index++) if (header->spaces[index].in_use) count += header->spaces[index].entries;
+    } else {
+        space_t *space = space_of(header, handle);
+        count = space ? space->entries : 0;
+    }
+    unlock(header, 0);
+    return count;
+}
+
+uint64_t ph_shared_cache_resets(ph_shared_cache_t *cache) {
+    return __atomic_load_n(&cache->header.resets, __ATOMIC_RELAXED);
+}
+
+void ph_shared_cache_damage_for_testing(ph_shared_cache_t *cache) {
+    header_t *header = &cache->header;
+    if (lock(header) != 0) return;
+    if (header->arena_top > header->arena_offset) {
+        entry_t *first = (entry_t *)(base(header) + header->arena_offset);
+        first->checksum ^= 0x5a5a5a5au;
+    }
+    unlock(header, 0);
+}
+
+int ph_shared_cache_die_holding_lock_for_testing(ph_shared_cache_t *cache) {
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+        pthread_mutex_lock(&cache->header.lock);
+        _exit(0);
+    }
+    int status = 0;
+    return waitpid(child, &status, 0) == child ? 0 : -1;
+}
