@@ -118,6 +118,8 @@ let package = Package(
             name: "PluginHTTP",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, hummingbirdCore, nioCore, nioPosix, nioExtras, nioHTTPTypes,
                            httpTypes, logging, serviceLifecycle, metrics, prometheus],
+            // The admin page, as a file (embedded: one self-contained executable).
+            resources: [.embedInCode("Resources/admin.html")],
             swiftSettings: swiftSettings
         ),
         // The process model: the supervisor's state machine and its I/O loop, the worker's
@@ -131,6 +133,22 @@ let package = Package(
             name: "plughost",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "PluginSupervisor", "CPluginValidator", "CProcessControl",
                            "CCrashJournal", "CCallRecord", argumentParser, logging, serviceLifecycle, unixSignals, hummingbird, metrics, prometheus],
+            // `plughost new`'s templates, as files (embedded: one self-contained executable).
+            resources: [.embedInCode("Templates/cargoToml.template"),
+                        .embedInCode("Templates/gitignoreNative.template"),
+                        .embedInCode("Templates/gitignoreRust.template"),
+                        .embedInCode("Templates/makefileC.template"),
+                        .embedInCode("Templates/makefileRust.template"),
+                        .embedInCode("Templates/makefileSwift.template"),
+                        .embedInCode("Templates/manifest.template"),
+                        .embedInCode("Templates/readmeFilesC.template"),
+                        .embedInCode("Templates/readmeFilesRust.template"),
+                        .embedInCode("Templates/readmeFilesSwift.template"),
+                        .embedInCode("Templates/readmeHead.template"),
+                        .embedInCode("Templates/readmeTail.template"),
+                        .embedInCode("Templates/rustLib.template"),
+                        .embedInCode("Templates/sourceC.template"),
+                        .embedInCode("Templates/sourceSwift.template")],
             swiftSettings: swiftSettings
         ),
 

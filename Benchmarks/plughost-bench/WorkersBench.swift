@@ -99,6 +99,7 @@ enum WorkersBench {
             figures.append(Figure(name: "HTTP requests/s with --workers \(name) (vs --workers 0, in-process; median of \(rounds) interleaved rounds)",
                                   value: base * ratio, baseline: base, unit: "req/s", target: "—", met: true))
         }
+        figures.append(try scrapeLatency(plughost: plughost, fixtures: fixtures, inProcess: inProcess.port))
         for workers in [1, 2] {
             let server = workers == 1 ? one : two
             let (lost, recovery) = crashCost(port: server.port)
@@ -109,6 +110,28 @@ enum WorkersBench {
                                   value: recovery, baseline: nil, unit: "ms", target: "—", met: true))
         }
         return figures
+    }
+
+    /// `GET /_plughost/metrics` with 8 workers (the answering worker asks the supervisor, which
+    /// collects and sums every worker's figures) against the in-process host's, median of 200 each.
+    private static func scrapeLatency(plughost: String, fixtures: String, inProcess: Int) throws -> Figure {
+        let eight = try Server(plughost: plughost, fixtures: fixtures, workers: 8)
+        // Until all eight serve (each answers /crash/ok once its plugins run).
+        usleep(500_000)
+        func median(_ port: Int) -> Double {
+            var samples: [Double] = []
+            for _ in 0..<200 {
+                let start = ContinuousClock.now
+                guard Server.get(port: port, path: "/_plughost/metrics") == 200 else { continue }
+                samples.append((ContinuousClock.now - start).nanoseconds / 1e6)
+            }
+            return HTTPBench.median(samples)
+        }
+        _ = median(eight.port)
+        let withWorkers = median(eight.port)
+        let alone = median(inProcess)
+        return Figure(name: "scrape of /_plughost/metrics with 8 workers, the whole host's figures (vs --workers 0; median of 200)",
+                      value: withWorkers, baseline: alone, unit: "ms", target: "—", met: true)
     }
 
     /// Crashes the plugin 5 times under a client loop on another plugin's endpoint:

@@ -16,7 +16,7 @@ logger.logLevel = .error
 // Metrics as plughost serve has them: a Prometheus backend, bootstrapped before any metric is made.
 let metrics = HostMetrics.bootstrap()
 
-// PLUGHOST_BENCH_ONLY=events,chain,typed,http,blocking,workers,startup,reload runs a subset (for quick iterations).
+// PLUGHOST_BENCH_ONLY=events,chain,cache,typed,http,blocking,workers,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
 func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
@@ -29,6 +29,7 @@ if selected("events") {
     figures += try CallRecordBench.run(fixtures: fixtures)
 }
 if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, logger: logger) }
+if selected("cache") { figures += try CacheBench.run() }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
 if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, metrics: metrics, logger: logger) }
 if selected("blocking") {

@@ -362,6 +362,32 @@ int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *k
         return space->max_entries == 0 ? PH_SHARED_CACHE_OK : PH_SHARED_CACHE_FULL;
     }
     entry_t *old = find(header, index, serial, key, key_length, hash, &damaged);
+    if (old != NULL && old->size_class == size_class &&
+        (space->max_bytes == 0 || space->bytes - old->value_length + value_length <= space->max_bytes)) {
+        /* The same key again in a block of the same size: rewritten in place, its bucket
+         * unchanged, moved to the newest end of its namespace. */
+        entry_t *older = block_at(header, old->older, ENTRY_MAGIC, &damaged);
+        entry_t *newer = block_at(header, old->newer, ENTRY_MAGIC, &damaged);
+        if (!damaged && newer != NULL) {
+            if (older) older->newer = old->newer; else space->oldest = old->newer;
+            newer->older = old->older;
+            old->older = space->newest;
+            old->newer = 0;
+            entry_t *newest = block_at(header, space->newest, ENTRY_MAGIC, &damaged);
+            if (newest) newest->newer = offset_of(header, old);
+            space->newest = offset_of(header, old);
+        }
+        if (!damaged) {
+            space->bytes = space->bytes - old->value_length + value_length;
+            old->expiry = expiry;
+            old->sequence = ++header->sequence;
+            old->value_length = (uint32_t)value_length;
+            if (value_length) memcpy(payload(old) + key_length, value, value_length);
+            old->checksum = checksum(old);
+        }
+        unlock(header, damaged);
+        return damaged ? PH_SHARED_CACHE_FULL : PH_SHARED_CACHE_OK;
+    }
     if (old != NULL) remove_entry(header, old, &damaged);
     /* The namespace's limits: its oldest entries go first. */
     while (!damaged && space->entries >= space->max_entries && evict_oldest(header, space, &damaged)) {}
@@ -375,7 +401,7 @@ int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *k
     }
     if (entry == NULL || damaged) {
         unlock(header, damaged);
-        return damaged ? PH_SHARED_CACHE_INVALID : PH_SHARED_CACHE_FULL;
+        return PH_SHARED_CACHE_FULL;
     }
     entry->magic = ENTRY_MAGIC;
     entry->size_class = size_class;
@@ -402,7 +428,7 @@ int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *k
     space->entries++;
     space->bytes += size;
     unlock(header, damaged);
-    return damaged ? PH_SHARED_CACHE_INVALID : result;
+    return damaged ? PH_SHARED_CACHE_FULL : result;
 }
 
 int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *key, size_t key_length, void *buffer,

@@ -52,9 +52,21 @@ struct HostListing: Decodable {
     var retainedSwiftImages: Int
     var plugins: [Plugin]
     var supervisor: Supervisor?
+    /// With workers: each worker's generation and plugin states.
+    var workers: [Worker]?
+
+    struct Worker: Decodable {
+        struct PluginState: Decodable {
+            var alias: String?
+            var state: String
+        }
+        var pid: Int32?
+        var generation: Int
+        var plugins: [PluginState]
+    }
 
     private enum CodingKeys: String, CodingKey {
-        case generation, reloads, plugins, supervisor
+        case generation, reloads, plugins, supervisor, workers
         case lastReload = "last_reload", drainingGenerations = "draining_generations"
         case lingeringGenerations = "lingering_generations", retainedSwiftImages = "retained_swift_images"
     }
@@ -77,6 +89,12 @@ struct HostListing: Decodable {
                 if !supervisor.quarantined.isEmpty {
                     lines.append("  quarantined: " + supervisor.quarantined.map { "\($0.alias) (\($0.crashes) crashes)" }.joined(separator: ", "))
                 }
+            }
+            // Each worker's generation and its plugins not running (a plugin that failed in one worker shows here).
+            for worker in listing.workers ?? [] {
+                let notRunning = worker.plugins.filter { $0.alias != nil && $0.state != "running" && $0.state != "disabled" }
+                let states = notRunning.isEmpty ? "all plugins running" : notRunning.map { "\($0.alias ?? "?") \($0.state)" }.joined(separator: ", ")
+                lines.append("  worker \(worker.pid.map(String.init) ?? "?"): generation \(worker.generation); \(states)")
             }
             lines.append("")
             let header = ["ALIAS", "STATE", "VERSION", "ABI", "SHA256", "ENDPOINTS", "LAST ERROR"]

@@ -274,12 +274,13 @@ struct ContainmentTests {
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
         let port = server.port
         let clock = ContinuousClock()
-        // 64 requests that each hold a call in crashy for 2 s (32 run, 32 wait in its bulkhead).
+        // 64 requests that each hold a call in crashy for 4 s (32 run, 32 wait in its bulkhead); 4 s, so
+        // that the order below holds on a machine the rest of the suite keeps busy.
         let slow = Task {
             try await withThrowingTaskGroup(of: (ContinuousClock.Instant, Bool).self) { group in
                 for _ in 0..<64 {
                     group.addTask {
-                        let reply = try await RawHTTP.sendAsync("GET /crash/sleep?ms=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
+                        let reply = try await RawHTTP.sendAsync("GET /crash/sleep?ms=4000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port)
                         return (clock.now, reply.hasSuffix("slept"))
                     }
                 }

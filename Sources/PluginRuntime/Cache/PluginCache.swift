@@ -14,7 +14,7 @@ import Synchronization
 /// build or config starts empty, and the replaced build's entries are never
 /// seen again (an alias keeps at most four builds' namespaces; the oldest goes
 /// when a fifth comes).
-final class PluginCache: Sendable {
+package final class PluginCache: Sendable {
     private let store: SharedCacheStore
     private let alias: String
     private let fingerprint: String
@@ -25,7 +25,7 @@ final class PluginCache: Sendable {
     private let handle: Atomic<UInt64>
 
     /// The namespace of `alias` built as `fingerprint` in `store`.
-    init(store: SharedCacheStore = .current, alias: String, fingerprint: String, limit: Int, byteLimit: Int) {
+    package init(store: SharedCacheStore = .current, alias: String, fingerprint: String, limit: Int, byteLimit: Int) {
         self.store = store
         self.alias = String(alias.utf8.prefix(63)) ?? "plugin"
         self.fingerprint = String(fingerprint.utf8.prefix(95)) ?? "-"
