@@ -232,6 +232,18 @@ static void put_frame(line_t *line, uintptr_t address) {
     }
 }
 
+/* ` alias=A version=V plugin_version=P sha256=S`, `-` for an empty field. */
+static void put_build(line_t *line, const char *aliases, const char *version, const char *plugin_version, const char *sha256) {
+    put(line, " alias=");
+    put(line, aliases);
+    put(line, " version=");
+    put(line, version[0] ? version : "-");
+    put(line, " plugin_version=");
+    put(line, plugin_version[0] ? plugin_version : "-");
+    put(line, " sha256=");
+    put(line, sha256[0] ? sha256 : "-");
+}
+
 static const int handled_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
 
 /* Writes one journal line for `signal_text` ("SIGSEGV", "HANG"), attributed
@@ -276,14 +288,7 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
     put(&line, signal_text);
     if (culprit >= 0) {
         ph_crash_library_t *library = &libraries[culprit];
-        put(&line, " alias=");
-        put(&line, library->aliases);
-        put(&line, " version=");
-        put(&line, library->version[0] ? library->version : "-");
-        put(&line, " plugin_version=");
-        put(&line, library->plugin_version[0] ? library->plugin_version : "-");
-        put(&line, " sha256=");
-        put(&line, library->sha256[0] ? library->sha256 : "-");
+        put_build(&line, library->aliases, library->version, library->plugin_version, library->sha256);
         put(&line, atomic_load_explicit(&library->retired, memory_order_acquire)
                        ? " state=retired note=\"a thread outlived stop in "
                        : " state=loaded note=\"");
@@ -293,14 +298,7 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
         put(&line, library->version[0] ? library->version : "-");
         put(&line, "\"");
     } else if (recorded != NULL) {
-        put(&line, " alias=");
-        put(&line, recorded->alias);
-        put(&line, " version=");
-        put(&line, recorded->manifest_version[0] ? recorded->manifest_version : "-");
-        put(&line, " plugin_version=");
-        put(&line, recorded->plugin_version[0] ? recorded->plugin_version : "-");
-        put(&line, " sha256=");
-        put(&line, recorded->sha256[0] ? recorded->sha256 : "-");
+        put_build(&line, recorded->alias, recorded->manifest_version, recorded->plugin_version, recorded->sha256);
         put(&line, " state=loaded note=\"outside plugin code, during a call into ");
         put(&line, recorded->alias);
         put(&line, "\"");

@@ -105,9 +105,15 @@ public struct ReloadRoundReport: Codable, Sendable, Equatable {
     public static let abortedPrefix = "aborted:"
 
     /// One JSON object, keys sorted.
-    public var json: String {
+    public var json: String { SortedJSON.text(of: self) }
+}
+
+/// JSON text with sorted keys, for the reports and views written to files and sent to workers.
+enum SortedJSON {
+    /// `value` as one JSON object with sorted keys (`{}` if it cannot be encoded).
+    static func text(of value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -14,13 +14,18 @@ struct ResourceUsage: CustomStringConvertible {
     var maps = 0
     var mapLimit: Int?
 
+    /// Where `d_name` starts in a `dirent`.
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// Reads worker `pid`'s usage (zeros for what cannot be read).
     init(pid: Int32) {
         let folder = "/proc/\(pid)/fd"
         var targets: [String: Int] = [:]
         if let directory = opendir(folder) {
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                // Read in place, up to its NUL: a record is only as long as its name, so copying the
+                // whole 256-byte d_name field reads past readdir's buffer (AddressSanitizer caught it).
+                let name = String(cString: (UnsafeRawPointer(entry) + Self.nameOffset).assumingMemoryBound(to: CChar.self))
                 guard name != ".", name != ".." else { continue }
                 descriptors += 1
                 var buffer = [CChar](repeating: 0, count: 512)

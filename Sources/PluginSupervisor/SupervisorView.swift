@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import PluginRuntime
 
 /// What the supervisor knows that no worker does, as `/_plughost/plugins` shows it under `supervisor`.
@@ -68,11 +63,7 @@ public struct SupervisorView: Codable, Sendable, Equatable {
     }
 
     /// One JSON object, keys sorted.
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
+    public var json: String { SortedJSON.text(of: self) }
 }
 
 /// One worker's figures and listing, collected for a view of the whole host.
