@@ -31,14 +31,18 @@ public struct InheritedSocketServer: Service {
     let serverName: String
     let logger: Logger
     let onServerRunning: @Sendable () async -> Void
+    /// Told how to stop accepting new connections once the server runs (a successor takes over).
+    let onListening: @Sendable (@escaping @Sendable () -> Void) -> Void
 
     /// How long connections accepted just before a graceful shutdown get to send their request.
     static let acceptGrace: TimeAmount = .seconds(1)
 
     /// A server answering with `responder` on `socket`.
     public init(socket: Int32, healthSocket: Int32? = nil, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
-                serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) {
+                serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {},
+                onListening: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { _ in }) {
         self.socket = socket
+        self.onListening = onListening
         self.healthSocket = healthSocket
         self.responder = responder
         self.channelConfiguration = channelConfiguration
@@ -81,6 +85,9 @@ public struct InheritedSocketServer: Service {
         var health: (any Channel)?
         if let healthSocket { health = try await HealthAnswerHandler.serve(healthSocket, group: group) }
         defer { health?.close(promise: nil) }
+        // Stops reading the listener (the socket stays open: what the kernel queued waits for the successor).
+        let listener = server.channel
+        onListening { listener.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
         await withGracefulShutdownHandler {
             await onServerRunning()
             await withDiscardingTaskGroup { connections in

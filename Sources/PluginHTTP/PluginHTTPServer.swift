@@ -37,13 +37,14 @@ public enum PluginHTTPServer {
         runtime: PluginRuntime, reloader: (any HostControl)? = nil, socket: Int32, healthSocket: Int32? = nil, maxBodyBytes: Int = 1 << 20,
         headerTimeout: Duration = .seconds(10), calls: PluginCallPool? = nil, metrics: HostMetrics? = nil,
         readiness: HostReadiness? = nil, logger: Logger,
-        onServerRunning: @escaping @Sendable () async -> Void = {}
+        onServerRunning: @escaping @Sendable () async -> Void = {},
+        onListening: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { _ in }
     ) -> InheritedSocketServer {
         InheritedSocketServer(
             socket: socket, healthSocket: healthSocket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
                                                        metrics: metrics, readiness: readiness),
             channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls),
-            logger: logger, onServerRunning: onServerRunning)
+            logger: logger, onServerRunning: onServerRunning, onListening: onListening)
     }
 
     /// This process's own `/_plughost/plugins` listing (a JSON object): a worker's part of the host's.

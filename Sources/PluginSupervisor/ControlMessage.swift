@@ -23,11 +23,19 @@ public enum ControlMessage: Codable, Sendable, Equatable {
     case collect(request: Int)
     /// The whole host's figures and listings, answering a worker's ``askHost(request:)``.
     case host(request: Int, HostSnapshot)
+    /// Stop accepting new connections (a successor takes over the socket); answer ``quiesced``.
+    case quiesce
+    /// Start accepting: the predecessor stopped (a successor waits for this).
+    case acceptConnections
 
     // MARK: Worker to supervisor
 
     /// The worker's plugins run and it accepts connections.
     case serving
+    /// A successor's plugins run; it accepts once told to (``acceptConnections``).
+    case readyToServe
+    /// This worker stopped accepting new connections, answering ``quiesce``.
+    case quiesced
     /// The worker cannot start; `permanent` when a restart cannot change that (a `--strict`
     /// refusal, an invalid config, an unreadable plugins folder): the host then stops.
     case startRefused(reason: String, permanent: Bool)

@@ -32,6 +32,10 @@ extension SupervisorStateMachine {
         switch message {
         case .serving:
             return serves(pid, at: now)
+        case .readyToServe:
+            return successorReady(pid, at: now)
+        case .quiesced:
+            return predecessorQuiesced(pid)
         case .startRefused(let reason, let permanent):
             guard permanent else { return [.log(.error, "worker \(pid) could not start: \(reason)")] }
             stopping = true
@@ -56,10 +60,30 @@ extension SupervisorStateMachine {
             return collect(for: pid, request: request, at: now)
         case .snapshot(let request, let snapshot):
             return collected(snapshot, from: pid, request: request, at: now)
-        case .prepare, .commit, .abort, .roundFinished, .view, .collect, .host:
+        case .prepare, .commit, .abort, .roundFinished, .view, .collect, .host, .quiesce, .acceptConnections:
             return [.log(.warning, "worker \(pid) sent a message only the supervisor sends")]
         }
     }
+
+    /// A successor's plugins run: its predecessor stops accepting first (two processes
+    /// accepting on one socket race for each connection), then the successor starts.
+    private mutating func successorReady(_ pid: Int32, at now: Instant) -> [Action] {
+        guard let index = slots.firstIndex(where: { $0.successor == pid }) else { return [.send(.acceptConnections, to: pid)] }
+        let old = slots[index].pid
+        guard old > 0 else { return [.send(.acceptConnections, to: pid)] }
+        slots[index].handover = Handover(successor: pid, deadline: now + Self.quiesceWait)
+        return [.send(.quiesce, to: old)]
+    }
+
+    /// The predecessor stopped accepting: its successor may start.
+    private mutating func predecessorQuiesced(_ pid: Int32) -> [Action] {
+        guard let index = slots.firstIndex(where: { $0.pid == pid }), let handover = slots[index].handover else { return [] }
+        slots[index].handover = nil
+        return [.send(.acceptConnections, to: handover.successor)]
+    }
+
+    /// How long a successor waits for its predecessor to stop accepting (a stuck one never answers).
+    static let quiesceWait: Duration = .seconds(1)
 
     /// A worker says it serves: a successor takes its predecessor's slot (which now
     /// drains, or is killed when it hung); a worker that started during a round gets one.
@@ -199,6 +223,12 @@ extension SupervisorStateMachine {
         for index in slots.indices where slots[index].pid == 0 && !slots[index].spawning && !stopping {
             if let due = slots[index].restartAt, due > now { continue }
             actions += spawn(index, at: now)
+        }
+        // A predecessor that did not say it stopped accepting in time: its successor starts anyway.
+        for index in slots.indices {
+            guard let handover = slots[index].handover, handover.deadline <= now else { continue }
+            slots[index].handover = nil
+            actions.append(.send(.acceptConnections, to: handover.successor))
         }
         for (pid, due) in retiring where due <= now {
             actions.append(.log(.error, "replaced worker \(pid) has not exited: killing it"))

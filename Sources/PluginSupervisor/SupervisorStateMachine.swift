@@ -139,6 +139,14 @@ public struct SupervisorStateMachine: Sendable {
         var failedStarts = 0
         /// The pid was killed here (a hang before it served): its death is no news.
         var killed = false
+        /// A successor waiting for `pid` to stop accepting.
+        var handover: Handover?
+    }
+
+    /// A successor ready to serve, waiting for its predecessor to stop accepting.
+    struct Handover: Sendable, Equatable {
+        let successor: Int32
+        let deadline: Instant
     }
 
     /// The configuration in force.

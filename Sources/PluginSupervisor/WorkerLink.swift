@@ -32,6 +32,11 @@ public final class WorkerLink: Sendable {
     private let hostQuestions = Mutex<(next: Int, waiting: [Int: CheckedContinuation<HostSnapshot?, Never>])>((0, [:]))
     private let view = Mutex<SupervisorView?>(nil)
 
+    /// What stops this worker accepting new connections (set by the server once it runs).
+    private let stopAccepting = Mutex<(@Sendable () -> Void)?>(nil)
+    /// A successor waiting to be told to accept.
+    private let acceptGate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
     /// How long a prepared worker waits for commit or abort before undoing its build.
     public static let verdictTimeout: Duration = .seconds(120)
     /// How long a question about the whole host waits for the supervisor's answer.
@@ -58,6 +63,25 @@ public final class WorkerLink: Sendable {
             logger.warning("the supervisor closed the control channel")
         }
 
+    }
+
+    /// Sets what stops this worker accepting new connections (its listener stops reading; the
+    /// connections it has go on), for when a successor takes over the socket.
+    public func onQuiesce(_ stop: @escaping @Sendable () -> Void) {
+        stopAccepting.withLock { $0 = stop }
+    }
+
+    /// A successor: says its plugins run and waits until its predecessor stopped accepting.
+    public func waitForTurnToAccept() async {
+        channel.send(.readyToServe)
+        await withCheckedContinuation { continuation in
+            let open = acceptGate.withLock { gate -> Bool in
+                if gate.open { return true }
+                gate.waiters.append(continuation)
+                return false
+            }
+            if open { continuation.resume() }
+        }
     }
 
     /// Tells the supervisor this worker serves, and hands over what it runs.
@@ -146,6 +170,16 @@ public final class WorkerLink: Sendable {
         case .host(let request, let host):
             let waiter = hostQuestions.withLock { $0.waiting.removeValue(forKey: request) }
             waiter?.resume(returning: host)
+        case .quiesce:
+            stopAccepting.withLock { $0 }?()
+            channel.send(.quiesced)
+        case .acceptConnections:
+            let waiters = acceptGate.withLock { gate in
+                gate.open = true
+                defer { gate.waiters = [] }
+                return gate.waiters
+            }
+            for waiter in waiters { waiter.resume() }
         default:
             logger.warning("the supervisor sent a message only workers send")
         }

@@ -128,7 +128,7 @@ extension Serve {
         }
         let server: any Service
         if let workerSocket {
-            server = WorkerServer(waitsForStart: environment[WorkerDescriptors.successorVariable] == "1" ? readiness : nil,
+            server = WorkerServer(waitsForStart: environment[WorkerDescriptors.successorVariable] == "1" ? readiness : nil, link: link,
                                   watch: { request.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: control, socket: workerSocket, healthSocket: WorkerDescriptors.health, maxBodyBytes: maxBody,
@@ -141,7 +141,7 @@ extension Serve {
                         logger.info("worker \(getpid()) serving HTTP on \(host):\(ph_socket_port(workerSocket))")
                         link?.announceServing()
                     }
-                }))
+                }, onListening: { stop in link?.onQuiesce(stop) }))
         } else {
             server = PluginHTTPServer.makeApplication(
                 runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout,

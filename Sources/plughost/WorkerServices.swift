@@ -15,11 +15,16 @@ import Synchronization
 struct WorkerServer: Service {
     /// A successor's readiness: it serves only once its plugins started (nil: serves at once, probes answer "starting").
     let waitsForStart: HostReadiness?
+    /// A successor's link: once its plugins run it also waits until its predecessor stopped accepting.
+    let link: WorkerLink?
     let watch: @Sendable () -> Void
     let server: InheritedSocketServer
 
     func run() async throws {
-        if let waitsForStart, await !waitsForStart.waitUntilStarted() { return }
+        if let waitsForStart {
+            guard await waitsForStart.waitUntilStarted() else { return }
+            await link?.waitForTurnToAccept()
+        }
         let watcher = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(500))

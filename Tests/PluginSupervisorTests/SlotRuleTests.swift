@@ -112,3 +112,32 @@ struct SlotRuleTests {
         #expect(StateMachineHarness.journaled(exit).isEmpty && !exit.contains { if case .spawn = $0 { true } else { false } })
     }
 }
+
+@Suite("Supervisor rules: handing a socket to a successor")
+struct HandoverRuleTests {
+    @Test("a successor whose plugins run waits until its predecessor stopped accepting, then accepts")
+    func quiesceThenAccept() {
+        var harness = StateMachineHarness(workers: 1)
+        harness.startServing()
+        let old = harness.pid(0)
+        harness.handle(.message(.replaceMe(reason: .retainedImages), from: old, at: harness.now))
+        let successor = harness.machine.slots[0].successor
+        let ready = harness.handle(.message(.readyToServe, from: successor, at: harness.now))
+        #expect(ready.contains(.send(.quiesce, to: old)) && !ready.contains(.send(.acceptConnections, to: successor)))
+        let quiesced = harness.handle(.message(.quiesced, from: old, at: harness.now))
+        #expect(quiesced.contains(.send(.acceptConnections, to: successor)))
+    }
+
+    @Test("a predecessor that does not answer (its event loops are stuck) does not hold its successor: it accepts after a second")
+    func stuckPredecessor() {
+        var harness = StateMachineHarness(workers: 1)
+        harness.startServing()
+        harness.handle(.stalled(pid: harness.pid(0), silence: .seconds(4), resources: "", at: harness.now))
+        let successor = harness.machine.slots[0].successor
+        harness.handle(.message(.readyToServe, from: successor, at: harness.now))
+        harness.advance(.milliseconds(500))
+        #expect(!harness.actions.contains(.send(.acceptConnections, to: successor)))
+        harness.advance(.milliseconds(600))
+        #expect(harness.actions.contains(.send(.acceptConnections, to: successor)))
+    }
+}

@@ -42,6 +42,7 @@ struct AttributionTests {
     func stackOverflow() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         let client = ClientLoop(port: server.port)
         expectQuarantined(after: Array(repeating: "/faulty/overflow", count: 3), signals: ["SIGSEGV", "SIGSEGV", "SIGSEGV"], folder: folder, server: server)
         #expect(journal(folder).allSatisfy { $0.call == "endpoint" && $0.line.contains("pc=faulty+") }, "\(journal(folder).map(\.line))")
@@ -54,6 +55,7 @@ struct AttributionTests {
     func handlerReset() throws {
         let folder = faultyFolder(build: "reset")
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         #expect(ServeHelpers.wait { server.log.contains("replaced the host's handler for Segmentation fault during create: restored") }, "\(server.log)")
         let client = ClientLoop(port: server.port)
         // The handler was put back: the worker journals its own death.
@@ -73,6 +75,7 @@ struct AttributionTests {
     func exitsCharged() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         let client = ClientLoop(port: server.port)
         expectQuarantined(after: ["/faulty/exit", "/faulty/_exit", "/faulty/sigkill"], signals: ["EXIT:3", "EXIT:0", "SIGKILL"],
                           folder: folder, server: server)
@@ -86,6 +89,7 @@ struct AttributionTests {
     func recursivePublish() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         let reply = server.get("/faulty/republish")
         #expect(reply.status == 200 && reply.body.hasPrefix("depth 16, innermost status 2"), "\(reply)")
         #expect(server.log.contains("publish of 'faulty.loop' refused: nested 16 deep"), "\(server.log)")
@@ -98,6 +102,7 @@ struct AttributionTests {
     func startHangsInNewBuild() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         let client = ClientLoop(port: server.port, path: "/faulty/ok", accepted: ["ok a", "ok b"])
         install(folder, "faulty/hangstart/libfaulty.so", as: "faulty/libfaulty.so")
         let began = Date()
@@ -122,6 +127,7 @@ struct AttributionTests {
     func createCrashesInNewBuild() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         let client = ClientLoop(port: server.port, path: "/faulty/ok", accepted: ["ok a"])
         install(folder, "faulty/crashcreate/libfaulty.so", as: "faulty/libfaulty.so")
         let crashed = try Plughost.run(["reload", "--pid-file", server.pidFile, "--timeout", "30"])
@@ -144,6 +150,7 @@ struct AttributionTests {
     func descriptorExhaustion() throws {
         let folder = faultyFolder()
         let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(server, 2)
         // One worker runs out of descriptors, and a thread of the plugin's takes every one freed after.
         #expect(server.get("/faulty/fds").body.hasPrefix("opened"))
         for index in 0..<20 {

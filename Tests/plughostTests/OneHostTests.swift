@@ -21,12 +21,7 @@ private func sample(_ text: String, _ name: String, _ labels: [String]) -> Doubl
     }.flatMap { Double($0.split(separator: " ").last ?? "") }
 }
 
-/// Waits until `server` has `count` serving workers in its supervisor's view.
-private func waitForWorkers(_ server: ServeProcess, _ count: Int) {
-    ServeHelpers.wait(20) {
-        server.get("/_plughost/plugins").body.components(separatedBy: #""serving":true"#).count == count + 1
-    }
-}
+private func waitForWorkers(_ server: ServeProcess, _ count: Int) { ServeHelpers.waitForWorkers(server, count) }
 
 @Suite("One host, however many workers", .serialized)
 struct OneHostTests {

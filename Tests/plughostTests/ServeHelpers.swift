@@ -84,6 +84,11 @@ enum ServeHelpers {
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
+    /// Waits until `server` has `count` serving workers in its supervisor's view.
+    static func waitForWorkers(_ server: ServeProcess, _ count: Int) {
+        wait(20) { server.get("/_plughost/plugins").body.components(separatedBy: #""serving":true"#).count == count + 1 }
+    }
+
     /// Waits up to `seconds` for `condition`.
     @discardableResult
     static func wait(_ seconds: Double = 10, for condition: () -> Bool) -> Bool {
