@@ -1,6 +1,7 @@
 import Foundation
 import PluginTestSupport
 import Testing
+@testable import plughost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -187,6 +188,20 @@ struct NewCommandTests {
         }
         for file in ["README.md", "umasked.toml", "Makefile", ".gitignore", ".crate/Cargo.toml", ".crate/src/lib.rs"] {
             #expect(mode(plugin + "/" + file) == 0o644, "\(file)")
+        }
+    }
+}
+
+@Suite("The examples and the templates of plughost new")
+struct ExampleTemplateTests {
+    @Test("plugins/hello-rust is exactly what `plughost new hello-rust --lang rust --dir plugins` writes (the SDK named relative to it)")
+    func rustExampleIsTheTemplate() throws {
+        let example = Fixtures.repositoryRoot + "/plugins/hello-rust"
+        let files = PluginTemplates.files(name: "hello-rust", language: .rust, sdkPath: "../../PluginSDK", directory: "plugins")
+        #expect(files.count == 6)
+        for file in files {
+            let committed = try String(contentsOfFile: example + "/" + file.path, encoding: .utf8)
+            #expect(committed == file.contents, "plugins/hello-rust/\(file.path) differs from its template: regenerate it with plughost new")
         }
     }
 }
