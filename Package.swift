@@ -79,7 +79,9 @@ let package = Package(
         // Sealed in-memory files (memfd_create, sealing): shadow copies, committed builds.
         .target(name: "CMemoryFile"),
         // The in-flight record of plugin calls, in memory the supervisor reads after a worker's death.
-        .target(name: "CCallRecord"),
+        // Descriptor numbers kept above the ones a worker inherits.
+        .target(name: "CDescriptor"),
+        .target(name: "CCallRecord", dependencies: ["CDescriptor", "CPluginABI"]),
         // The crash journal's signal handler and the hang sampler.
         .target(name: "CCrashJournal", dependencies: ["CCallRecord"]),
         // The guard in front of each instance's ph_host_t.
@@ -87,9 +89,9 @@ let package = Package(
         // Event and verdict counters in thread-local memory.
         .target(name: "CEventCounters"),
         // The host cache every worker shares: a table in shared memory under a robust lock.
-        .target(name: "CSharedCache"),
+        .target(name: "CSharedCache", dependencies: ["CDescriptor"]),
         // The supervisor's system calls: sockets it owns, workers it spawns, signals, descriptor passing.
-        .target(name: "CProcessControl"),
+        .target(name: "CProcessControl", dependencies: ["CDescriptor"]),
         .target(
             name: "PluginRuntime",
             dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters", "CSharedCache",
@@ -126,7 +128,7 @@ let package = Package(
         // side of the link, reload rounds, the one message type between them. No HTTP.
         .target(
             name: "PluginSupervisor",
-            dependencies: ["PluginRuntime", "CProcessControl", "CCallRecord", "CMemoryFile", logging],
+            dependencies: ["PluginRuntime", "CProcessControl", "CDescriptor", "CCallRecord", "CMemoryFile", logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

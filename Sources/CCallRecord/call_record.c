@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "call_record.h"
+#include "descriptor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,16 +40,9 @@ uint64_t ph_call_clock_ns(void) {
 }
 
 ph_call_page_t *ph_call_page_create(int *fd) {
-    int descriptor = (int)syscall(SYS_memfd_create, "plughost:calls", MFD_CLOEXEC);
-    if (descriptor < 0) return NULL;
     /* Above 9: never a number a worker expects its inherited descriptors at. */
-    if (descriptor < 10) {
-        int high = fcntl(descriptor, F_DUPFD_CLOEXEC, 10);
-        if (high >= 0) {
-            close(descriptor);
-            descriptor = high;
-        }
-    }
+    int descriptor = ph_fd_move_high((int)syscall(SYS_memfd_create, "plughost:calls", MFD_CLOEXEC));
+    if (descriptor < 0) return NULL;
     if (ftruncate(descriptor, sizeof(ph_call_page_t)) != 0) {
         int saved = errno;
         close(descriptor);
@@ -77,7 +72,7 @@ int ph_call_page_in_flight(const ph_call_page_t *page, ph_call_seen_t *out, int 
     int count = 0;
     for (int index = 0; index < PH_CALL_THREADS && count < capacity; index++) {
         const ph_call_slot_t *slot = &page->threads[index];
-        uint32_t what = slot->what;
+        uint32_t what = __atomic_load_n(&slot->what, __ATOMIC_ACQUIRE);
         int32_t tid = slot->tid;
         if (what == 0 || tid == 0) continue;
         out[count].tid = tid;
@@ -148,11 +143,27 @@ int ph_call_page_attach(int fd) {
     ph_call_page_t *page = NULL;
     int result = 0;
     if (fd >= 0) {
-        void *mapping = mmap(NULL, sizeof(ph_call_page_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (mapping == MAP_FAILED || ((ph_call_page_t *)mapping)->magic != PH_CALL_PAGE_MAGIC) {
-            if (mapping != MAP_FAILED) munmap(mapping, sizeof(ph_call_page_t));
+        struct stat info;
+        void *mapping = MAP_FAILED;
+        if (current_page != NULL) {
+            /* Threads and builds recorded so far live in the page already made: swapping it
+             * would hide them from the supervisor. */
+            errno = EBUSY;
+        } else if (fstat(fd, &info) != 0) {
+            /* errno from fstat */
+        } else if ((size_t)info.st_size < sizeof(ph_call_page_t)) {
+            errno = EINVAL;
+        } else {
+            mapping = mmap(NULL, sizeof(ph_call_page_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (mapping != MAP_FAILED && (((ph_call_page_t *)mapping)->magic != PH_CALL_PAGE_MAGIC ||
+                                          ((ph_call_page_t *)mapping)->layout != PH_CALL_PAGE_LAYOUT)) {
+                munmap(mapping, sizeof(ph_call_page_t));
+                mapping = MAP_FAILED;
+                errno = EINVAL;
+            }
+        }
+        if (mapping == MAP_FAILED) {
             result = -1;
-            if (errno == 0) errno = EINVAL;
         } else {
             page = mapping;
         }
@@ -180,6 +191,13 @@ static ph_call_page_t *page_now(void) {
     return page;
 }
 
+/* Whether `stored` (a field of `capacity` bytes) holds `source` as copy_text would store it. */
+static int same_text(const char *stored, size_t capacity, const char *source) {
+    size_t length = source ? strlen(source) : 0;
+    if (length >= capacity) length = capacity - 1;
+    return strncmp(stored, source ? source : "", length) == 0 && stored[length] == 0;
+}
+
 static void copy_text(char *target, size_t capacity, const char *source) {
     size_t length = source ? strlen(source) : 0;
     if (length >= capacity) length = capacity - 1;
@@ -197,9 +215,8 @@ uint32_t ph_call_register_build(const char *alias, const char *manifest_version,
     /* The same build registered again (an alias created once more) keeps its index. */
     for (uint32_t existing = 0; existing < count && existing < PH_CALL_BUILDS; existing++) {
         ph_call_build_t *build = &page->builds[existing];
-        if (strncmp(build->alias, alias ? alias : "", sizeof build->alias) == 0 &&
-            strncmp(build->sha256, sha256 ? sha256 : "", sizeof build->sha256) == 0 &&
-            strncmp(build->plugin_version, plugin_version ? plugin_version : "", sizeof build->plugin_version) == 0) {
+        if (same_text(build->alias, sizeof build->alias, alias) && same_text(build->sha256, sizeof build->sha256, sha256) &&
+            same_text(build->manifest_version, sizeof build->manifest_version, manifest_version)) {
             index = existing + 1;
             break;
         }
@@ -215,6 +232,17 @@ uint32_t ph_call_register_build(const char *alias, const char *manifest_version,
     }
     pthread_mutex_unlock(&page_lock);
     return index;
+}
+
+void ph_call_set_plugin_version(uint32_t index, const char *plugin_version) {
+    ph_call_page_t *page = __atomic_load_n(&current_page, __ATOMIC_ACQUIRE);
+    if (page == NULL) return;
+    pthread_mutex_lock(&page_lock);
+    if (index != 0 && index <= page->build_count && index <= PH_CALL_BUILDS) {
+        ph_call_build_t *build = &page->builds[index - 1];
+        copy_text(build->plugin_version, sizeof build->plugin_version, plugin_version);
+    }
+    pthread_mutex_unlock(&page_lock);
 }
 
 const ph_call_build_t *ph_call_build_info(uint32_t index) {
@@ -255,7 +283,8 @@ void ph_call_note_fault(int signal) {
 
 uint32_t ph_call_current(void) {
     ph_call_slot_t *slot = ph_call_thread_slot;
-    return slot ? slot->what : 0;
+    /* The overflow slot is every slot-less thread's at once: what it holds may be another's. */
+    return slot && slot != &overflow_slot ? slot->what : 0;
 }
 
 /* A thread that ends gives its slot back and drops its alternate stack. */
@@ -318,6 +347,10 @@ ph_call_slot_t *ph_call_take_slot(void) {
         record->slot = slot;
         record->stack = give_alternate_stack();
         pthread_setspecific(slot_key, record);
+    } else if (slot != &overflow_slot) {
+        /* Nothing would give the slot back when the thread ends: give it back now. */
+        __atomic_store_n(&slot->tid, 0, __ATOMIC_RELEASE);
+        slot = &overflow_slot;
     }
     ph_call_thread_slot = slot;
     return slot;
@@ -327,7 +360,8 @@ ph_call_saved_t ph_call_enter_timed(uint32_t what) {
     ph_call_slot_t *slot = ph_call_slot();
     ph_call_saved_t saved = {slot->what, slot->since_ns};
     slot->since_ns = ph_call_clock_ns();
-    slot->what = what;
+    /* Released after the stamp: a reader that sees the new call sees its stamp too. */
+    __atomic_store_n(&slot->what, what, __ATOMIC_RELEASE);
     return saved;
 }
 

@@ -152,6 +152,19 @@ static void put(line_t *line, const char *text) {
     while (*text && line->length < sizeof line->text - 2) line->text[line->length++] = *text++;
 }
 
+/* A fixed-size text field and its capacity, for put_field. */
+#define FIELD(text) (text), sizeof(text)
+
+/* A field of at most `capacity` bytes from memory a plugin could have scribbled on:
+ * read no further than the field, and no control character (a newline would forge a
+ * journal line), quote or space (which would end the field early) goes through. */
+static void put_field(line_t *line, const volatile char *text, size_t capacity) {
+    for (size_t index = 0; index < capacity && text[index] && line->length < sizeof line->text - 2; index++) {
+        char byte = text[index];
+        line->text[line->length++] = (unsigned char)byte <= ' ' || byte == 0x7f || byte == '"' ? '?' : byte;
+    }
+}
+
 static void put_unsigned(line_t *line, uint64_t value, unsigned base, int width) {
     char digits[24];
     int count = 0;
@@ -224,7 +237,7 @@ static uintptr_t faulting_instruction(void *context) {
 static void put_frame(line_t *line, uintptr_t address) {
     int index = lookup(address, 1);
     if (index >= 0) {
-        put(line, libraries[index].aliases);
+        put_field(line, FIELD(libraries[index].aliases));
         put(line, "+");
         put_hex(line, address - libraries[index].start);
     } else {
@@ -232,36 +245,44 @@ static void put_frame(line_t *line, uintptr_t address) {
     }
 }
 
-/* ` alias=A version=V plugin_version=P sha256=S`, `-` for an empty field. */
-static void put_build(line_t *line, const char *aliases, const char *version, const char *plugin_version, const char *sha256) {
-    put(line, " alias=");
-    put(line, aliases);
-    put(line, " version=");
-    put(line, version[0] ? version : "-");
-    put(line, " plugin_version=");
-    put(line, plugin_version[0] ? plugin_version : "-");
-    put(line, " sha256=");
-    put(line, sha256[0] ? sha256 : "-");
+/* ` name=F` for a field of `capacity` bytes, `-` when it is empty. */
+static void put_named(line_t *line, const char *name, const volatile char *text, size_t capacity) {
+    put(line, name);
+    if (text[0]) put_field(line, text, capacity); else put(line, "-");
+}
+
+/* ` alias=A version=V plugin_version=P sha256=S`, `-` for an empty field; each field
+ * given with its capacity. */
+static void put_build(line_t *line, const volatile char *aliases, size_t aliases_capacity, const volatile char *version,
+                      size_t version_capacity, const volatile char *plugin_version, size_t plugin_version_capacity,
+                      const volatile char *sha256, size_t sha256_capacity) {
+    put_named(line, " alias=", aliases, aliases_capacity);
+    put_named(line, " version=", version, version_capacity);
+    put_named(line, " plugin_version=", plugin_version, plugin_version_capacity);
+    put_named(line, " sha256=", sha256, sha256_capacity);
 }
 
 static const int handled_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
 
 /* Writes one journal line for `signal_text` ("SIGSEGV", "HANG"), attributed
- * from the interrupted `context`; `note_prefix` starts the note of a fault in
- * a loaded library. Async-signal-safe. Returns the culprit's index or -1. */
-static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note, int to_stderr);
+ * from the interrupted `context`; `loaded_note` starts the note of a fault in
+ * a loaded library; with `stderr_prefix`, the line goes to standard error too,
+ * after it. Async-signal-safe. Returns the culprit's index or -1. */
+static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note,
+                        const char *stderr_prefix);
 
 static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     int saved_errno = errno;
     /* First, in memory the supervisor reads: even if writing the line fails, it knows the thread. */
     ph_call_note_fault(signal);
-    (void)journal_line(signal_name(signal), info ? (uintptr_t)info->si_addr : 0, context, "fault in ", 1);
+    (void)journal_line(signal_name(signal), info ? (uintptr_t)info->si_addr : 0, context, "fault in ", "plughost: fatal signal: ");
     /* Die of the same signal, as without this handler (SA_RESETHAND made it the default again). */
     errno = saved_errno;
     raise(signal);
 }
 
-static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note, int to_stderr) {
+static int journal_line(const char *signal_text, uintptr_t address, void *context, const char *loaded_note,
+                        const char *stderr_prefix) {
     /* Without a context (an exit), the frames are this thread's own, from here. */
     uintptr_t pc = context ? faulting_instruction(context) : 0;
     /* The plugin: the faulting instruction's library, else the innermost frame in one. */
@@ -288,19 +309,20 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
     put(&line, signal_text);
     if (culprit >= 0) {
         ph_crash_library_t *library = &libraries[culprit];
-        put_build(&line, library->aliases, library->version, library->plugin_version, library->sha256);
+        put_build(&line, FIELD(library->aliases), FIELD(library->version), FIELD(library->plugin_version), FIELD(library->sha256));
         put(&line, atomic_load_explicit(&library->retired, memory_order_acquire)
                        ? " state=retired note=\"a thread outlived stop in "
                        : " state=loaded note=\"");
         if (!atomic_load_explicit(&library->retired, memory_order_acquire)) put(&line, loaded_note);
-        put(&line, library->aliases);
+        put_field(&line, FIELD(library->aliases));
         put(&line, " ");
-        put(&line, library->version[0] ? library->version : "-");
+        if (library->version[0]) put_field(&line, FIELD(library->version)); else put(&line, "-");
         put(&line, "\"");
     } else if (recorded != NULL) {
-        put_build(&line, recorded->alias, recorded->manifest_version, recorded->plugin_version, recorded->sha256);
+        put_build(&line, FIELD(recorded->alias), FIELD(recorded->manifest_version), FIELD(recorded->plugin_version),
+                  FIELD(recorded->sha256));
         put(&line, " state=loaded note=\"outside plugin code, during a call into ");
-        put(&line, recorded->alias);
+        put_field(&line, FIELD(recorded->alias));
         put(&line, "\"");
     } else {
         put(&line, " alias=- note=\"not in a plugin library\"");
@@ -311,8 +333,10 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
     }
     put(&line, " address=");
     put_hex(&line, address);
-    put(&line, " pc=");
-    put_frame(&line, pc);
+    if (context != NULL) {
+        put(&line, " pc=");
+        put_frame(&line, pc);
+    }
     put(&line, " frames=");
     for (int index = 0; index < frame_count; index++) {
         if (index) put(&line, ",");
@@ -321,8 +345,8 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
     line.text[line.length++] = '\n';
 
     if (journal_fd >= 0) (void)!write(journal_fd, line.text, line.length);
-    if (to_stderr) {
-        (void)!write(STDERR_FILENO, "plughost: fatal signal: ", 24);
+    if (stderr_prefix != NULL) {
+        (void)!write(STDERR_FILENO, stderr_prefix, strlen(stderr_prefix));
         (void)!write(STDERR_FILENO, line.text, line.length);
     }
     return culprit >= 0 ? culprit : (recorded != NULL ? PH_CRASH_RECORDED : -1);
@@ -332,14 +356,19 @@ static int journal_line(const char *signal_text, uintptr_t address, void *contex
  * whose frames name the plugin it is stuck in. One sample at a time. */
 static atomic_int sample_result;
 static atomic_int sample_done;
+/* Which sample is asked for: the signal carries it, so a handler that runs only after its
+ * sample gave up (a loaded machine) cannot answer the next one. */
+static atomic_int sample_serial;
 static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sample_signal(int signal, siginfo_t *info, void *context) {
-    (void)signal; (void)info;
+    (void)signal;
     int saved_errno = errno;
-    int culprit = journal_line("HANG", 0, context, "a call hung in ", 0);
-    atomic_store_explicit(&sample_result, culprit, memory_order_relaxed);
-    atomic_store_explicit(&sample_done, 1, memory_order_release);
+    int culprit = journal_line("HANG", 0, context, "a call hung in ", NULL);
+    if (info != NULL && info->si_value.sival_int == atomic_load_explicit(&sample_serial, memory_order_acquire)) {
+        atomic_store_explicit(&sample_result, culprit, memory_order_relaxed);
+        atomic_store_explicit(&sample_done, 1, memory_order_release);
+    }
     errno = saved_errno;
 }
 
@@ -369,8 +398,10 @@ int ph_crash_journal_hang(pthread_t thread) {
     }
     atomic_store_explicit(&sample_done, 0, memory_order_relaxed);
     atomic_store_explicit(&sample_result, -1, memory_order_relaxed);
+    int serial = atomic_fetch_add_explicit(&sample_serial, 1, memory_order_acq_rel) + 1;
     int result = -2;
-    if (pthread_kill(thread, ph_crash_hang_signal()) == 0) {
+    union sigval value = {.sival_int = serial};
+    if (pthread_sigqueue(thread, ph_crash_hang_signal(), value) == 0) {
         /* Up to five seconds for the handler to run on the stuck thread (a loaded machine). */
         for (int waited = 0; waited < 5000; waited++) {
             if (atomic_load_explicit(&sample_done, memory_order_acquire)) {
@@ -411,7 +442,7 @@ static void journal_exit(int status, void *argument) {
     do { digits[digit_count++] = (char)('0' + value % 10); value /= 10; } while (value && digit_count < (int)sizeof digits);
     while (digit_count > 0) text[length++] = digits[--digit_count];
     text[length] = 0;
-    (void)journal_line(text, 0, NULL, "exit called in ", 1);
+    (void)journal_line(text, 0, NULL, "exit called in ", "plughost: exit in plugin code: ");
 }
 
 static void install_handlers(void) {
@@ -428,6 +459,13 @@ static void install_handlers(void) {
 int ph_crash_install(const char *journal_path) {
     int fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
+    /* Once more: the newest journal; handlers, stacks and the exit hook are there already. */
+    if (installed_handlers) {
+        int previous = journal_fd;
+        journal_fd = fd;
+        if (previous >= 0) close(previous);
+        return 0;
+    }
     journal_fd = fd;
     register_program();
     /* backtrace() loads libgcc on first use (malloc, a lock): do that now, not in the handler. */

@@ -135,6 +135,10 @@ ph_status_t ph_chain_call_next(ph_http_request_t *handle) {
 #endif
             ph_status_t status = ph_chain_run(request);
             request->frame = -1;
+#ifndef PH_CHAIN_NO_RECORD
+            /* The steps inside restored the deferred wrapper's record; the resuming thread gets its own back. */
+            ((ph_call_slot_t *)request->record)->what = request->entry_what;
+#endif
             /* Something inside deferred again: the request stays pending. */
             return status;
         }

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "process_control.h"
+#include "descriptor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,10 +48,8 @@ int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *
             *bound_port = address.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&address)->sin6_port)
                                                         : ntohs(((struct sockaddr_in *)&address)->sin_port);
         }
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-        if (high < 0) { saved = errno; close(fd); continue; }
-        close(fd);
-        result = high;
+        result = ph_fd_move_high(fd);
+        if (result < 0) saved = errno;
     }
     freeaddrinfo(found);
     if (result < 0) errno = saved;
@@ -78,10 +77,17 @@ pid_t ph_spawn_worker_with(const char *path, char *const argv[], char *const env
     posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
-    /* dup2 clears close-on-exec on the copy; the originals stay close-on-exec. Every source is
-     * above 9 or already at its target (the supervisor keeps its own descriptors high). */
+    /* dup2 clears close-on-exec on the copy; the originals stay close-on-exec. A low source
+     * other than its own target could be one an earlier dup2 overwrote: refused. */
     for (int index = 0; index < count; index++) {
-        if (fds[index] >= 0) posix_spawn_file_actions_adddup2(&actions, fds[index], targets[index]);
+        if (fds[index] < 0) continue;
+        if (fds[index] < PH_FD_HIGH && fds[index] != targets[index]) {
+            posix_spawn_file_actions_destroy(&actions);
+            posix_spawnattr_destroy(&attributes);
+            errno = EINVAL;
+            return -1;
+        }
+        posix_spawn_file_actions_adddup2(&actions, fds[index], targets[index]);
     }
     sigset_t empty, all;
     sigemptyset(&empty);
@@ -108,19 +114,18 @@ pid_t ph_spawn_captured(const char *path, char *const argv[], char *const envp[]
         close(out[1]);
         return -1;
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-    pid_t pid = -1;
-    int status = posix_spawn(&pid, path, &actions, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    close(err[1]);
-    if (status != 0) {
+    /* High write ends: a parent run with descriptor 1 or 2 closed gets a pipe end there,
+     * which the other dup2 would overwrite. */
+    int fds[2] = {ph_fd_move_high(out[1]), ph_fd_move_high(err[1])};
+    int targets[2] = {STDOUT_FILENO, STDERR_FILENO};
+    pid_t pid = fds[0] >= 0 && fds[1] >= 0 ? ph_spawn_worker_with(path, argv, envp, fds, targets, 2) : -1;
+    int saved = errno;
+    if (fds[0] >= 0) close(fds[0]);
+    if (fds[1] >= 0) close(fds[1]);
+    if (pid < 0) {
         close(out[0]);
         close(err[0]);
-        errno = status;
+        errno = saved;
         return -1;
     }
     *output = out[0];
@@ -145,7 +150,11 @@ static void forward_signal(int signal, siginfo_t *info, void *context) {
 }
 
 int ph_supervisor_signals(void) {
+    if (signal_pipe[0] >= 0) return signal_pipe[0];
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    signal_pipe[0] = ph_fd_move_high(signal_pipe[0]);
+    signal_pipe[1] = ph_fd_move_high(signal_pipe[1]);
+    if (signal_pipe[0] < 0 || signal_pipe[1] < 0) return -1;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_sigaction = forward_signal;
@@ -153,8 +162,7 @@ int ph_supervisor_signals(void) {
     sigemptyset(&action.sa_mask);
     const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
     for (size_t index = 0; index < sizeof signals / sizeof signals[0]; index++) sigaction(signals[index], &action, NULL);
-    /* Not used (workers ask over the control channel): a stray one must not end the
-     * supervisor (their default action). Workers get the default actions back (ph_spawn_worker). */
+    /* Workers get the default actions back (ph_spawn_worker). */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGUSR2, SIG_IGN);
     return signal_pipe[0];
@@ -169,19 +177,23 @@ int ph_supervisor_next_signal(int read_fd, int timeout_ms, pid_t *sender) {
     return message.signal;
 }
 
-/* Moves `fd` to a number above 9 (close-on-exec): never one a worker expects at a fixed number. */
-static int move_high(int fd) {
-    if (fd < 0 || fd >= 10) return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    if (high < 0) return fd;
-    close(fd);
-    return high;
-}
+/* Room for the most descriptors one message carries, aligned for struct cmsghdr. */
+typedef union {
+    char bytes[CMSG_SPACE(sizeof(int) * PH_CONTROL_MAX_FDS)];
+    struct cmsghdr align;
+} control_buffer_t;
 
 int ph_control_pair(int fds[2]) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return -1;
-    fds[0] = move_high(fds[0]);
-    fds[1] = move_high(fds[1]);
+    fds[0] = ph_fd_move_high(fds[0]);
+    fds[1] = ph_fd_move_high(fds[1]);
+    if (fds[0] < 0 || fds[1] < 0) {
+        int saved = errno;
+        if (fds[0] >= 0) close(fds[0]);
+        if (fds[1] >= 0) close(fds[1]);
+        errno = saved;
+        return -1;
+    }
     return 0;
 }
 
@@ -191,14 +203,14 @@ long ph_control_send(int fd, const void *data, size_t length, const int *fds, in
     memset(&message, 0, sizeof message);
     message.msg_iov = &part;
     message.msg_iovlen = 1;
-    char control[CMSG_SPACE(sizeof(int) * 16)];
-    if (count > 16) {
+    control_buffer_t control;
+    if (count > PH_CONTROL_MAX_FDS) {
         errno = EINVAL;
         return -1;
     }
     if (count > 0) {
-        memset(control, 0, sizeof control);
-        message.msg_control = control;
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.bytes;
         message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
         struct cmsghdr *header = CMSG_FIRSTHDR(&message);
         header->cmsg_level = SOL_SOCKET;
@@ -219,9 +231,9 @@ long ph_control_receive(int fd, void *buffer, size_t capacity, int *fds, int fd_
     memset(&message, 0, sizeof message);
     message.msg_iov = &part;
     message.msg_iovlen = 1;
-    char control[CMSG_SPACE(sizeof(int) * 16)];
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    control_buffer_t control;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
     ssize_t received;
     do {
         received = recvmsg(fd, &message, MSG_CMSG_CLOEXEC | (dont_wait ? MSG_DONTWAIT : 0));
@@ -239,6 +251,13 @@ long ph_control_receive(int fd, void *buffer, size_t capacity, int *fds, int fd_
                 close(passed[index]);
             }
         }
+    }
+    if (message.msg_flags & MSG_CTRUNC) {
+        /* More descriptors than the protocol sends: some are lost, so the message cannot be trusted. */
+        for (int index = 0; index < *fd_count; index++) close(fds[index]);
+        *fd_count = 0;
+        errno = EPROTO;
+        return -1;
     }
     return (long)received;
 }
@@ -268,10 +287,7 @@ int ph_listen_abstract(const char *name, int backlog) {
         errno = saved;
         return -1;
     }
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    if (high < 0) return fd;
-    close(fd);
-    return high;
+    return ph_fd_move_high(fd);
 }
 
 int ph_connect_abstract(const char *name) {
@@ -280,7 +296,9 @@ int ph_connect_abstract(const char *name) {
     if (abstract_address(name, &address, &length) != 0) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
-    if (connect(fd, (struct sockaddr *)&address, length) != 0 && errno != EINPROGRESS && errno != EAGAIN) {
+    /* A Unix stream socket connects at once or not at all: EAGAIN is a full backlog, not a
+     * connection under way, and the caller tries again on its next probe. */
+    if (connect(fd, (struct sockaddr *)&address, length) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;

@@ -1,9 +1,11 @@
 #define _GNU_SOURCE
 #include "shared_cache.h"
+#include "descriptor.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,7 +16,7 @@
 #include <unistd.h>
 
 #define STORE_MAGIC 0x70686373u  /* "phcs" */
-#define STORE_LAYOUT 1u
+#define STORE_LAYOUT 2u
 #define ENTRY_MAGIC 0x656e7472u  /* "entr" */
 #define FREE_MAGIC 0x66726565u   /* "free" */
 #define NAMESPACES 1024
@@ -25,6 +27,18 @@
 #define BUILDS_PER_ALIAS 4
 /* Evictions one set may make to find room before it gives up. */
 #define EVICTIONS_PER_SET 256
+/* The most links any walk follows (a cycle written by damage must end). */
+#define WALK_LIMIT (1 << 24)
+
+/* Both ends of an order of entries, oldest first (offsets; 0 when empty). */
+typedef struct {
+    uint64_t oldest, newest;
+} list_t;
+
+/* An entry's place in one order. */
+typedef struct {
+    uint64_t older, newer;
+} links_t;
 
 typedef struct {
     char alias[64];
@@ -35,7 +49,7 @@ typedef struct {
     uint32_t entries;
     uint64_t max_bytes;
     uint64_t bytes;
-    uint64_t oldest, newest;
+    list_t order;
     uint64_t created;
 } space_t;
 
@@ -51,15 +65,20 @@ typedef struct {
     uint64_t arena_offset;
     uint64_t arena_top;
     uint64_t free_lists[CLASSES];
+    /* Every live entry of each block size, oldest first: what goes when the store is full
+     * (the arena never shrinks and blocks are never split, so only a block of the same
+     * size makes room, as memcached's slab classes). */
+    list_t classes[CLASSES];
     space_t spaces[NAMESPACES];
 } header_t;
 
 typedef struct {
     uint32_t magic;
     uint32_t checksum;
-    uint64_t chain;         /* next in its bucket, or in its free list */
-    uint64_t older, newer;  /* its namespace's order, oldest first */
-    uint64_t expiry;        /* CLOCK_MONOTONIC ns; 0: never */
+    uint64_t chain;      /* next in its bucket, or in its free list */
+    links_t order;       /* in its namespace */
+    links_t class_order; /* among the store's entries of its block size */
+    uint64_t expiry;     /* CLOCK_MONOTONIC ns; 0: never */
     uint64_t hash;
     uint64_t sequence;
     uint32_t space, space_serial;
@@ -68,8 +87,18 @@ typedef struct {
     uint32_t reserved;
 } entry_t;
 
+/* The store's layout as this process mapped it: the shared header's copy of these
+ * can be overwritten by any worker's plugin, so it is checked against this one. */
+typedef struct {
+    uint64_t size;
+    uint32_t bucket_count;
+    uint64_t buckets_offset;
+    uint64_t arena_offset;
+} layout_t;
+
 struct ph_shared_cache {
-    header_t header;
+    header_t *header;
+    layout_t layout;
 };
 
 /* ---- Checks ---- */
@@ -80,17 +109,25 @@ static uint64_t now_ns(void) {
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-static uint64_t fnv64(uint64_t hash, const void *data, size_t length) {
+/* A 64-bit hash, eight bytes a step (FNV's bytewise loop was the cost of a large get). */
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t length) {
     const unsigned char *bytes = data;
-    for (size_t index = 0; index < length; index++) hash = (hash ^ bytes[index]) * 0x100000001b3ull;
+    size_t index = 0;
+    for (; index + 8 <= length; index += 8) {
+        uint64_t word;
+        memcpy(&word, bytes + index, 8);
+        hash = (hash ^ word) * 0x100000001b3ull;
+        hash ^= hash >> 29;
+    }
+    for (; index < length; index++) hash = (hash ^ bytes[index]) * 0x100000001b3ull;
     return hash;
 }
 
 static uint64_t key_hash(uint32_t space, uint32_t serial, const void *key, size_t length) {
     uint64_t hash = 0xcbf29ce484222325ull;
-    hash = fnv64(hash, &space, sizeof space);
-    hash = fnv64(hash, &serial, sizeof serial);
-    return fnv64(hash, key, length);
+    uint64_t prefix = ((uint64_t)space << 32) | serial;
+    hash = hash_bytes(hash, &prefix, sizeof prefix);
+    return hash_bytes(hash, key, length);
 }
 
 static size_t class_size(uint32_t size_class) { return (size_t)SMALLEST << size_class; }
@@ -101,16 +138,11 @@ static unsigned char *payload(entry_t *entry) { return (unsigned char *)(entry +
 
 /* The checksum of what does not change while an entry lives (its links do). */
 static uint32_t checksum(entry_t *entry) {
-    uint64_t hash = 0xcbf29ce484222325ull;
-    hash = fnv64(hash, &entry->expiry, sizeof entry->expiry);
-    hash = fnv64(hash, &entry->hash, sizeof entry->hash);
-    hash = fnv64(hash, &entry->sequence, sizeof entry->sequence);
-    hash = fnv64(hash, &entry->space, sizeof entry->space);
-    hash = fnv64(hash, &entry->space_serial, sizeof entry->space_serial);
-    hash = fnv64(hash, &entry->key_length, sizeof entry->key_length);
-    hash = fnv64(hash, &entry->value_length, sizeof entry->value_length);
-    hash = fnv64(hash, &entry->size_class, sizeof entry->size_class);
-    hash = fnv64(hash, payload(entry), (size_t)entry->key_length + entry->value_length);
+    uint64_t fixed[5] = {entry->expiry, entry->hash, entry->sequence, ((uint64_t)entry->space << 32) | entry->space_serial,
+                         ((uint64_t)entry->key_length << 32) | entry->value_length};
+    uint64_t hash = hash_bytes(0xcbf29ce484222325ull, fixed, sizeof fixed);
+    hash = hash_bytes(hash, &entry->size_class, sizeof entry->size_class);
+    hash = hash_bytes(hash, payload(entry), (size_t)entry->key_length + entry->value_length);
     return (uint32_t)(hash ^ (hash >> 32));
 }
 
@@ -135,30 +167,73 @@ static uint64_t offset_of(header_t *header, entry_t *entry) { return (uint64_t)(
 
 static uint64_t *buckets(header_t *header) { return (uint64_t *)(base(header) + header->buckets_offset); }
 
+/* ---- Orders ---- */
+
+static links_t *links(entry_t *entry, size_t at) { return (links_t *)((unsigned char *)entry + at); }
+
+/* Takes `entry` out of `list` (its links at `at` in the entry). */
+static void list_unlink(header_t *header, list_t *list, entry_t *entry, size_t at, int *damaged) {
+    links_t *own = links(entry, at);
+    entry_t *older = block_at(header, own->older, ENTRY_MAGIC, damaged);
+    entry_t *newer = block_at(header, own->newer, ENTRY_MAGIC, damaged);
+    if (*damaged) return;
+    if (older) links(older, at)->newer = own->newer; else list->oldest = own->newer;
+    if (newer) links(newer, at)->older = own->older; else list->newest = own->older;
+    own->older = own->newer = 0;
+}
+
+/* Puts `entry` (in no order) at the newest end of `list`. */
+static void list_push(header_t *header, list_t *list, entry_t *entry, size_t at, int *damaged) {
+    uint64_t offset = offset_of(header, entry);
+    links_t *own = links(entry, at);
+    entry_t *newest = block_at(header, list->newest, ENTRY_MAGIC, damaged);
+    if (*damaged) return;
+    own->older = list->newest;
+    own->newer = 0;
+    if (newest) links(newest, at)->newer = offset; else list->oldest = offset;
+    list->newest = offset;
+}
+
+#define IN_SPACE offsetof(entry_t, order)
+#define IN_CLASS offsetof(entry_t, class_order)
+
 /* ---- The store as a whole ---- */
 
 /* Forgets every entry; namespaces keep their names and limits. Under the lock. */
 static void reset(header_t *header) {
     memset(buckets(header), 0, (size_t)header->bucket_count * sizeof(uint64_t));
     memset(header->free_lists, 0, sizeof header->free_lists);
+    memset(header->classes, 0, sizeof header->classes);
     header->arena_top = header->arena_offset;
     for (int index = 0; index < NAMESPACES; index++) {
         header->spaces[index].entries = 0;
         header->spaces[index].bytes = 0;
-        header->spaces[index].oldest = header->spaces[index].newest = 0;
+        header->spaces[index].order = (list_t){0, 0};
     }
-    header->resets++;
+    __atomic_add_fetch(&header->resets, 1, __ATOMIC_RELAXED);
 }
 
-/* Takes the lock; a dead owner's store is cleared first. 0, or an errno. */
-static int lock(header_t *header) {
+/* Takes the lock; a dead owner's store, or one whose layout was overwritten, is
+ * cleared first (its layout put back from this process's copy). 0, or an errno. */
+static int lock(ph_shared_cache_t *cache) {
+    header_t *header = cache->header;
     int result = pthread_mutex_lock(&header->lock);
     if (result == EOWNERDEAD) {
-        reset(header);
         pthread_mutex_consistent(&header->lock);
-        return 0;
+    } else if (result != 0) {
+        return result;
     }
-    return result;
+    const layout_t *layout = &cache->layout;
+    if (result == EOWNERDEAD || header->size != layout->size || header->bucket_count != layout->bucket_count ||
+        header->buckets_offset != layout->buckets_offset || header->arena_offset != layout->arena_offset ||
+        header->arena_top < layout->arena_offset || header->arena_top > layout->size) {
+        header->size = layout->size;
+        header->bucket_count = layout->bucket_count;
+        header->buckets_offset = layout->buckets_offset;
+        header->arena_offset = layout->arena_offset;
+        reset(header);
+    }
+    return 0;
 }
 
 static void unlock(header_t *header, int damaged) {
@@ -166,12 +241,22 @@ static void unlock(header_t *header, int damaged) {
     pthread_mutex_unlock(&header->lock);
 }
 
-static int move_high(int fd) {
-    if (fd < 0 || fd >= 10) return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    if (high < 0) return fd;
-    close(fd);
-    return high;
+/* A handle on `header` mapped at `size` bytes, with the layout it says (checked by the caller). */
+static ph_shared_cache_t *handle_on(header_t *header, size_t size) {
+    ph_shared_cache_t *cache = malloc(sizeof *cache);
+    if (cache == NULL) return NULL;
+    cache->header = header;
+    cache->layout = (layout_t){size, header->bucket_count, header->buckets_offset, header->arena_offset};
+    return cache;
+}
+
+/* Whether the layout `header` states fits a mapping of `size` bytes. */
+static int layout_fits(const header_t *header, size_t size) {
+    uint32_t count = header->bucket_count;
+    return header->size == size && count >= 1024 && (count & (count - 1)) == 0 &&
+           header->buckets_offset >= sizeof(header_t) && header->buckets_offset % 64 == 0 &&
+           header->arena_offset >= header->buckets_offset + (uint64_t)count * sizeof(uint64_t) && header->arena_offset < size &&
+           header->arena_top >= header->arena_offset && header->arena_top <= size;
 }
 
 ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd) {
@@ -180,7 +265,7 @@ ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd) {
     int descriptor = -1;
     void *mapping;
     if (fd != NULL) {
-        descriptor = move_high((int)syscall(SYS_memfd_create, "plughost:cache", MFD_CLOEXEC));
+        descriptor = ph_fd_move_high((int)syscall(SYS_memfd_create, "plughost:cache", MFD_CLOEXEC));
         if (descriptor < 0) return NULL;
         if (ftruncate(descriptor, (off_t)bytes) != 0) {
             int saved = errno;
@@ -215,8 +300,16 @@ ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd) {
     header->arena_top = header->arena_offset;
     header->layout = STORE_LAYOUT;
     __atomic_store_n(&header->magic, STORE_MAGIC, __ATOMIC_RELEASE);
+    ph_shared_cache_t *cache = handle_on(header, bytes);
+    if (cache == NULL) {
+        int saved = errno;
+        munmap(mapping, bytes);
+        if (descriptor >= 0) close(descriptor);
+        errno = saved;
+        return NULL;
+    }
     if (fd != NULL) *fd = descriptor;
-    return (ph_shared_cache_t *)header;
+    return cache;
 }
 
 ph_shared_cache_t *ph_shared_cache_attach(int fd) {
@@ -226,16 +319,23 @@ ph_shared_cache_t *ph_shared_cache_attach(int fd) {
         errno = EINVAL;
         return NULL;
     }
-    void *mapping = mmap(NULL, (size_t)info.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    size_t size = (size_t)info.st_size;
+    void *mapping = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (mapping == MAP_FAILED) return NULL;
     header_t *header = mapping;
+    ph_shared_cache_t *cache = NULL;
     if (__atomic_load_n(&header->magic, __ATOMIC_ACQUIRE) != STORE_MAGIC || header->layout != STORE_LAYOUT ||
-        header->size != (uint64_t)info.st_size || header->arena_offset >= header->size) {
-        munmap(mapping, (size_t)info.st_size);
+        !layout_fits(header, size)) {
         errno = EINVAL;
-        return NULL;
+    } else {
+        cache = handle_on(header, size);
     }
-    return (ph_shared_cache_t *)header;
+    if (cache == NULL) {
+        int saved = errno;
+        munmap(mapping, size);
+        errno = saved;
+    }
+    return cache;
 }
 
 /* ---- Entries ---- */
@@ -247,30 +347,33 @@ static space_t *space_of(header_t *header, uint64_t handle) {
     return space->in_use && space->serial == serial ? space : NULL;
 }
 
-/* Unlinks `entry` from its bucket and its namespace and frees its block. */
+/* Unlinks `entry` from its bucket, its namespace and its class and frees its block.
+ * An entry missing from its bucket, or of no namespace, is damage. */
 static void remove_entry(header_t *header, entry_t *entry, int *damaged) {
     uint64_t offset = offset_of(header, entry);
     uint64_t *slot = &buckets(header)[entry->hash & (header->bucket_count - 1)];
-    for (int guard = 0; *slot != 0 && guard < 1 << 20; guard++) {
+    int found = 0;
+    for (int guard = 0; *slot != 0 && guard < WALK_LIMIT; guard++) {
         if (*slot == offset) {
             *slot = entry->chain;
+            found = 1;
             break;
         }
         entry_t *next = block_at(header, *slot, ENTRY_MAGIC, damaged);
         if (next == NULL) return;
         slot = &next->chain;
     }
-    if (entry->space < NAMESPACES) {
-        space_t *space = &header->spaces[entry->space];
-        entry_t *older = block_at(header, entry->older, ENTRY_MAGIC, damaged);
-        entry_t *newer = block_at(header, entry->newer, ENTRY_MAGIC, damaged);
-        if (*damaged) return;
-        if (older) older->newer = entry->newer; else space->oldest = entry->newer;
-        if (newer) newer->older = entry->older; else space->newest = entry->older;
-        if (space->entries > 0) space->entries--;
-        uint64_t size = (uint64_t)entry->key_length + entry->value_length;
-        space->bytes = space->bytes >= size ? space->bytes - size : 0;
+    if (!found || entry->space >= NAMESPACES) {
+        *damaged = 1;
+        return;
     }
+    space_t *space = &header->spaces[entry->space];
+    list_unlink(header, &space->order, entry, IN_SPACE, damaged);
+    list_unlink(header, &header->classes[entry->size_class], entry, IN_CLASS, damaged);
+    if (*damaged) return;
+    if (space->entries > 0) space->entries--;
+    uint64_t size = (uint64_t)entry->key_length + entry->value_length;
+    space->bytes = space->bytes >= size ? space->bytes - size : 0;
     entry->magic = FREE_MAGIC;
     entry->chain = header->free_lists[entry->size_class];
     header->free_lists[entry->size_class] = offset;
@@ -279,7 +382,7 @@ static void remove_entry(header_t *header, entry_t *entry, int *damaged) {
 /* The entry of namespace `space` (index and serial) under `key`, or NULL. */
 static entry_t *find(header_t *header, uint32_t space, uint32_t serial, const void *key, size_t length, uint64_t hash, int *damaged) {
     uint64_t offset = buckets(header)[hash & (header->bucket_count - 1)];
-    for (int guard = 0; offset != 0 && guard < 1 << 20; guard++) {
+    for (int guard = 0; offset != 0 && guard < WALK_LIMIT; guard++) {
         entry_t *entry = block_at(header, offset, ENTRY_MAGIC, damaged);
         if (entry == NULL) return NULL;
         if (entry->hash == hash && entry->space == space && entry->space_serial == serial && entry->key_length == length &&
@@ -295,30 +398,15 @@ static entry_t *find(header_t *header, uint32_t space, uint32_t serial, const vo
     return NULL;
 }
 
-static int evict_oldest(header_t *header, space_t *space, int *damaged) {
-    entry_t *oldest = block_at(header, space->oldest, ENTRY_MAGIC, damaged);
+/* Removes the oldest entry of `list`; 0 when there was none, or damage. */
+static int evict_oldest(header_t *header, list_t *list, int *damaged) {
+    entry_t *oldest = block_at(header, list->oldest, ENTRY_MAGIC, damaged);
     if (oldest == NULL) return 0;
     remove_entry(header, oldest, damaged);
     return !*damaged;
 }
 
-/* The namespace whose oldest entry is the oldest of all, or NULL when every one is empty. */
-static space_t *oldest_space(header_t *header, int *damaged) {
-    space_t *found = NULL;
-    uint64_t sequence = UINT64_MAX;
-    for (int index = 0; index < NAMESPACES; index++) {
-        space_t *space = &header->spaces[index];
-        if (!space->in_use || space->oldest == 0) continue;
-        entry_t *entry = block_at(header, space->oldest, ENTRY_MAGIC, damaged);
-        if (entry == NULL) return NULL;
-        if (entry->sequence < sequence) {
-            sequence = entry->sequence;
-            found = space;
-        }
-    }
-    return found;
-}
-
+/* A free block of `size_class`: a freed one, or a new one from the arena; NULL when neither. */
 static entry_t *allocate(header_t *header, uint32_t size_class, int *damaged) {
     uint64_t offset = header->free_lists[size_class];
     if (offset != 0) {
@@ -331,72 +419,73 @@ static entry_t *allocate(header_t *header, uint32_t size_class, int *damaged) {
         return block;
     }
     uint64_t size = class_size(size_class);
-    if (header->arena_top + size > header->size) return NULL;
+    if (size > header->size - header->arena_top) return NULL;
     entry_t *block = (entry_t *)(base(header) + header->arena_top);
     header->arena_top += size;
     block->size_class = size_class;
     return block;
 }
 
+/* `now` plus `ttl_ns`, saturated (a TTL too large to add never expires); 0 for no TTL. */
+static uint64_t expiry_after(uint64_t ttl_ns) {
+    if (ttl_ns == 0) return 0;
+    uint64_t now = now_ns();
+    return ttl_ns > UINT64_MAX - now ? UINT64_MAX : now + ttl_ns;
+}
+
 int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *key, size_t key_length, const void *value,
                         size_t value_length, uint64_t ttl_ns) {
-    header_t *header = &cache->header;
+    header_t *header = cache->header;
     size_t needed = sizeof(entry_t) + key_length + value_length;
     if (needed > PH_SHARED_CACHE_MAX_ENTRY || key_length > UINT32_MAX || value_length > UINT32_MAX) return PH_SHARED_CACHE_FULL;
     uint32_t size_class = 0;
     while (class_size(size_class) < needed) size_class++;
-    uint64_t expiry = ttl_ns ? now_ns() + ttl_ns : 0;
-    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    uint64_t expiry = expiry_after(ttl_ns);
+    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
+    uint64_t hash = key_hash(index, serial, key, key_length);
+    uint64_t size = (uint64_t)key_length + value_length;
+    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
-    int result = PH_SHARED_CACHE_OK;
     space_t *space = space_of(header, handle);
     if (space == NULL) {
         unlock(header, 0);
         return PH_SHARED_CACHE_INVALID;
     }
-    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
-    uint64_t hash = key_hash(index, serial, key, key_length);
-    uint64_t size = (uint64_t)key_length + value_length;
     if (space->max_entries == 0 || (space->max_bytes > 0 && size > space->max_bytes)) {
+        int result = space->max_entries == 0 ? PH_SHARED_CACHE_OK : PH_SHARED_CACHE_FULL;
         unlock(header, 0);
-        return space->max_entries == 0 ? PH_SHARED_CACHE_OK : PH_SHARED_CACHE_FULL;
+        return result;
     }
-    entry_t *old = find(header, index, serial, key, key_length, hash, &damaged);
-    if (old != NULL && old->size_class == size_class &&
-        (space->max_bytes == 0 || space->bytes - old->value_length + value_length <= space->max_bytes)) {
+    entry_t *entry = find(header, index, serial, key, key_length, hash, &damaged);
+    if (entry != NULL && entry->size_class == size_class &&
+        (space->max_bytes == 0 || space->bytes - entry->value_length + value_length <= space->max_bytes)) {
         /* The same key again in a block of the same size: rewritten in place, its bucket
-         * unchanged, moved to the newest end of its namespace. */
-        entry_t *older = block_at(header, old->older, ENTRY_MAGIC, &damaged);
-        entry_t *newer = block_at(header, old->newer, ENTRY_MAGIC, &damaged);
-        if (!damaged && newer != NULL) {
-            if (older) older->newer = old->newer; else space->oldest = old->newer;
-            newer->older = old->older;
-            old->older = space->newest;
-            old->newer = 0;
-            entry_t *newest = block_at(header, space->newest, ENTRY_MAGIC, &damaged);
-            if (newest) newest->newer = offset_of(header, old);
-            space->newest = offset_of(header, old);
-        }
+         * unchanged, moved to the newest end of its orders. */
+        list_unlink(header, &space->order, entry, IN_SPACE, &damaged);
+        list_push(header, &space->order, entry, IN_SPACE, &damaged);
+        list_unlink(header, &header->classes[size_class], entry, IN_CLASS, &damaged);
+        list_push(header, &header->classes[size_class], entry, IN_CLASS, &damaged);
         if (!damaged) {
-            space->bytes = space->bytes - old->value_length + value_length;
-            old->expiry = expiry;
-            old->sequence = ++header->sequence;
-            old->value_length = (uint32_t)value_length;
-            if (value_length) memcpy(payload(old) + key_length, value, value_length);
-            old->checksum = checksum(old);
+            space->bytes = space->bytes - entry->value_length + value_length;
+            entry->expiry = expiry;
+            entry->sequence = ++header->sequence;
+            entry->value_length = (uint32_t)value_length;
+            if (value_length) memcpy(payload(entry) + key_length, value, value_length);
+            entry->checksum = checksum(entry);
         }
         unlock(header, damaged);
         return damaged ? PH_SHARED_CACHE_FULL : PH_SHARED_CACHE_OK;
     }
-    if (old != NULL) remove_entry(header, old, &damaged);
+    if (entry != NULL) remove_entry(header, entry, &damaged);
     /* The namespace's limits: its oldest entries go first. */
-    while (!damaged && space->entries >= space->max_entries && evict_oldest(header, space, &damaged)) {}
-    while (!damaged && space->max_bytes > 0 && space->bytes + size > space->max_bytes && evict_oldest(header, space, &damaged)) {}
-    entry_t *entry = damaged ? NULL : allocate(header, size_class, &damaged);
-    /* No room in the store: this namespace's oldest, then the store's oldest, go. */
+    while (!damaged && space->entries >= space->max_entries && evict_oldest(header, &space->order, &damaged)) {}
+    while (!damaged && space->max_bytes > 0 && space->bytes + size > space->max_bytes &&
+           evict_oldest(header, &space->order, &damaged)) {}
+    entry = damaged ? NULL : allocate(header, size_class, &damaged);
+    /* No room in the store: the store's oldest entry of this size goes (one of another size
+     * would free a block this one cannot use). None of this size: the store is full. */
     for (int tries = 0; entry == NULL && !damaged && tries < EVICTIONS_PER_SET; tries++) {
-        space_t *victim = space->oldest != 0 ? space : oldest_space(header, &damaged);
-        if (victim == NULL || !evict_oldest(header, victim, &damaged)) break;
+        if (!evict_oldest(header, &header->classes[size_class], &damaged)) break;
         entry = allocate(header, size_class, &damaged);
     }
     if (entry == NULL || damaged) {
@@ -416,32 +505,29 @@ int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *k
     if (key_length) memcpy(payload(entry), key, key_length);
     if (value_length) memcpy(payload(entry) + key_length, value, value_length);
     entry->checksum = checksum(entry);
-    uint64_t offset = offset_of(header, entry);
     uint64_t *bucket = &buckets(header)[hash & (header->bucket_count - 1)];
     entry->chain = *bucket;
-    *bucket = offset;
-    entry->newer = 0;
-    entry->older = space->newest;
-    entry_t *newest = block_at(header, space->newest, ENTRY_MAGIC, &damaged);
-    if (newest) newest->newer = offset; else space->oldest = offset;
-    space->newest = offset;
+    *bucket = offset_of(header, entry);
+    list_push(header, &space->order, entry, IN_SPACE, &damaged);
+    list_push(header, &header->classes[size_class], entry, IN_CLASS, &damaged);
     space->entries++;
     space->bytes += size;
     unlock(header, damaged);
-    return damaged ? PH_SHARED_CACHE_FULL : result;
+    return damaged ? PH_SHARED_CACHE_FULL : PH_SHARED_CACHE_OK;
 }
 
 int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *key, size_t key_length, void *buffer,
                         size_t capacity, size_t *length) {
-    header_t *header = &cache->header;
-    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    header_t *header = cache->header;
+    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
+    uint64_t hash = key_hash(index, serial, key, key_length);
+    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
     if (space_of(header, handle) == NULL) {
         unlock(header, 0);
         return PH_SHARED_CACHE_INVALID;
     }
-    uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
-    entry_t *entry = find(header, index, serial, key, key_length, key_hash(index, serial, key, key_length), &damaged);
+    entry_t *entry = find(header, index, serial, key, key_length, hash, &damaged);
     int result = PH_SHARED_CACHE_NOT_FOUND;
     if (entry != NULL && entry->expiry != 0 && entry->expiry <= now_ns()) {
         remove_entry(header, entry, &damaged);
@@ -461,21 +547,22 @@ int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *k
 }
 
 int ph_shared_cache_invalidate(ph_shared_cache_t *cache, uint64_t handle, const void *prefix, size_t prefix_length) {
-    header_t *header = &cache->header;
-    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    header_t *header = cache->header;
+    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
     space_t *space = space_of(header, handle);
     if (space == NULL) {
         unlock(header, 0);
         return PH_SHARED_CACHE_INVALID;
     }
-    uint64_t offset = space->oldest;
-    for (int guard = 0; offset != 0 && !damaged && guard < 1 << 24; guard++) {
+    uint64_t offset = space->order.oldest;
+    for (int guard = 0; offset != 0 && !damaged && guard < WALK_LIMIT; guard++) {
         entry_t *entry = block_at(header, offset, ENTRY_MAGIC, &damaged);
         if (entry == NULL) break;
-        offset = entry->newer;
+        offset = entry->order.newer;
         if (entry->key_length >= prefix_length && memcmp(payload(entry), prefix, prefix_length) == 0) remove_entry(header, entry, &damaged);
     }
+    /* Damage clears the whole store on unlock: the entries asked for are gone either way. */
     unlock(header, damaged);
     return PH_SHARED_CACHE_OK;
 }
@@ -484,17 +571,17 @@ int ph_shared_cache_invalidate(ph_shared_cache_t *cache, uint64_t handle, const 
 
 /* Empties a namespace and frees its slot. */
 static void drop_space(header_t *header, space_t *space, int *damaged) {
-    while (!*damaged && space->oldest != 0 && evict_oldest(header, space, damaged)) {}
+    while (!*damaged && space->order.oldest != 0 && evict_oldest(header, &space->order, damaged)) {}
     space->in_use = 0;
 }
 
 int ph_shared_cache_namespace(ph_shared_cache_t *cache, const char *alias, const char *fingerprint, uint32_t max_entries,
                               uint64_t max_bytes, uint64_t *handle) {
-    header_t *header = &cache->header;
+    header_t *header = cache->header;
     if (strlen(alias) >= sizeof header->spaces[0].alias || strlen(fingerprint) >= sizeof header->spaces[0].fingerprint) {
         return PH_SHARED_CACHE_INVALID;
     }
-    if (lock(header) != 0) return PH_SHARED_CACHE_INVALID;
+    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
     space_t *found = NULL, *free_slot = NULL, *oldest_build = NULL;
     int builds = 0;
@@ -539,8 +626,8 @@ int ph_shared_cache_namespace(ph_shared_cache_t *cache, const char *alias, const
 }
 
 uint64_t ph_shared_cache_entries(ph_shared_cache_t *cache, uint64_t handle) {
-    header_t *header = &cache->header;
-    if (lock(header) != 0) return 0;
+    header_t *header = cache->header;
+    if (lock(cache) != 0) return 0;
     uint64_t count = 0;
     if (handle == 0) {
         for (int index = 0; index < NAMESPACES; index++) if (header->spaces[index].in_use) count += header->spaces[index].entries;
@@ -553,12 +640,12 @@ uint64_t ph_shared_cache_entries(ph_shared_cache_t *cache, uint64_t handle) {
 }
 
 uint64_t ph_shared_cache_resets(ph_shared_cache_t *cache) {
-    return __atomic_load_n(&cache->header.resets, __ATOMIC_RELAXED);
+    return __atomic_load_n(&cache->header->resets, __ATOMIC_RELAXED);
 }
 
 void ph_shared_cache_damage_for_testing(ph_shared_cache_t *cache) {
-    header_t *header = &cache->header;
-    if (lock(header) != 0) return;
+    header_t *header = cache->header;
+    if (lock(cache) != 0) return;
     if (header->arena_top > header->arena_offset) {
         entry_t *first = (entry_t *)(base(header) + header->arena_offset);
         first->checksum ^= 0x5a5a5a5au;
@@ -566,11 +653,16 @@ void ph_shared_cache_damage_for_testing(ph_shared_cache_t *cache) {
     unlock(header, 0);
 }
 
+void ph_shared_cache_damage_layout_for_testing(ph_shared_cache_t *cache) {
+    cache->header->bucket_count = 0xffffffffu;
+    cache->header->arena_top = UINT64_MAX / 2;
+}
+
 int ph_shared_cache_die_holding_lock_for_testing(ph_shared_cache_t *cache) {
     pid_t child = fork();
     if (child < 0) return -1;
     if (child == 0) {
-        pthread_mutex_lock(&cache->header.lock);
+        pthread_mutex_lock(&cache->header->lock);
         _exit(0);
     }
     int status = 0;

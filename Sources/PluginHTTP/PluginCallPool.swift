@@ -208,7 +208,7 @@ public final class PluginCallPool: Sendable {
             }
             for call in abandoned { call.clientLeft() }
             for call in late {
-                let milliseconds = call.timeout.components.seconds * 1000 + call.timeout.components.attoseconds / 1_000_000_000_000_000
+                let milliseconds = call.timeout.wholeMilliseconds
                 if call.answer(.json(504, #"{"error":"plugin timed out","plugin":\#(ConfigValue.jsonQuoted(call.owner.alias)),"endpoint":\#(ConfigValue.jsonQuoted(call.endpoint)),"timeout_ms":\#(milliseconds)}"#)) {
                     call.owner.logger.error("\(call.endpoint): no answer within \(milliseconds) ms: answered 504")
                 }

@@ -56,11 +56,8 @@ public struct DeathEvidence: Sendable, Equatable {
 
 /// The in-flight record page of one worker (`call_record.h`), made by the
 /// supervisor before the worker starts and read by it during and after the
-/// worker's life. The worker inherits the descriptor at ``workerDescriptor``.
+/// worker's life. The worker inherits the descriptor at ``WorkerDescriptors/callPage``.
 public final class CallPage {
-    /// Where a worker finds its page's descriptor.
-    public static let workerDescriptor: Int32 = 5
-
     /// The page's in-memory file (close-on-exec here; dup2'd into the worker).
     public let descriptor: Int32
     private let page: UnsafeMutablePointer<ph_call_page_t>

@@ -86,7 +86,8 @@ public enum CommittedBuilds {
         let base = 12 + length
         var overlay = FileOverlay(roots: index.roots)
         for entry in index.files {
-            guard entry.offset >= 0, entry.length >= 0, base + entry.offset + entry.length <= size else {
+            // Compared without adding: a corrupt index's huge numbers must fail here, not overflow.
+            guard entry.offset >= 0, entry.length >= 0, entry.offset <= size - base, entry.length <= size - base - entry.offset else {
                 throw CommittedBuildsError("\(entry.path) runs past its end")
             }
             let content = Array(bytes[(base + entry.offset)..<(base + entry.offset + entry.length)])

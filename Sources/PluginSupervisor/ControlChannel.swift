@@ -112,7 +112,9 @@ public final class ControlChannel: @unchecked Sendable {
             }
             if sent < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK { return true }
+                // The other end is gone: nothing queued will ever go, and nothing half-sent resumes.
                 outgoing.removeAll()
+                outgoingOffset = 0
                 return false
             }
             outgoingOffset += sent
@@ -124,24 +126,28 @@ public final class ControlChannel: @unchecked Sendable {
         return true
     }
 
-    /// Reads what has arrived without waiting and returns every complete message.
+    /// Reads what has arrived without waiting (at most ``readsPerCall`` reads, each followed by
+    /// the frames it completed, so a flooding worker neither grows the buffer past one frame's
+    /// limit nor holds the supervisor's loop) and returns every complete message.
     /// - Returns: The messages, and false when the other end closed or broke the framing.
     public func receiveAvailable() -> (messages: [(ControlMessage, [Int32])], open: Bool) {
         var messages: [(ControlMessage, [Int32])] = []
-        var open = true
-        while true {
+        for _ in 0..<Self.readsPerCall {
             let count = fill(dontWait: true)
-            if count == 0 { open = false }
-            if count <= 0 { break }
-        }
-        while true {
-            switch nextFrame() {
-            case .message(let message, let claimed): messages.append((message, claimed))
-            case .broken: return (messages, false)
-            case .incomplete: return (messages, open)
+            var frame = nextFrame()
+            while case .message(let message, let claimed) = frame {
+                messages.append((message, claimed))
+                frame = nextFrame()
             }
+            if case .broken = frame { return (messages, false) }
+            if count == 0 { return (messages, false) }
+            if count < 0 { break }
         }
+        return (messages, true)
     }
+
+    /// Reads of 64 KiB one ``receiveAvailable()`` makes at most.
+    static let readsPerCall = 16
 
     /// Closes this end and every descriptor received and not claimed.
     public func close() {
@@ -160,7 +166,7 @@ public final class ControlChannel: @unchecked Sendable {
         case broken
     }
 
-    /// Reads once: bytes read, 0 at the end, -1 when nothing is there (or an error).
+    /// Reads once: bytes read, 0 at the end (or an error), -1 when nothing is there yet.
     private func fill(dontWait: Bool) -> Int {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var fds = [Int32](repeating: -1, count: 16)
@@ -169,6 +175,8 @@ public final class ControlChannel: @unchecked Sendable {
             ph_control_receive(descriptor, buffer.baseAddress, buffer.count, &fds, Int32(fds.count), &fdCount, dontWait ? 1 : 0)
         }
         descriptors += fds.prefix(Int(fdCount))
+        // A reset or broken channel is its end; only "nothing yet" is -1.
+        if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return 0 }
         if count > 0 {
             if receivedStart > 0 && receivedStart * 2 > received.count {
                 received.removeFirst(receivedStart)

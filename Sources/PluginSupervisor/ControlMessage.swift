@@ -9,8 +9,9 @@ public import PluginRuntime
 public enum ControlMessage: Codable, Sendable, Equatable {
     // MARK: Supervisor to worker
 
-    /// Build and start reload round `round`'s new generation off to the side, say ``prepared(round:)``, and wait.
-    case prepare(round: Int)
+    /// Build and start reload round `round`'s new generation off to the side, say ``prepared(round:)``, and
+    /// wait for the verdict, at most `verdictWithin` (the round's deadline: past it the supervisor aborts).
+    case prepare(round: Int, verdictWithin: Duration)
     /// Swap the prepared generation in.
     case commit(round: Int)
     /// Undo the prepared generation: the round failed elsewhere (`reason` says where).

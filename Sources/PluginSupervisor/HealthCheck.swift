@@ -33,7 +33,7 @@ final class HealthCheck {
             let sent = "ping\n".withCString { send(descriptor, $0, 5, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
             if sent == 5 {
                 written = true
-            } else if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN && errno != EINPROGRESS {
+            } else if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
                 close()
             }
         } else {
@@ -48,6 +48,12 @@ final class HealthCheck {
             }
         }
         return now - lastAnswer
+    }
+
+    /// What to poll the probe connection for: writable only until "ping" is written (a
+    /// socket stays writable, and asking for it then would wake the loop at once, again and again).
+    var pollEvents: Int16 {
+        written ? Int16(POLLIN) : Int16(POLLIN | POLLOUT)
     }
 
     /// Forgets the silence so far (a worker not serving yet, or one being replaced).

@@ -1,3 +1,5 @@
+import PluginRuntime
+
 /// The whole host's metrics from each worker's Prometheus text: counters and
 /// histograms summed over the live workers plus what ended workers had
 /// counted (so no counter goes back when a worker dies or is replaced), gauges
@@ -67,9 +69,10 @@ public enum MetricsMerge {
         var labels = ""
         var rest: Substring
         if let brace = line.firstIndex(of: "{") {
-            guard let close = line.lastIndex(of: "}"), close > brace else { return nil }
+            guard let close = closingBrace(in: line, after: brace) else { return nil }
             name = String(line[..<brace])
             labels = String(line[line.index(after: brace)..<close])
+            while labels.hasSuffix(",") { labels.removeLast() }
             rest = line[line.index(after: close)...]
         } else {
             guard let space = line.firstIndex(of: " ") else { return nil }
@@ -80,6 +83,28 @@ public enum MetricsMerge {
         let valueText = rest.prefix { $0 != " " }
         guard !name.isEmpty, let value = Double(valueText) ?? specialValue(valueText) else { return nil }
         return Sample(name: name, family: name, labels: labels, value: value)
+    }
+
+    /// The brace that closes the label set opened at `brace`: the first one outside a quoted
+    /// value (an exemplar after the value has braces of its own).
+    private static func closingBrace(in line: String, after brace: String.Index) -> String.Index? {
+        var quoted = false
+        var escaped = false
+        var index = line.index(after: brace)
+        while index < line.endIndex {
+            let character = line[index]
+            if escaped {
+                escaped = false
+            } else if character == "\\" {
+                escaped = quoted
+            } else if character == "\"" {
+                quoted.toggle()
+            } else if character == "}" && !quoted {
+                return index
+            }
+            index = line.index(after: index)
+        }
+        return nil
     }
 
     private static func specialValue(_ text: Substring) -> Double? {
@@ -100,10 +125,12 @@ public enum MetricsMerge {
         return name
     }
 
-    /// Whether samples of `family` add up across workers (counters, histograms, summaries' counts).
-    static func isCumulative(_ family: Family?) -> Bool {
+    /// Whether `sample` of `family` adds up across workers: counters, histograms, and a
+    /// summary's sum and count (its quantiles do not add: they are labelled per worker).
+    static func isCumulative(_ sample: Sample, of family: Family?) -> Bool {
         switch family?.type {
-        case "counter", "histogram", "summary": true
+        case "counter", "histogram": true
+        case "summary": sample.name.hasSuffix("_sum") || sample.name.hasSuffix("_count")
         default: false
         }
     }
@@ -111,7 +138,7 @@ public enum MetricsMerge {
     /// Adds the counter and histogram samples of `text` (a worker that ended) to `totals`.
     public static func fold(_ text: String, into totals: inout Totals) {
         let (families, samples) = parse(text)
-        for sample in samples where isCumulative(families[sample.family]) {
+        for sample in samples where isCumulative(sample, of: families[sample.family]) {
             if totals.values[sample.key] == nil { totals.order.append(sample.key) }
             totals.values[sample.key, default: 0] += sample.value
             totals.families[sample.family] = families[sample.family]
@@ -149,7 +176,7 @@ public enum MetricsMerge {
             for (name, family) in parsed where families[name] == nil || families[name]!.type.isEmpty { families[name] = family }
             for sample in samples {
                 let family = parsed[sample.family]
-                if isCumulative(family) || summedGauges.contains(sample.family) {
+                if isCumulative(sample, of: family) || summedGauges.contains(sample.family) {
                     add(sample.family, sample.key, sample.value, sum: true)
                 } else {
                     let labels = sample.labels.isEmpty ? "worker=\"\(pid)\"" : "\(sample.labels),worker=\"\(pid)\""
@@ -179,14 +206,15 @@ public enum MetricsMerge {
     /// The supervisor's own figures as text: workers serving, restarts, crashes and hangs
     /// per plugin (from the journal, all time), quarantined builds.
     public static func supervisorFigures(_ view: SupervisorView) -> String {
-        var text = "# TYPE plughost_workers gauge\nplughost_workers \(view.workers.filter(\.serving).count)\n"
-        text += "# TYPE plughost_worker_restarts_total counter\nplughost_worker_restarts_total \(view.workers.reduce(0) { $0 + $1.restarts })\n"
-        text += "# TYPE plughost_workers_ended_total counter\nplughost_workers_ended_total \(view.endedWorkers)\n"
-        text += "# TYPE plughost_plugin_crashes_total counter\n"
-        for (alias, count) in view.crashes.sorted(by: { $0.key < $1.key }) { text += "plughost_plugin_crashes_total{alias=\"\(alias)\"} \(count)\n" }
-        text += "# TYPE plughost_plugin_hangs_total counter\n"
-        for (alias, count) in view.hangs.sorted(by: { $0.key < $1.key }) { text += "plughost_plugin_hangs_total{alias=\"\(alias)\"} \(count)\n" }
-        text += "# TYPE plughost_quarantined_plugins gauge\nplughost_quarantined_plugins \(view.quarantined.count)\n"
+        typealias Names = MetricNames
+        var text = "# TYPE \(Names.workers) gauge\n\(Names.workers) \(view.workers.filter(\.serving).count)\n"
+        text += "# TYPE \(Names.workerRestarts) counter\n\(Names.workerRestarts) \(view.workers.reduce(0) { $0 + $1.restarts })\n"
+        text += "# TYPE \(Names.workersEnded) counter\n\(Names.workersEnded) \(view.endedWorkers)\n"
+        text += "# TYPE \(Names.crashes) counter\n"
+        for (alias, count) in view.crashes.sorted(by: { $0.key < $1.key }) { text += "\(Names.crashes){alias=\"\(alias)\"} \(count)\n" }
+        text += "# TYPE \(Names.hangs) counter\n"
+        for (alias, count) in view.hangs.sorted(by: { $0.key < $1.key }) { text += "\(Names.hangs){alias=\"\(alias)\"} \(count)\n" }
+        text += "# TYPE \(Names.quarantined) gauge\n\(Names.quarantined) \(view.quarantined.count)\n"
         return text
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDescriptor
 import CProcessControl
 import CCallRecord
 public import Logging
@@ -59,6 +60,8 @@ public final class Supervisor {
     private var controls: [Int32: ControlChannel] = [:]
     private var pages: [Int32: CallPage] = [:]
     private var health: [Int32: HealthCheck] = [:]
+    /// Workers whose control channel ended, and when (see ``killDeaf()``).
+    private var channelLost: [Int32: ContinuousClock.Instant] = [:]
     /// The committed builds' bytes (a sealed in-memory file), handed to every worker started.
     private var committed: Int32 = -1
     /// The host cache every worker maps (made here, before any worker starts).
@@ -99,15 +102,15 @@ public final class Supervisor {
             default: break
             }
             for (pid, control) in controls {
-                let (messages, open) = control.receiveAvailable()
-                for (message, descriptors) in messages {
-                    if case .committed = message, let descriptor = descriptors.first { keepCommitted(descriptor) }
-                    events.append(.message(message, from: pid, at: .now))
-                    if case .replaceMe(.hung) = message { events.append(.journalRead(CrashJournal.records(path: environment.journal), at: .now)) }
+                let open = read(control, of: pid, into: &events)
+                if !open {
+                    control.close()
+                    controls[pid] = nil
+                    channelLost[pid] = .now
                 }
-                if !open { control.close(); controls[pid] = nil }
             }
             events += reap()
+            killDeaf()
             events += watchLifecycles()
             events += checkHealth()
             events.append(.tick(at: .now))
@@ -154,15 +157,39 @@ public final class Supervisor {
         return nil
     }
 
+    /// Turns what `pid` sent on `control` into events; false when the channel ended.
+    private func read(_ control: ControlChannel, of pid: Int32, into events: inout [SupervisorStateMachine.Event]) -> Bool {
+        let (messages, open) = control.receiveAvailable()
+        for (message, descriptors) in messages {
+            if case .committed = message, let descriptor = descriptors.first { keepCommitted(descriptor) }
+            events.append(.message(message, from: pid, at: .now))
+            if case .replaceMe(.hung) = message { events.append(.journalRead(CrashJournal.records(path: environment.journal), at: .now)) }
+        }
+        return open
+    }
+
+    /// Workers whose control channel ended a second ago and that still live (a plugin closed or
+    /// broke it): they can no longer take part in rounds or answer questions, so they are killed,
+    /// and their slots restart as for any death.
+    private func killDeaf() {
+        let now = ContinuousClock.now
+        for (pid, since) in channelLost where now - since > .seconds(1) {
+            channelLost[pid] = nil
+            guard kill(pid, 0) == 0 else { continue }
+            logger.error("worker \(pid) closed its control channel but lives on: killing it")
+            kill(pid, SIGKILL)
+        }
+    }
+
     /// Starts a worker for `slot`: its pid, or why it could not start.
     private func spawn(slot: Int, successor: Bool) -> SupervisorStateMachine.Event {
         guard let (mine, theirs) = ControlChannel.pair() else {
-            return .spawnFailed(slot: slot, reason: "no control channel: \(String(cString: strerror(errno)))", at: .now)
+            return .spawnFailed(slot: slot, successor: successor, reason: "no control channel: \(String(cString: strerror(errno)))", at: .now)
         }
         defer { theirs.close() }
         guard let page = CallPage() else {
             mine.close()
-            return .spawnFailed(slot: slot, reason: "no in-flight record page: \(String(cString: strerror(errno)))", at: .now)
+            return .spawnFailed(slot: slot, successor: successor, reason: "no in-flight record page: \(String(cString: strerror(errno)))", at: .now)
         }
         // The worker's own health socket (abstract: nothing on disk); only the worker keeps it open.
         healthSerial += 1
@@ -170,11 +197,12 @@ public final class Supervisor {
         let healthSocket = ph_listen_abstract(healthName, 16)
         guard healthSocket >= 0 else {
             mine.close()
-            return .spawnFailed(slot: slot, reason: "no health socket: \(String(cString: strerror(errno)))", at: .now)
+            return .spawnFailed(slot: slot, successor: successor, reason: "no health socket: \(String(cString: strerror(errno)))", at: .now)
         }
         defer { close(healthSocket) }
         var extra = environment.environment
         extra["PLUGHOST_SUPERVISOR_PID"] = String(getpid())
+        extra[WorkerDescriptors.slotVariable] = String(slot)
         if successor { extra[WorkerDescriptors.successorVariable] = "1" }
         if committed >= 0 { extra[WorkerDescriptors.committedVariable] = "1" }
         let argv = [environment.executable] + environment.arguments
@@ -187,7 +215,7 @@ public final class Supervisor {
         }
         guard pid > 0 else {
             mine.close()
-            return .spawnFailed(slot: slot, reason: String(cString: strerror(errno)), at: .now)
+            return .spawnFailed(slot: slot, successor: successor, reason: String(cString: strerror(errno)), at: .now)
         }
         controls[pid] = mine
         pages[pid] = page
@@ -198,8 +226,7 @@ public final class Supervisor {
     /// Keeps the committed builds' file a worker sent (the newest replaces the one before).
     private func keepCommitted(_ descriptor: Int32) {
         // High, so it never collides with a descriptor a worker expects at a fixed number.
-        let high = fcntl(descriptor, F_DUPFD_CLOEXEC, 10)
-        close(descriptor)
+        let high = ph_fd_move_high(descriptor)
         guard high >= 0 else { return }
         if committed >= 0 { close(committed) }
         committed = high
@@ -213,7 +240,7 @@ public final class Supervisor {
         for control in controls.values {
             descriptors.append(pollfd(fd: control.descriptor, events: Int16(POLLIN) | (control.hasPending ? Int16(POLLOUT) : 0), revents: 0))
         }
-        for check in health.values { if let fd = check.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)) } }
+        for check in health.values { if let fd = check.descriptor { descriptors.append(pollfd(fd: fd, events: check.pollEvents, revents: 0)) } }
         guard poll(&descriptors, nfds_t(descriptors.count), milliseconds) > 0, descriptors[0].revents != 0 else { return 0 }
         var sender: pid_t = 0
         return ph_supervisor_next_signal(signals, 0, &sender)
@@ -229,7 +256,12 @@ public final class Supervisor {
             let signal = status & 0x7f
             let termination: SupervisorStateMachine.Termination = signal != 0 ? .signaled(signal) : .exited((status >> 8) & 0xff)
             let evidence = pages.removeValue(forKey: pid)?.evidence() ?? .none
-            controls.removeValue(forKey: pid)?.close()
+            // What it sent just before it ended (a start refusal, say) still counts.
+            if let control = controls.removeValue(forKey: pid) {
+                _ = read(control, of: pid, into: &events)
+                control.close()
+            }
+            channelLost[pid] = nil
             health.removeValue(forKey: pid)?.close()
             events.append(.exited(pid: pid, termination, evidence: evidence, journal: CrashJournal.records(path: environment.journal), at: .now))
         }
@@ -304,12 +336,6 @@ public final class Supervisor {
     }
 }
 
-/// A problem that keeps the supervisor from starting.
-public struct SupervisorError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// The descriptors a worker inherits from its supervisor, and the variables that describe them.
 public enum WorkerDescriptors {
     /// The slot's listening TCP socket.
@@ -324,8 +350,21 @@ public enum WorkerDescriptors {
     public static let committed: Int32 = 7
     /// The host cache's store (``SharedCacheStore``), when the supervisor made one.
     public static let cache: Int32 = 8
+    /// The worker's slot number ("0", "1", …): one worker per host does what one process must
+    /// do for all (slot 0 watches the plugins folder for `--watch`).
+    public static let slotVariable = "PLUGHOST_WORKER_SLOT"
     /// Set for a successor: its predecessor still accepts on the same socket.
     public static let successorVariable = "PLUGHOST_WORKER_SUCCESSOR"
     /// Set when the worker must start from the committed builds at ``committed``.
     public static let committedVariable = "PLUGHOST_WORKER_COMMITTED"
+
+    /// Marks every inherited descriptor close-on-exec (the spawn's dup2 cleared it): a program a
+    /// plugin starts must not inherit the listening socket, the control channel (the supervisor
+    /// would miss its end when the worker dies), the call page or the cache.
+    public static func closeOnExec() {
+        for descriptor in [socket, control, callPage, health, committed, cache] {
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
 }

@@ -31,7 +31,8 @@ extension SupervisorStateMachine {
         return collections[id]!.waiting.isEmpty ? answer(id) : []
     }
 
-    /// Worker `pid` is gone: no question waits for it any more; one it asked is dropped.
+    /// Worker `pid` is gone: no question waits for it any more; one it asked is dropped. An answer
+    /// it gave is dropped too: its figures are among the ended workers' totals now, once.
     mutating func collectionLost(_ pid: Int32, at now: Instant) -> [Action] {
         var actions: [Action] = []
         for id in collections.keys.sorted() {
@@ -39,6 +40,7 @@ extension SupervisorStateMachine {
                 collections[id] = nil
                 continue
             }
+            collections[id]?.received.removeValue(forKey: pid)
             guard collections[id]?.waiting.remove(pid) != nil else { continue }
             if collections[id]!.waiting.isEmpty { actions += answer(id) }
         }

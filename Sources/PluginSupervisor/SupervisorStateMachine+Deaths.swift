@@ -23,9 +23,15 @@ extension SupervisorStateMachine {
             return (CrashJournal.supervisorLine(pid: pid, signal: signal, build: build, call: call.call, inFlight: [], note: note), true,
                     "charged to \(build.alias): \(note)")
         }
-        let known = evidence.inFlight.filter { $0.build != nil }
+        // One entry per build: several threads in one plugin are one suspect, not several.
+        var seen = Set<String>()
+        let known = evidence.inFlight.filter { call in
+            guard let build = call.build else { return false }
+            return seen.insert(build.alias + "/" + build.sha256).inserted
+        }
         if known.count == 1, let only = known.first, let build = only.build, culpritThread == nil {
-            let note = "the only plugin call in flight was into \(build.alias) (\(only.call))"
+            let threads = evidence.inFlight.filter { $0.build?.alias == build.alias && $0.build?.sha256 == build.sha256 }.count
+            let note = "the only plugin in flight was \(build.alias) (\(only.call)\(threads > 1 ? ", on \(threads) threads" : ""))"
             return (CrashJournal.supervisorLine(pid: pid, signal: signal, build: build, call: only.call, inFlight: [], note: note), true,
                     "charged to \(build.alias): \(note)")
         }
@@ -44,26 +50,25 @@ extension SupervisorStateMachine {
     /// plugin, fail the round it holds up, and replace the worker (or kill one that never served).
     mutating func lifecycleOverdue(_ pid: Int32, call: InFlightCall, at now: Instant) -> [Action] {
         let key = "\(pid)/\(call.thread)/\(call.call)/\(call.build?.sha256 ?? "")"
-        guard !overdueSeen.contains(key), let index = slots.firstIndex(where: { $0.pid == pid || $0.successor == pid }) else { return [] }
+        guard !overdueSeen.contains(key), let index = slotIndex(of: pid) else { return [] }
         overdueSeen.insert(key)
         let milliseconds = call.running.map { Self.format($0) } ?? "past \(Self.format(configuration.lifecycleTimeout))"
         let name = call.build?.alias ?? "an unknown plugin"
-        let reason = "plugin '\(name)' hung in \(call.call) (running \(milliseconds), lifecycle-timeout-ms = \(Self.milliseconds(configuration.lifecycleTimeout)))"
+        let reason = "plugin '\(name)' hung in \(call.call) (running \(milliseconds), lifecycle-timeout-ms = \(configuration.lifecycleTimeout.wholeMilliseconds))"
         var actions: [Action] = [.log(.error, "worker \(pid): \(reason): the worker is replaced")]
         let line = CrashJournal.supervisorLine(pid: pid, signal: "HANG", build: call.build, call: call.call, inFlight: [],
                                                note: "a \(call.call) call into \(name) ran \(milliseconds)")
-        actions.append(.journal(line))
-        if let record = CrashRecord(line: String(line.dropLast())) { records.append(record) }
+        actions += appendJournal(line)
         if let phase = round?.participants[pid], !phase.isDone {
             let current = round
             round?.participants[pid] = .done(Self.failedReport(pid, reason, round: current))
             actions += advance(at: now)
         }
         if slots[index].successor == pid {
-            // A successor stuck while starting: the old worker serves on; this one goes.
-            slots[index].successor = 0
-            retiring[pid] = now
+            // A successor stuck while starting: the old worker serves on; this one goes, another follows.
+            killedRetiring.insert(pid)
             actions.append(.signal(9, to: pid))
+            actions += successorFailed(index, at: now)
         } else {
             actions += replace(pid, reason: .hung, at: now)
         }
@@ -74,11 +79,7 @@ extension SupervisorStateMachine {
     /// A serving worker stopped answering its health checks: replace it, the successor first.
     mutating func stalled(_ pid: Int32, silence: Duration, resources: String, at now: Instant) -> [Action] {
         guard let index = slots.firstIndex(where: { $0.pid == pid }), slots[index].serving, slots[index].successor == 0 else { return [] }
-        let actions: [Action] = [.log(.error, "worker \(pid) has not answered its health check for \(Self.format(silence)) (worker-stall-ms = \(Self.milliseconds(configuration.workerStall))): replacing it\(resources.isEmpty ? "" : "; it holds \(resources)")")]
+        let actions: [Action] = [.log(.error, "worker \(pid) has not answered its health check for \(Self.format(silence)) (worker-stall-ms = \(configuration.workerStall.wholeMilliseconds)): replacing it\(resources.isEmpty ? "" : "; it holds \(resources)")")]
         return actions + replace(pid, reason: .hung, at: now)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -54,7 +54,7 @@ extension SupervisorStateMachine {
         round = RoundState(number: lastRound, startedAt: startedAt,
                            participants: Dictionary(uniqueKeysWithValues: serving.map { ($0, $0 == canary ? .preparing : .waiting) }),
                            deadline: now + configuration.roundDeadline)
-        return [.send(.prepare(round: lastRound), to: canary)]
+        return [.send(.prepare(round: lastRound, verdictWithin: configuration.roundDeadline), to: canary)]
     }
 
     /// The round ran past its deadline: whoever did not answer failed.
@@ -84,7 +84,7 @@ extension SupervisorStateMachine {
             let canaryFailed = phases.contains { $0.isDone }
             if !waiting.isEmpty && !canaryFailed {
                 for pid in waiting { round?.participants[pid] = .preparing }
-                return waiting.map { .send(.prepare(round: current.number), to: $0) }
+                return waiting.map { .send(.prepare(round: current.number, verdictWithin: configuration.roundDeadline), to: $0) }
             }
             for pid in waiting {
                 var report = ReloadReport(succeeded: false, generation: 0, startedAt: current.startedAt)

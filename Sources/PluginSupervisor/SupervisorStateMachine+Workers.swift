@@ -18,13 +18,46 @@ extension SupervisorStateMachine {
             slots[slot].successor = pid
             slots[slot].successorStartedAt = now
         } else {
+            // A fresh worker: nothing of the one before it carries over.
             slots[slot].pid = pid
             slots[slot].serving = false
             slots[slot].spawning = false
             slots[slot].killed = false
             slots[slot].startedAt = now
+            slots[slot].replacing = nil
+            slots[slot].handoverDeadline = nil
+            slots[slot].successorDueAt = nil
         }
         viewChanged = true
+    }
+
+    /// A worker could not be started: a slot's counts toward giving up and is tried again in a
+    /// second; a successor's is tried again later (its predecessor serves on meanwhile).
+    mutating func spawnFailed(_ slot: Int, successor: Bool, reason: String, at now: Instant) -> [Action] {
+        if successor {
+            return [.log(.error, "cannot start a successor for worker \(slots[slot].pid): \(reason)")] + successorFailed(slot, at: now)
+        }
+        slots[slot].spawning = false
+        slots[slot].failedStarts += 1
+        if slots[slot].failedStarts >= configuration.startAttempts {
+            stopping = true
+            return [.log(.critical, "cannot start worker \(slot) (\(reason)), \(slots[slot].failedStarts) times in a row (start-attempts = \(configuration.startAttempts)): stopping the host"),
+                    .stopAndExit(status: 1)]
+        }
+        slots[slot].restartAt = now + .seconds(1)
+        return [.log(.error, "cannot start worker \(slot): \(reason); trying again in 1 s")]
+    }
+
+    /// A successor failed to start, died or hung before it served: while its predecessor still
+    /// has to be replaced, another is started after a delay (1 s, doubling up to 30 s).
+    mutating func successorFailed(_ slot: Int, at now: Instant) -> [Action] {
+        slots[slot].successor = 0
+        slots[slot].handoverDeadline = nil
+        guard slots[slot].replacing != nil, slots[slot].pid > 0 else { return [] }
+        let delay = min(Duration.seconds(1) * (1 << min(slots[slot].failedSuccessors, 5)), .seconds(30))
+        slots[slot].failedSuccessors += 1
+        slots[slot].successorDueAt = now + delay
+        return [.log(.info, "another successor for worker \(slots[slot].pid) starts in \(Self.format(delay))")]
     }
 
     /// One message from worker `pid`.
@@ -37,18 +70,22 @@ extension SupervisorStateMachine {
         case .quiesced:
             return predecessorQuiesced(pid)
         case .startRefused(let reason, let permanent):
-            guard permanent else { return [.log(.error, "worker \(pid) could not start: \(reason)")] }
+            // Permanent stops the host only when nothing serves: a worker that does keeps serving
+            // what it committed (a bad config edit must not take down a running host).
+            guard permanent, servingPIDs.isEmpty else { return [.log(.error, "worker \(pid) could not start: \(reason)")] }
             stopping = true
             return [.log(.critical, "worker \(pid) cannot start, and a restart would not change that: \(reason)"),
                     .log(.critical, "stopping the host"), .stopAndExit(status: 1)]
         case .askReload:
             return startRound(at: now)
         case .prepared(let number):
-            guard number == round?.number else { return [] }
+            // Only from a worker asked to prepare: a late answer never undoes what was decided for it.
+            guard number == round?.number, case .preparing = round?.participants[pid] else { return [] }
             round?.participants[pid] = .prepared
             return advance(at: now)
         case .finished(let number, let report):
-            guard number == round?.number else { return [] }
+            guard number == round?.number, let phase = round?.participants[pid], !phase.isDone else { return [] }
+            if case .waiting = phase { return [] }
             round?.participants[pid] = .done(report)
             return advance(at: now)
         case .committed(let builds):
@@ -71,15 +108,15 @@ extension SupervisorStateMachine {
         guard let index = slots.firstIndex(where: { $0.successor == pid }) else { return [.send(.acceptConnections, to: pid)] }
         let old = slots[index].pid
         guard old > 0 else { return [.send(.acceptConnections, to: pid)] }
-        slots[index].handover = Handover(successor: pid, deadline: now + Self.quiesceWait)
+        slots[index].handoverDeadline = now + Self.quiesceWait
         return [.send(.quiesce, to: old)]
     }
 
     /// The predecessor stopped accepting: its successor may start.
     private mutating func predecessorQuiesced(_ pid: Int32) -> [Action] {
-        guard let index = slots.firstIndex(where: { $0.pid == pid }), let handover = slots[index].handover else { return [] }
-        slots[index].handover = nil
-        return [.send(.acceptConnections, to: handover.successor)]
+        guard let index = slots.firstIndex(where: { $0.pid == pid }), slots[index].handoverDeadline != nil else { return [] }
+        slots[index].handoverDeadline = nil
+        return [.send(.acceptConnections, to: slots[index].successor)]
     }
 
     /// How long a successor waits for its predecessor to stop accepting (a stuck one never answers).
@@ -97,6 +134,8 @@ extension SupervisorStateMachine {
             slots[index].pid = pid
             slots[index].successor = 0
             slots[index].replacing = nil
+            slots[index].successorDueAt = nil
+            slots[index].failedSuccessors = 0
             slots[index].startedAt = now
             slots[index].serving = true
             slots[index].failedStarts = 0
@@ -149,13 +188,12 @@ extension SupervisorStateMachine {
     mutating func exited(_ pid: Int32, _ termination: Termination, evidence: DeathEvidence, journal: [CrashRecord],
                          at now: Instant) -> [Action] {
         var actions: [Action] = []
-        let fresh = journal.count >= records.count ? Array(journal[records.count...]) : journal
-        records = journal
+        let fresh = readJournal(journal)
         endedWorkers += 1
         viewChanged = true
         foldSnapshot(of: pid)
         actions += collectionLost(pid, at: now)
-        let wasRetiring = retiring.removeValue(forKey: pid) != nil
+        let wasRetiring = retiring.removeValue(forKey: pid) != nil || killedRetiring.remove(pid) != nil
         let index = slotIndex(of: pid)
         let killedHere = index.map { slots[$0].killed && slots[$0].pid == pid } ?? false
         let expected = wasRetiring || killedHere || stopping
@@ -166,8 +204,7 @@ extension SupervisorStateMachine {
             charged = own.alias != nil
         } else if !expected {
             let (journalLine, attributed, summary) = attribute(pid, termination, evidence: evidence)
-            actions.append(.journal(journalLine))
-            if let record = CrashRecord(line: String(journalLine.dropLast())) { records.append(record) }
+            actions += appendJournal(journalLine)
             charged = attributed
             line += " (journaled from its in-flight record: \(summary))"
         }
@@ -179,9 +216,9 @@ extension SupervisorStateMachine {
         if wasRetiring {
             actions.append(.log(.info, "replaced worker \(line)"))
         } else if let index, slots[index].successor == pid {
-            // The successor died before serving: the old worker serves on and may ask again.
-            slots[index].successor = 0
+            // The successor died before serving: the old worker serves on; another successor follows.
             actions.append(.log(.error, "successor \(line) before serving"))
+            actions += successorFailed(index, at: now)
         } else if let index {
             actions += slotLost(index, pid: pid, line: line, charged: charged, expected: expected, at: now)
         }
@@ -194,11 +231,30 @@ extension SupervisorStateMachine {
         let lived = slots[index].startedAt.map { now - $0 } ?? .zero
         let served = slots[index].serving
         var actions: [Action] = [.log(stopping ? .info : .error, "\(line) after \(Self.format(lived))")]
-        slots[index].pid = 0
+        overdueSeen = overdueSeen.filter { !$0.hasPrefix("\(pid)/") }
         slots[index].serving = false
         slots[index].killed = false
+        slots[index].replacing = nil
+        slots[index].successorDueAt = nil
+        slots[index].failedSuccessors = 0
         slots[index].restarts += 1
-        guard !stopping else { return actions }
+        let successor = slots[index].successor
+        let handover = slots[index].handoverDeadline != nil
+        slots[index].handoverDeadline = nil
+        guard !stopping else {
+            slots[index].pid = 0
+            return actions
+        }
+        if successor > 0 {
+            // Its successor was starting: it takes the slot now instead of a fresh worker beside it.
+            slots[index].pid = successor
+            slots[index].successor = 0
+            slots[index].startedAt = slots[index].successorStartedAt
+            actions.append(.log(.info, "worker \(successor), its successor, takes the slot"))
+            if handover { actions.append(.send(.acceptConnections, to: successor)) }
+            return actions
+        }
+        slots[index].pid = 0
         if !served && !charged && !expected {
             slots[index].failedStarts += 1
             if slots[index].failedStarts >= configuration.startAttempts {
@@ -224,20 +280,69 @@ extension SupervisorStateMachine {
             if let due = slots[index].restartAt, due > now { continue }
             actions += spawn(index, at: now)
         }
-        // A predecessor that did not say it stopped accepting in time: its successor starts anyway.
         for index in slots.indices {
-            guard let handover = slots[index].handover, handover.deadline <= now else { continue }
-            slots[index].handover = nil
-            actions.append(.send(.acceptConnections, to: handover.successor))
+            // A predecessor that did not say it stopped accepting in time: its successor starts anyway.
+            if let deadline = slots[index].handoverDeadline, deadline <= now {
+                slots[index].handoverDeadline = nil
+                actions.append(.send(.acceptConnections, to: slots[index].successor))
+            }
+            // A successor to start again.
+            if let due = slots[index].successorDueAt, due <= now, slots[index].successor == 0, !stopping {
+                slots[index].successorDueAt = nil
+                actions += spawn(index, successor: true, at: now)
+            }
+            actions += startOverdue(index, at: now)
         }
         for (pid, due) in retiring where due <= now {
             actions.append(.log(.error, "replaced worker \(pid) has not exited: killing it"))
             actions.append(.signal(9, to: pid))
-            retiring[pid] = now + .seconds(3600)
+            retiring.removeValue(forKey: pid)
+            killedRetiring.insert(pid)
         }
         if let round, round.deadline <= now { actions += roundTimedOut(at: now) }
         actions += collectionsDue(at: now)
         return actions
+    }
+
+    /// A worker or successor that has not begun serving within the round deadline (stuck outside
+    /// any timed call, so nothing else notices) is killed: a fresh one's slot restarts, a
+    /// successor's predecessor serves on and gets another.
+    private mutating func startOverdue(_ index: Int, at now: Instant) -> [Action] {
+        let limit = configuration.roundDeadline
+        var actions: [Action] = []
+        let slot = slots[index]
+        if slot.pid > 0, !slot.serving, !slot.killed, let started = slot.startedAt, now - started > limit {
+            slots[index].killed = true
+            actions += [.log(.error, "worker \(slot.pid) has not begun serving within \(Self.format(limit)): killing it"), .signal(9, to: slot.pid)]
+        }
+        if slot.successor > 0, let started = slot.successorStartedAt, now - started > limit {
+            actions += [.log(.error, "successor \(slot.successor) has not begun serving within \(Self.format(limit)): killing it"),
+                        .signal(9, to: slot.successor)]
+            killedRetiring.insert(slot.successor)
+            actions += successorFailed(index, at: now)
+        }
+        return actions
+    }
+
+    /// Takes the crash journal as read now; returns the lines new since the last read (the lines
+    /// written here that it shows left out: they are known already).
+    mutating func readJournal(_ journal: [CrashRecord]) -> [CrashRecord] {
+        var fresh = journal.count >= journalLinesRead ? Array(journal[journalLinesRead...]) : journal
+        let shown = Set(fresh.map(\.line))
+        fresh.removeAll { line in ownLines.contains { $0.line == line.line } }
+        ownLines.removeAll { shown.contains($0.line) }
+        journalLinesRead = journal.count
+        records = journal + ownLines
+        return fresh
+    }
+
+    /// Appends `line` (ending in a newline) to the journal, and to the records at once.
+    mutating func appendJournal(_ line: String) -> [Action] {
+        if let record = CrashRecord(line: String(line.dropLast())) {
+            records.append(record)
+            ownLines.append(record)
+        }
+        return [.journal(line)]
     }
 
     /// After the journal changed: a build newly quarantined that a committed generation runs
@@ -266,7 +371,7 @@ extension SupervisorStateMachine {
     }
 
     static func format(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         return milliseconds >= 10_000 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 }

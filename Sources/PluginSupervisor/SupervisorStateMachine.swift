@@ -46,7 +46,8 @@ public struct SupervisorStateMachine: Sendable {
         public var stopTimeout: Duration
         /// Deaths in a row before a worker ever served that stop the host.
         public var startAttempts: Int
-        /// How long a round may take before workers that did not answer count as failed.
+        /// How long a round may take before workers that did not answer count as failed; also
+        /// how long a worker may take to start serving (a start runs the same calls as a round).
         public var roundDeadline: Duration
         /// How long a question for the whole host's figures waits for the workers.
         public var collectTimeout: Duration = .seconds(2)
@@ -61,7 +62,13 @@ public struct SupervisorStateMachine: Sendable {
             workerStall = config.workerStall
             stopTimeout = config.drainTimeout + .seconds(5)
             startAttempts = config.startAttempts
-            roundDeadline = config.drainTimeout + config.lifecycleTimeout * 3 + .seconds(60)
+            roundDeadline = Self.roundDeadline(for: config)
+        }
+
+        /// How long a reload round may take under `config`: a drain, three lifecycle calls'
+        /// worth, and a minute for the rest. Workers bound their own waits by it too.
+        public static func roundDeadline(for config: HostConfig) -> Duration {
+            config.drainTimeout + config.lifecycleTimeout * 3 + .seconds(60)
         }
     }
 
@@ -79,8 +86,8 @@ public struct SupervisorStateMachine: Sendable {
         case begin(at: Instant)
         /// A worker process was started for `slot`.
         case spawned(slot: Int, pid: Int32, successor: Bool, at: Instant)
-        /// A worker for `slot` could not be started.
-        case spawnFailed(slot: Int, reason: String, at: Instant)
+        /// A worker for `slot` (a successor when `successor`) could not be started.
+        case spawnFailed(slot: Int, successor: Bool, reason: String, at: Instant)
         /// Worker `from` sent `message`.
         case message(ControlMessage, from: Int32, at: Instant)
         /// Worker `pid` ended; `evidence` is its in-flight record, `journal` the whole crash journal now.
@@ -139,14 +146,12 @@ public struct SupervisorStateMachine: Sendable {
         var failedStarts = 0
         /// The pid was killed here (a hang before it served): its death is no news.
         var killed = false
-        /// A successor waiting for `pid` to stop accepting.
-        var handover: Handover?
-    }
-
-    /// A successor ready to serve, waiting for its predecessor to stop accepting.
-    struct Handover: Sendable, Equatable {
-        let successor: Int32
-        let deadline: Instant
+        /// Until when the successor (ready to serve) waits for `pid` to stop accepting.
+        var handoverDeadline: Instant?
+        /// When to start a successor again after one failed to start, died or hung (while `replacing`).
+        var successorDueAt: Instant?
+        /// Successors that failed in a row: the next waits 1 s, 2 s, … up to 30 s.
+        var failedSuccessors = 0
     }
 
     /// The configuration in force.
@@ -155,6 +160,9 @@ public struct SupervisorStateMachine: Sendable {
     public internal(set) var slots: [Slot]
     /// Workers asked to stop (replaced), with when to kill one that has not exited.
     public internal(set) var retiring: [Int32: Instant] = [:]
+    /// Workers killed here (a replaced one that did not exit, a successor that hung or never
+    /// served): their deaths are no news.
+    var killedRetiring: Set<Int32> = []
     /// The crash journal as last read, plus the lines written here since.
     public internal(set) var records: [CrashRecord]
     /// What the journal quarantines now.
@@ -167,8 +175,12 @@ public struct SupervisorStateMachine: Sendable {
     public internal(set) var lastRound = 0
     var roundPending = false
     var lastRoundStartedAt: Instant?
-    /// Lifecycle hangs already acted on, by worker and thread.
+    /// Lifecycle hangs already acted on, by worker and thread (a worker's go when it ends).
     var overdueSeen: Set<String> = []
+    /// Journal lines in the file as last read, and the lines written here since that
+    /// read has not shown yet (an append that failed, or one not read back yet).
+    var journalLinesRead = 0
+    var ownLines: [CrashRecord] = []
     /// Questions for the whole host's figures under way.
     var collections: [Int: Collection] = [:]
     var nextCollection = 0
@@ -187,6 +199,7 @@ public struct SupervisorStateMachine: Sendable {
         self.configuration = configuration
         slots = Array(repeating: Slot(), count: configuration.workers)
         self.records = records
+        journalLinesRead = records.count
         quarantine = QuarantineList.evaluate(records, limit: configuration.crashLimit, window: configuration.crashWindow)
     }
 
@@ -198,16 +211,14 @@ public struct SupervisorStateMachine: Sendable {
             for index in slots.indices { actions += spawn(index, at: now) }
         case .spawned(let slot, let pid, let successor, let now):
             spawned(slot, pid: pid, successor: successor, at: now)
-        case .spawnFailed(let slot, let reason, let now):
-            slots[slot].spawning = false
-            slots[slot].restartAt = now + .seconds(1)
-            actions.append(.log(.error, "cannot start worker \(slot): \(reason); trying again"))
+        case .spawnFailed(let slot, let successor, let reason, let now):
+            actions += spawnFailed(slot, successor: successor, reason: reason, at: now)
         case .message(let message, let pid, let now):
             actions += received(message, from: pid, at: now)
         case .exited(let pid, let termination, let evidence, let journal, let now):
             actions += exited(pid, termination, evidence: evidence, journal: journal, at: now)
         case .journalRead(let journal, let now):
-            records = journal
+            _ = readJournal(journal)
             actions += quarantineIfDue(at: now)
         case .hangUp(let now):
             actions.append(.log(.info, "SIGHUP: reloading every worker"))

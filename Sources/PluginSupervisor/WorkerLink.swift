@@ -11,23 +11,21 @@ import Synchronization
 /// over what it committed, and answers and asks questions about the whole host.
 ///
 /// In a round the worker prepares with ``PluginRuntime/prepareReload()``, says
-/// so, and commits or aborts when the verdict comes (at most
-/// ``verdictTimeout`` later; silence aborts). Nothing waits for the verdict
-/// while holding the runtime's lock, and the replaced generation drains after
-/// the worker reported.
+/// so, and commits or aborts when the verdict comes (at most the round's
+/// deadline, which the supervisor sends, and ``verdictMargin`` later; silence
+/// aborts). Nothing waits for the verdict while holding the runtime's lock,
+/// and the replaced generation drains after the worker reported.
 public final class WorkerLink: Sendable {
     private let channel: ControlChannel
     private let runtime: PluginRuntime
     private let logger: Logger
     /// This worker's figures and listing, for the supervisor's questions.
     private let snapshot: @Sendable () -> WorkerSnapshot
-    /// Called after each round this worker took part in and its drain, with its own report.
-    private let afterReload: @Sendable (ReloadReport) -> Void
     /// Rounds run one step at a time, off the channel's reading thread.
     private let rounds = DispatchQueue(label: "plughost.reload-round")
     private let prepared = Mutex<(round: Int, reload: PreparedReload?)>((0, nil))
-    /// Callers of ``reloadForAdmin()`` waiting for a round that begins after they asked.
-    private let waiting = Mutex<[(after: Int, continuation: CheckedContinuation<ReloadRoundReport, Never>)]>([])
+    /// Callers of ``reloadForAdmin()`` waiting for a round that begins after they asked, by number.
+    private let waiting = Mutex<(next: Int, waiters: [Int: (after: Int, continuation: CheckedContinuation<ReloadRoundReport?, Never>)])>((0, [:]))
     private let lastPrepare = Mutex<Int>(0)
     private let hostQuestions = Mutex<(next: Int, waiting: [Int: CheckedContinuation<HostSnapshot?, Never>])>((0, [:]))
     private let view = Mutex<SupervisorView?>(nil)
@@ -37,20 +35,18 @@ public final class WorkerLink: Sendable {
     /// A successor waiting to be told to accept.
     private let acceptGate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    /// How long a prepared worker waits for commit or abort before undoing its build.
-    public static let verdictTimeout: Duration = .seconds(120)
+    /// How much longer than the round's deadline a prepared worker waits for commit or abort
+    /// before undoing its build (the supervisor's abort comes first).
+    public static let verdictMargin: Duration = .seconds(10)
     /// How long a question about the whole host waits for the supervisor's answer.
     public static let hostTimeout: Duration = .seconds(5)
 
     /// The link over the control channel at `descriptor`.
-    public init(descriptor: Int32, runtime: PluginRuntime, logger: Logger,
-                snapshot: @escaping @Sendable () -> WorkerSnapshot,
-                afterReload: @escaping @Sendable (ReloadReport) -> Void) {
+    public init(descriptor: Int32, runtime: PluginRuntime, logger: Logger, snapshot: @escaping @Sendable () -> WorkerSnapshot) {
         channel = ControlChannel(descriptor: descriptor)
         self.runtime = runtime
         self.logger = logger
         self.snapshot = snapshot
-        self.afterReload = afterReload
     }
 
     /// Starts reading the channel on a thread of its own.
@@ -61,8 +57,10 @@ public final class WorkerLink: Sendable {
                 handle(message)
             }
             logger.warning("the supervisor closed the control channel")
+            // Nothing answers from now on: nobody waits for it.
+            let waiters = waiting.withLock { state in defer { state.waiters = [:] }; return state.waiters.values }
+            for waiter in waiters { waiter.continuation.resume(returning: nil) }
         }
-
     }
 
     /// Sets what stops this worker accepting new connections (its listener stops reading; the
@@ -111,12 +109,24 @@ public final class WorkerLink: Sendable {
         channel.send(.replaceMe(reason: reason))
     }
 
-    /// Asks for a round and returns the report of a round that began after this call.
-    public func reloadForAdmin() async -> ReloadRoundReport {
-        await withCheckedContinuation { continuation in
-            let after = lastPrepare.withLock { $0 }
-            waiting.withLock { $0.append((after, continuation)) }
+    /// Asks for a round and returns the report of a round that began after this call; nil when
+    /// none came within the round deadline of this worker's config (the host is stopping, this
+    /// worker is being replaced, or the supervisor is gone).
+    public func reloadForAdmin() async -> ReloadRoundReport? {
+        // The newest round this worker knows of: the supervisor's view names every round as it begins.
+        let after = max(lastPrepare.withLock { $0 }, view.withLock { $0?.reloadRounds ?? 0 })
+        let timeout = SupervisorStateMachine.Configuration.roundDeadline(for: runtime.config) + Self.verdictMargin
+        return await withCheckedContinuation { continuation in
+            let id = waiting.withLock { state -> Int in
+                state.next += 1
+                state.waiters[state.next] = (after, continuation)
+                return state.next
+            }
             channel.send(.askReload)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.wholeMilliseconds))) { [self] in
+                let late = waiting.withLock { $0.waiters.removeValue(forKey: id) }
+                late?.continuation.resume(returning: nil)
+            }
         }
     }
 
@@ -149,18 +159,18 @@ public final class WorkerLink: Sendable {
 
     private func handle(_ message: ControlMessage) {
         switch message {
-        case .prepare(let round):
+        case .prepare(let round, let verdictWithin):
             lastPrepare.withLock { $0 = max($0, round) }
-            rounds.async { [self] in prepare(round) }
+            rounds.async { [self] in prepare(round, verdictWithin: verdictWithin + Self.verdictMargin) }
         case .commit(let round):
             rounds.async { [self] in decide(round, commit: true, reason: "") }
         case .abort(let round, let reason):
             rounds.async { [self] in decide(round, commit: false, reason: reason) }
         case .roundFinished(let round, let report):
-            let ready = waiting.withLock { waiting in
-                let ready = waiting.filter { $0.after < round }
-                waiting.removeAll { $0.after < round }
-                return ready
+            let ready = waiting.withLock { state in
+                let ready = state.waiters.filter { $0.value.after < round }
+                for id in ready.keys { state.waiters.removeValue(forKey: id) }
+                return ready.values
             }
             for waiter in ready { waiter.continuation.resume(returning: report) }
         case .view(let newView):
@@ -185,8 +195,9 @@ public final class WorkerLink: Sendable {
         }
     }
 
-    /// Builds round `round`'s generation and says prepared (or reports at once what refused it).
-    private func prepare(_ round: Int) {
+    /// Builds round `round`'s generation and says prepared (or reports at once what refused it);
+    /// undoes it when no verdict came within `timeout`.
+    private func prepare(_ round: Int, verdictWithin timeout: Duration) {
         let reload = runtime.prepareReload()
         guard reload.awaitsVerdict else {
             channel.send(.finished(round: round, report: reload.report))
@@ -194,8 +205,8 @@ public final class WorkerLink: Sendable {
         }
         prepared.withLock { $0 = (round, reload) }
         channel.send(.prepared(round: round))
-        rounds.asyncAfter(deadline: .now() + .seconds(Int(Self.verdictTimeout.components.seconds))) { [self] in
-            decide(round, commit: false, reason: "no verdict from the supervisor within \(Self.verdictTimeout)")
+        rounds.asyncAfter(deadline: .now() + .milliseconds(Int(timeout.wholeMilliseconds))) { [self] in
+            decide(round, commit: false, reason: "no verdict from the supervisor within \(timeout)")
         }
     }
 
@@ -210,8 +221,7 @@ public final class WorkerLink: Sendable {
         let report = commit ? reload.commit() : reload.abort(reason)
         channel.send(.finished(round: round, report: report))
         if report.succeeded { sendCommitted() }
-        // The replaced generation drains after the supervisor heard the outcome.
-        DispatchQueue.global().async { [afterReload] in afterReload(reload.waitForDrain()) }
+        // The replaced generation drains on the reload's own thread, after the supervisor heard the outcome.
     }
 
     /// Hands the supervisor the bytes of what this worker runs now, for replacements.

@@ -60,18 +60,4 @@ struct ChildProcess {
         }
         return (String(decoding: buffers[output]!, as: UTF8.self), String(decoding: buffers[errors]!, as: UTF8.self), timedOut)
     }
-
-    /// "SIGSEGV", "SIGABRT", … for the signals plugins die of.
-    static func signalName(_ signal: Int32) -> String {
-        switch signal {
-        case SIGSEGV: "SIGSEGV"
-        case SIGBUS: "SIGBUS"
-        case SIGILL: "SIGILL"
-        case SIGFPE: "SIGFPE"
-        case SIGABRT: "SIGABRT"
-        case SIGTRAP: "SIGTRAP"
-        case SIGKILL: "SIGKILL"
-        default: "signal \(signal)"
-        }
-    }
 }

@@ -74,7 +74,7 @@ struct FolderWatchService: Service {
     private static func watch(fd: Int32, watched initial: [Int32: Watched], pluginsDirectory: String, stop: borrowing Atomic<Bool>,
                               requestReload: @Sendable () -> Void, debounce: Duration) {
         var watched = initial
-        let debounceMs = Int32(debounce.components.seconds * 1000 + debounce.components.attoseconds / 1_000_000_000_000_000)
+        let debounceMs = Int32(clamping: debounce.wholeMilliseconds)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var dirty = false
         while !stop.load(ordering: .relaxed) {

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import PluginRuntime
+import PluginSupervisor
 
 /// `plughost inspect` (hidden): what `check` and `list` run in a child process,
 /// so that they never load plugin code in their own (a corrupt library can pass
@@ -121,7 +122,7 @@ enum InspectionChild {
             if outcome.timedOut {
                 reason = "it did not finish loading within \(Int(timeLimit)) s (killed)"
             } else if let signal = outcome.signal {
-                reason = "\(ChildProcess.signalName(signal)) while loading (relocations, constructors or the entry point)"
+                reason = "\(SignalNames.name(signal)) while loading (relocations, constructors or the entry point)"
             } else {
                 reason = "exited with status \(outcome.exitCode ?? 0) while loading"
             }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import PluginRuntime
+import PluginSupervisor
 
 /// `plughost probe LIBRARY…` (hidden): loads each library as a check does,
 /// printing `probed PATH` after each one that did not kill this process. Run by
@@ -72,12 +73,12 @@ enum ProcessProbe {
         })
         if outcome.timedOut { return (probed, "it did not finish loading within \(Int(timeLimit)) s (killed)") }
         if let signal = outcome.signal {
-            return (probed, "\(ChildProcess.signalName(signal)) while loading (relocations, constructors or the entry point)")
+            return (probed, "\(SignalNames.name(signal)) while loading (relocations, constructors or the entry point)")
         }
         let code = outcome.exitCode ?? 0
         if code == 0 { return (probed, nil) }
         // ld.so's "Inconsistency detected" exits 127; a sanitizer that catches the signal exits too.
-        let detail = outcome.errors.split(separator: "\n").last { !$0.hasPrefix("plughost: fatal signal") }.map { ": \($0)" } ?? ""
+        let detail = outcome.errors.split(separator: "\n").last { !CrashJournal.isEcho($0) }.map { ": \($0)" } ?? ""
         return (probed, "exited with status \(code) while loading\(detail)")
     }
 }

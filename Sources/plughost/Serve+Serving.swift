@@ -25,6 +25,7 @@ extension Serve {
         let logger = Logger(label: "plughost")
         let environment = ProcessInfo.processInfo.environment
         let isWorker = workerSocket != nil
+        if isWorker { WorkerDescriptors.closeOnExec() }
         // Before any plugin code: where each thread records the plugin call it is in (the
         // supervisor's page, which outlives this process; alone, a page of its own).
         if ph_call_page_attach(isWorker ? WorkerDescriptors.callPage : -1) != 0 {
@@ -55,20 +56,19 @@ extension Serve {
         } else if let store = SharedCacheStore.make(bytes: config.cacheBytes, shareable: false) {
             if isWorker { logger.warning("no host cache from the supervisor: this worker keeps its own") }
             SharedCacheStore.install(store)
+        } else {
+            logger.error("cannot map a host cache of \(config.cacheBytes) bytes (\(String(cString: strerror(errno)))): plugins' cache calls fail")
         }
         let runtime = PluginRuntime(pluginsDirectory: options.plugins, config: config, servesHTTP: true,
                                     containment: ContainmentFiles(stateFolder: stateFolder(config)), logger: logger)
         let files = HostFiles(pidFile: pidFile)
         // A worker reloads in the supervisor's rounds (every worker prepares, then all swap), which
         // it asks for on SIGHUP, POST /_plughost/reload and --watch; the supervisor writes the report.
-        let replacementLink = LinkBox()
         let link = isWorker ? WorkerLink(
             descriptor: WorkerDescriptors.control, runtime: runtime, logger: logger,
-            snapshot: { WorkerSnapshot(pid: getpid(), metrics: metrics.exposition(runtime: runtime), listing: PluginHTTPServer.listing(runtime: runtime)) },
-            afterReload: { _ in replacementLink.request?.askIfNeeded(retained: runtime.retainedSwiftImages) }) : nil
-        // Alone (no link) it never asks.
+            snapshot: { WorkerSnapshot(pid: getpid(), metrics: metrics.exposition(runtime: runtime), listing: PluginHTTPServer.listing(runtime: runtime)) }) : nil
+        // Alone (no link) it never asks; the server checks every half second (after reloads and their drains too).
         let request = ReplacementRequest(link: link, limit: runtime.config.maxRetainedImages, logger: logger)
-        replacementLink.request = request
         let reloader = ReloadScheduler(runtime: runtime) { report in
             do {
                 try files.writeReload(report)
@@ -160,7 +160,8 @@ extension Serve {
         var services: [any Service] = [PluginHostService(runtime: runtime, files: files, start: startPlugins,
                                                          beforeShutdown: { link?.abandonRound() }),
                                        ReloadSignalService(requestReload: requestReload)]
-        if watch {
+        // One watcher for the host: alone, or slot 0's worker (every worker watching would ask for a round each).
+        if watch && (environment[WorkerDescriptors.slotVariable] ?? "0") == "0" {
             services.append(FolderWatchService(pluginsDirectory: options.plugins, configFile: options.config, requestReload: requestReload,
                                                debounce: .milliseconds(watchDebounceMs), logger: logger))
         }
@@ -173,10 +174,4 @@ extension Serve {
         defer { calls.shutdown() }
         try await group.run()
     }
-}
-
-/// Where the replacement request of a worker is found once it exists (the link is made before it).
-private final class LinkBox: @unchecked Sendable {
-    // @unchecked Sendable: set once on the main thread before the link reads it from its reload thread.
-    var request: ReplacementRequest?
 }

@@ -4,6 +4,7 @@ import Glibc
 import CPluginValidator
 import Foundation
 import PluginRuntime
+import PluginSupervisor
 import PluginHTTPExtension
 
 /// The tests of `plughost validate`: those of CPluginValidator (through the ABI,
@@ -61,10 +62,10 @@ enum ValidationTests {
         }
         let lines = child.errors.split(separator: "\n")
         let step = lines.last { $0.hasPrefix(stepPrefix) }.map { " in \($0.dropFirst(stepPrefix.count).prefix(300))" } ?? ""
-        let said = lines.last { !$0.hasPrefix(stepPrefix) && !$0.hasPrefix("plughost: fatal signal") && !$0.isEmpty }
+        let said = lines.last { !$0.hasPrefix(stepPrefix) && !CrashJournal.isEcho($0) && !$0.isEmpty }
         let detail = step + (said.map { "; the plugin wrote: \($0.prefix(300))" } ?? "")
         if child.timedOut { return Result(outcome: "fail", reason: "timed out after \(formatted(timeLimit)) s (killed)\(detail)") }
-        if let signal = child.signal { return Result(outcome: "fail", reason: "crashed (\(ChildProcess.signalName(signal)))\(detail)") }
+        if let signal = child.signal { return Result(outcome: "fail", reason: "crashed (\(SignalNames.name(signal)))\(detail)") }
         // A sanitizer build reports a plugin's memory error itself and exits: that is the crash.
         if let report = lines.first(where: { $0.contains("ERROR: AddressSanitizer: ") }) {
             let kind = report.components(separatedBy: "ERROR: AddressSanitizer: ").last?.split(separator: " ").first ?? "error"

@@ -66,7 +66,7 @@ final class ReplacementRequest: Sendable {
 /// serves on with one thread fewer.
 enum HangResponse {
     static func handle(_ hang: PluginCallPool.Hang, journal: String, link: WorkerLink?, logger: Logger) {
-        let milliseconds = hang.elapsed.components.seconds * 1000 + hang.elapsed.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = hang.elapsed.wholeMilliseconds
         let culprit = ph_crash_journal_hang(pthread_t(hang.thread))
         var alias = hang.owner.alias
         if culprit >= 0, let aliases = ph_crash_library_aliases(culprit) {
@@ -95,7 +95,11 @@ struct WorkerControl: HostControl {
     let link: WorkerLink
 
     func reloadForAdmin() async -> (succeeded: Bool, json: String) {
-        let report = await link.reloadForAdmin()
+        guard let report = await link.reloadForAdmin() else {
+            let failure = ReloadRoundReport(startedAt: WallClock.nanoseconds(),
+                                            failure: "no reload round report from the supervisor (the host is stopping, this worker is being replaced, or the supervisor is gone)")
+            return (false, failure.json)
+        }
         return (report.succeeded, report.json)
     }
 

@@ -9,6 +9,10 @@
  *   GET /faulty/fds         opens /dev/null until the process runs out of descriptors, keeps them,
  *                           and leaves a thread that takes every descriptor freed later (a leak that goes on)
  *   GET /faulty/republish   publishes "faulty.loop", whose subscriber publishes it again, without end
+ *   GET /faulty/close-control shuts down and closes descriptor 4 (a worker's control channel), as a plugin
+ *                           that closes descriptors it does not own would
+ *   GET /faulty/inheritable answers the descriptors above 2 open without close-on-exec, as fd=target
+ *                           ("none" when there are none): what a program the plugin starts would inherit
  * Builds (see the Makefile), each with its own SHA-256:
  *   a, b        as above ("ok a", "ok b")
  *   reset       create() sets SIGSEGV to SIG_DFL (the host restores it)
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef FIXTURE_BUILD
@@ -106,6 +111,29 @@ static ph_status_t exhaust_descriptors(void *user_data, ph_http_request_t *reque
     return answer(request, text);
 }
 
+static ph_status_t close_control(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    shutdown(4, SHUT_RDWR);
+    close(4);
+    return answer(request, "closed");
+}
+
+static ph_status_t list_inheritable(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    (void)user_data; (void)error;
+    char text[2048] = "";
+    size_t length = 0;
+    for (int fd = 3; fd < 1024 && length < sizeof text - 300; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags < 0 || (flags & FD_CLOEXEC)) continue;
+        char link[32], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t size = readlink(link, target, sizeof target - 1);
+        target[size > 0 ? size : 0] = 0;
+        length += (size_t)snprintf(text + length, sizeof text - length, "%s%d=%s", length ? "," : "", fd, target);
+    }
+    return answer(request, length ? text : "none");
+}
+
 static void republish(void *user_data, const ph_event_t *event) {
     (void)user_data; (void)event;
     depth_reached++;
@@ -144,6 +172,8 @@ static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void
         {sizeof(ph_endpoint_t), "GET", "/faulty/sigkill", call_sigkill, NULL},
         {sizeof(ph_endpoint_t), "GET", "/faulty/fds", exhaust_descriptors, NULL},
         {sizeof(ph_endpoint_t), "GET", "/faulty/republish", start_loop, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/faulty/close-control", close_control, NULL},
+        {sizeof(ph_endpoint_t), "GET", "/faulty/inheritable", list_inheritable, NULL},
     };
     for (size_t index = 0; index < sizeof endpoints / sizeof endpoints[0]; index++) {
         ph_status_t status = http->register_endpoint(host, &endpoints[index], error);

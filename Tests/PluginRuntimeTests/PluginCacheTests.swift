@@ -1,4 +1,5 @@
 import Glibc
+import CPluginABI
 @testable import PluginRuntime
 import Testing
 
@@ -104,6 +105,53 @@ struct SharedCacheStoreTests {
         PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20).set([5], [55], ttl: nil)
         #expect(PluginCache(store: again, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20).get([5]) == [55])
         #expect(SharedCacheStore.attach(descriptor: open("/dev/null", O_RDONLY)) == nil, "not a store")
+    }
+}
+
+@Suite("The shared host cache store when full, damaged or asked for ever")
+struct SharedCacheLimitTests {
+    @Test("a full store evicts the oldest entry of the same block size, in any namespace; with none of that size the set fails and evicts nothing")
+    func fullStore() throws {
+        let store = try #require(SharedCacheStore.make(bytes: 1 << 20, shareable: false))
+        let large = PluginCache(store: store, alias: "large", fingerprint: "f", limit: 1000, byteLimit: 0)
+        let small = PluginCache(store: store, alias: "small", fingerprint: "f", limit: 100_000, byteLimit: 0)
+        let big = [UInt8](repeating: 7, count: 40_000)
+        for key in UInt8(0)..<20 { large.set([key], big, ttl: nil) }
+        #expect(large.count < 20 && large.get([0]) == nil && large.get([19]) == big, "the oldest large entries made room: \(large.count) kept")
+        // Small entries fill what is left, then make room among themselves.
+        for key in 0..<3000 { small.set(Array("k\(key)".utf8), [UInt8](repeating: 1, count: 100), ttl: nil) }
+        #expect(small.get(Array("k2999".utf8)) != nil && small.get(Array("k0".utf8)) == nil)
+        let (largeKept, smallKept) = (large.count, small.count)
+        // A size nothing in the store has: no block frees for it, so nothing is evicted for nothing.
+        let status = [UInt8](repeating: 0, count: 10_000).withUnsafeBytes { value in
+            Array("middle".utf8).withUnsafeBytes { key in small.set(key: key, value: value, ttlMilliseconds: 0) }
+        }
+        #expect(status == PH_ERR_TOO_SMALL)
+        #expect(large.count == largeKept && small.count == smallKept, "nothing evicted")
+    }
+
+    @Test("a store whose layout a stray write changed is cleared at the next call, never followed")
+    func scribbledLayout() throws {
+        let store = try #require(SharedCacheStore.make(bytes: 1 << 20, shareable: false))
+        let cache = PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20)
+        cache.set([1], [1], ttl: nil)
+        store.damageLayoutForTesting()
+        #expect(cache.get([1]) == nil)
+        #expect(store.resets == 1)
+        cache.set([2], [2], ttl: nil)
+        #expect(cache.get([2]) == [2], "the store works after it was cleared")
+    }
+
+    @Test("a TTL too long to count in nanoseconds never expires (no wrap to a short one)")
+    func hugeTTL() throws {
+        let store = try #require(SharedCacheStore.make(bytes: 1 << 20, shareable: false))
+        let cache = PluginCache(store: store, alias: "p", fingerprint: "f", limit: 10, byteLimit: 1 << 20)
+        for ttl in [UInt64.max, UInt64.max / 1_000_000, 18_446_744_073_709] {
+            let key: [UInt8] = Array("\(ttl)".utf8)
+            let status = [UInt8(1)].withUnsafeBytes { value in key.withUnsafeBytes { cache.set(key: $0, value: value, ttlMilliseconds: ttl) } }
+            #expect(status == PH_OK)
+            #expect(cache.get(key) == [1], "ttl \(ttl) ms")
+        }
     }
 }
 

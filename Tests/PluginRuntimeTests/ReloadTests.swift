@@ -228,3 +228,55 @@ struct ReloadTests {
         #expect(Set(report.unchanged) == ["timing", "auth", "calc", "later"], "\(report)")
     }
 }
+
+@Suite("Reloading in two phases (prepare, then commit or abort)")
+struct TwoPhaseReloadTests {
+    @Test("commit and abort called at once decide once: one outcome for both, and the next reload runs")
+    func concurrentVerdicts() throws {
+        let bench = ReloadBench()
+        let runtime = try bench.serving()
+        defer { runtime.shutdown() }
+        bench.install("versioned", build: "v2")
+        let prepared = runtime.prepareReload()
+        #expect(prepared.awaitsVerdict)
+        #expect(bench.get("/version").body == "v1", "the old generation serves until the verdict")
+        let reports = Mutex<[Int: ReloadReport]>([:])
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let report = index == 0 ? prepared.commit() : prepared.abort("the other verdict")
+            reports.withLock { $0[index] = report }
+        }
+        let (committed, aborted) = reports.withLock { ($0[0]!, $0[1]!) }
+        #expect(committed.succeeded == aborted.succeeded && committed.startedAt == aborted.startedAt, "\(committed)\n\(aborted)")
+        #expect(bench.get("/version").body == (committed.succeeded ? "v2" : "v1"))
+        _ = prepared.waitForDrain()
+        bench.install("versioned", build: committed.succeeded ? "v1" : "v2")
+        let next = runtime.reload()
+        #expect(next.succeeded, "\(next)")
+        #expect(runtime.reloadCount == 2, "each reload recorded once")
+    }
+
+    @Test("a prepared reload dropped without a verdict is undone, and the next reload does not wait for it")
+    func droppedWithoutVerdict() throws {
+        let bench = ReloadBench()
+        let runtime = try bench.serving()
+        defer { runtime.shutdown() }
+        bench.install("versioned", build: "v2")
+        do {
+            let prepared = runtime.prepareReload()
+            #expect(prepared.awaitsVerdict)
+        }
+        #expect(bench.get("/version").body == "v1")
+        #expect(runtime.lastReload?.succeeded == false && runtime.lastReload?.problems.first?.reason == "dropped without a verdict",
+                "\(String(describing: runtime.lastReload))")
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<ReloadReport?>(nil)
+        DispatchQueue.global().async {
+            let report = runtime.reload()
+            outcome.withLock { $0 = report }
+            finished.signal()
+        }
+        #expect(finished.wait(timeout: .now() + 20) == .success, "the next reload waited for a dropped one")
+        #expect(outcome.withLock { $0?.succeeded } == true)
+        #expect(bench.get("/version").body == "v2")
+    }
+}

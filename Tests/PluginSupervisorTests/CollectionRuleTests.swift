@@ -98,4 +98,20 @@ struct CollectionRuleTests {
         #expect(merged.contains("# HELP a_total What a counts.\n# TYPE a_total counter\na_total 6\n"))
         #expect(merged.contains("a_total{x=\"1\"} 5\n"))
     }
+
+    @Test("a summary's count and sum add up but its quantiles are labelled per worker; an exemplar's braces and a trailing comma in the labels do not confuse the parser")
+    func summariesAndExemplars() {
+        let text = """
+            # TYPE latency summary
+            latency{quantile="0.5"} 0.25
+            latency_sum 4
+            latency_count 8
+            # TYPE hits_total counter
+            hits_total{path="/a",} 2 # {trace_id="x}y"} 1.0
+            """
+        let merged = MetricsMerge.merge(workers: [(1, text), (2, text)], retired: MetricsMerge.Totals(), supervisor: "")
+        #expect(merged.contains("latency{quantile=\"0.5\",worker=\"1\"} 0.25\n") && merged.contains("latency{quantile=\"0.5\",worker=\"2\"} 0.25\n"), "\(merged)")
+        #expect(merged.contains("latency_sum 8\n") && merged.contains("latency_count 16\n"), "\(merged)")
+        #expect(merged.contains("hits_total{path=\"/a\"} 4\n"), "\(merged)")
+    }
 }

@@ -63,6 +63,26 @@ struct DeathRuleTests {
         #expect(harness.machine.quarantine.entry(alias: "crashy", sha256: crashy.sha256) != nil)
     }
 
+    @Test("one build in flight on several threads is one suspect: charged to it when it is the only one, listed and counted once otherwise")
+    func oneBuildOnSeveralThreads() throws {
+        var harness = StateMachineHarness(workers: 1)  // crash-limit = 3
+        harness.startServing()
+        let alone = DeathEvidence(inFlight: [call(5, crashy), call(6, crashy), call(7, crashy)], exitingThread: nil, exitStatus: 0,
+                                  faultingThread: nil, faultingSignal: 0)
+        let charged = harness.handle(.exited(pid: harness.pid(0), .signaled(9), evidence: alone, journal: harness.machine.records, at: harness.now))
+        let line = try #require(StateMachineHarness.journaled(charged).first)
+        #expect(CrashRecord(line: String(line.dropLast()))?.alias == "crashy", "\(line)")
+        #expect(harness.machine.quarantine.isEmpty, "one death, not three")
+        harness.advance(.seconds(6))
+        harness.handle(.message(.serving, from: harness.pid(0), at: harness.now))
+        let mixed = DeathEvidence(inFlight: [call(5, crashy), call(6, auth, "event"), call(7, crashy)], exitingThread: nil, exitStatus: 0,
+                                  faultingThread: nil, faultingSignal: 0)
+        let listed = harness.handle(.exited(pid: harness.pid(0), .signaled(9), evidence: mixed, journal: harness.machine.records, at: harness.now))
+        let record = try #require(StateMachineHarness.journaled(listed).first.flatMap { CrashRecord(line: String($0.dropLast())) })
+        #expect(record.alias == nil && record.inFlight.map(\.alias) == ["crashy", "auth"], "\(record.line)")
+        #expect(harness.machine.quarantine.isEmpty, "two deaths of crashy so far, under the limit of 3")
+    }
+
     @Test("a crash in a lifecycle call quarantines that build at once")
     func lifecycleCrashQuarantines() {
         var harness = StateMachineHarness(workers: 1)
@@ -128,9 +148,9 @@ struct DeathRuleTests {
         harness.handle(.message(.serving, from: successor, at: harness.now))
         #expect(harness.pid(1) == successor && harness.machine.retiring[stuck] != nil)
         let next = harness.handle(.hangUp(at: harness.now))
-        #expect(StateMachineHarness.sent(next).filter { if case .prepare(2) = $0.0 { true } else { false } }.count == 1)
+        #expect(StateMachineHarness.sent(next).filter { if case .prepare(2, _) = $0.0 { true } else { false } }.count == 1)
         let canary = harness.handle(.message(.prepared(round: 2), from: harness.pid(0), at: harness.now))
-        #expect(StateMachineHarness.sent(canary).contains { if case .prepare(2) = $0.0 { $0.1 == successor } else { false } })
+        #expect(StateMachineHarness.sent(canary).contains { if case .prepare(2, _) = $0.0 { $0.1 == successor } else { false } })
     }
 
     @Test("a serving worker silent past worker-stall-ms is replaced, the successor first; the log says what it holds")

@@ -125,6 +125,6 @@ struct HungWorkerRoundTests {
         harness.handle(.message(.prepared(round: 1), from: harness.pid(1), at: harness.now))
         harness.handle(.message(.finished(round: 1, report: StateMachineHarness.swapped()), from: harness.pid(1), at: harness.now))
         let serves = harness.handle(.message(.serving, from: successor, at: harness.now))
-        #expect(StateMachineHarness.sent(serves).contains { if case .prepare(2) = $0.0 { true } else { false } }, "\(serves)")
+        #expect(StateMachineHarness.sent(serves).contains { if case .prepare(2, _) = $0.0 { true } else { false } }, "\(serves)")
     }
 }

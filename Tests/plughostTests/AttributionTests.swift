@@ -85,6 +85,36 @@ struct AttributionTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("a plugin that closes its worker's control channel: the supervisor kills the deaf worker and a new one serves; no descriptor a worker inherits reaches a program a plugin starts")
+    func controlChannelClosed() throws {
+        let folder = faultyFolder()
+        let server = try ServeProcess(folder: folder, extraArguments: ["--workers", "1"])
+        ServeHelpers.waitForWorkers(server, 1)
+        // What a program the plugin started would inherit: none of the descriptors the worker inherited
+        // (they keep their numbers: 3 socket, 4 control, 5 call page, 6 health, 8 cache; 7 is closed once
+        // read) and none of the host's in-memory files. NIO's own epoll and connection descriptors are
+        // not close-on-exec (upstream: epoll_create and accept4 without the flag): left out here.
+        let inheritable = server.get("/faulty/inheritable")
+        #expect(inheritable.status == 200)
+        let leaked = inheritable.body == "none" ? [] : inheritable.body.split(separator: ",").map { entry in
+            (fd: Int(entry.prefix { $0 != "=" }) ?? -1, target: String(entry.drop { $0 != "=" }.dropFirst()))
+        }
+        #expect(!leaked.contains { [3, 4, 5, 6, 8].contains($0.fd) || $0.target.contains("memfd:") || $0.target.hasSuffix(".journal") },
+                "\(inheritable.body)")
+        let before = server.get("/faulty/ok")
+        #expect(before.status == 200)
+        #expect(server.get("/faulty/close-control").status == 200)
+        #expect(ServeHelpers.wait { server.log.contains("closed its control channel but lives on: killing it") }, "\(server.log)")
+        #expect(ServeHelpers.wait { server.log.contains("died of SIGKILL") && server.get("/faulty/ok").status == 200 }, "\(server.log)")
+        // The new worker takes part in rounds again: a reload goes through.
+        let asked = ServeProcess.now()
+        server.hangUp()
+        let report = server.reload(startedAfter: asked)
+        #expect(report?["succeeded"] as? Bool == true, "\(String(describing: report))\n\(server.log)")
+        #expect(server.process.isRunning)
+        #expect(server.stop() == 0)
+    }
+
     @Test("a subscriber that publishes the event it handles is stopped at a bounded depth: an error status and a log line naming it, no death")
     func recursivePublish() throws {
         let folder = faultyFolder()

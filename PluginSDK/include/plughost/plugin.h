@@ -60,6 +60,10 @@ extern "C" {
 /** Marks the entry function as exported from a library built with -fvisibility=hidden. */
 #define PH_EXPORT __attribute__((visibility("default")))
 
+/** How many publish and check calls may nest on one thread (a subscriber that
+ *  publishes or checks in turn); deeper ones are refused. */
+#define PH_PUBLISH_MAX_DEPTH 16u
+
 /** Entry symbol `plughost check` tries for a library that no manifest names. */
 #define PH_DEFAULT_ENTRY "plughost_entry"
 
@@ -272,14 +276,19 @@ struct ph_host {
      *  call) to every subscriber, synchronously, on the calling thread.
      *  `id` must be a custom event (PH_EVENT_FIRST_CUSTOM or above): PH_ERR_INVALID
      *  for a built-in one. PH_ERR_STATE before the host's pre-start event (that
-     *  is, from create) and after destroy. [thread-safe] */
+     *  is, from create) and after destroy. A subscriber may publish or check in
+     *  turn, up to PH_PUBLISH_MAX_DEPTH calls nested on one thread; past that
+     *  PH_ERR_FAILED, logged for the caller (a subscriber that publishes what it
+     *  handles would recurse without end). [thread-safe] */
     ph_status_t (*publish)(const ph_host_t *host, ph_event_id_t id, const void *payload, size_t payload_length);
 
     /** Runs the check subscribers of `id` in order: PH_DENY from the first that
      *  denies (its reason copied into `reason`, which may be NULL), else PH_ALLOW
      *  if any allowed, else PH_ABSTAIN. The subscribers write into a buffer of the
      *  host's; its text is copied into `reason` cut to `reason->capacity` without
-     *  any signal, and also when nobody denied: read `reason` only after PH_DENY. [thread-safe] */
+     *  any signal, and also when nobody denied: read `reason` only after PH_DENY.
+     *  Nested past PH_PUBLISH_MAX_DEPTH (see publish) it fails closed: PH_DENY
+     *  with a reason that says so. [thread-safe] */
     ph_verdict_t (*check)(const ph_host_t *host, ph_event_id_t id, const void *payload, size_t payload_length,
                           ph_message_t *reason);
 
@@ -307,7 +316,10 @@ struct ph_host {
      *  cache is one store for the whole host: every worker reads what any
      *  worker set. The oldest entries are evicted past the host's per-plugin
      *  limits (`cache-entries`, `cache-bytes-per-plugin`); PH_ERR_TOO_SMALL
-     *  when the entry cannot fit them at all (over 1 MiB, say). [thread-safe] */
+     *  when the entry cannot fit them at all (over 1 MiB, say) or the store has
+     *  no room and no entry of its size to evict; PH_ERR_FAILED when the store
+     *  is unavailable (it could not be mapped, or damage was found in it and it
+     *  was cleared). [thread-safe] */
     ph_status_t (*cache_set)(const ph_host_t *host, const void *key, size_t key_length,
                              const void *value, size_t value_length, uint64_t ttl_ms);
 

@@ -19,6 +19,7 @@
 #define PLUGHOST_CALL_RECORD_H
 
 #include <stdint.h>
+#include "plughost/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,8 +81,10 @@ typedef struct {
 } ph_call_slot_t;
 
 /* One plugin build: what a record's build index names. Written once, before
- * any record names it; every string is NUL-terminated by the writer (a reader
- * terminates it again: the worker's plugins could have scribbled on it). */
+ * any record names it, but for plugin_version, which is set once the entry
+ * returned it (empty while the entry runs); every string is NUL-terminated by
+ * the writer (a reader terminates it again and bounds every read by the field:
+ * the worker's plugins could have scribbled on it). */
 typedef struct {
     char alias[64];
     char manifest_version[48];
@@ -146,13 +149,21 @@ uint64_t ph_call_clock_ns(void);
 /* Maps the page inherited at `fd` and makes it this process's record (call
  * before any plugin code runs); with `fd` -1, an anonymous page of its own
  * (one process, no supervisor). Registers an exit handler that notes the
- * exiting thread. Returns 0, or -1 with errno set (the page is then anonymous). */
+ * exiting thread. Returns 0, or -1 with errno set (the page is then anonymous):
+ * EBUSY when this process has a page already (a thread or build was recorded
+ * before the call), EINVAL when `fd` is not a page of this layout. */
 int ph_call_page_attach(int fd);
 
 /* Registers a build; returns its 1-based index for PH_CALL_WHAT, or 0 when the
- * page is full. Any thread; builds are never removed. */
+ * page is full. The same alias, manifest version and SHA-256 again get the
+ * same index (the plugin version follows from the library). Any thread;
+ * builds are never removed. */
 uint32_t ph_call_register_build(const char *alias, const char *manifest_version, const char *plugin_version,
                                 const char *sha256);
+
+/* Sets the plugin version of build `index` (1-based), known once its entry
+ * returned; nothing for an unknown index. Any thread. */
+void ph_call_set_plugin_version(uint32_t index, const char *plugin_version);
 
 /* Build `index` (1-based) of this process's page, or NULL (async-signal-safe). */
 const ph_call_build_t *ph_call_build_info(uint32_t index);
@@ -192,20 +203,7 @@ static inline void ph_call_leave(uint32_t previous) {
     ph_call_thread_slot->what = previous;
 }
 
-/* An event or check call: the event id is kept beside the record. */
-static inline uint32_t ph_call_enter_event(uint32_t what, uint32_t event) {
-    ph_call_slot_t *slot = ph_call_slot();
-    uint32_t previous = slot->what;
-    slot->detail = event;
-    slot->what = what;
-    return previous;
-}
-
-/* How deep plugins' publish and check calls nest on a thread at most (a
- * subscriber that publishes the event it handles would recurse for ever). */
-#define PH_PUBLISH_MAX_DEPTH 16
-
-/* This thread's nesting of plugin publish/check calls. */
+/* This thread's nesting of plugin publish/check calls (at most PH_PUBLISH_MAX_DEPTH, plugin.h). */
 extern __thread uint32_t ph_call_publish_depth __attribute__((tls_model("initial-exec")));
 
 /* Counts one more nested publish; returns 0 when that is past PH_PUBLISH_MAX_DEPTH (nothing counted). */

@@ -35,7 +35,8 @@ void ph_crash_retire(int index);
 
 /* Opens `journal_path` for appending (0600), records the host program's own
  * range (its frames are written `plughost+0xOFFSET`), and installs the handlers.
- * Returns 0, or -1 with errno set (the journal could not be opened). */
+ * A second call only switches to the new journal. Returns 0, or -1 with errno
+ * set (the journal could not be opened). */
 int ph_crash_install(const char *journal_path);
 
 /* The signals (bit 1 << signal) whose handler is no longer the journal's:

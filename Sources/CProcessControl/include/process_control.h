@@ -31,13 +31,16 @@ pid_t ph_spawn_worker(const char *path, char *const argv[], char *const envp[], 
 
 /* Starts `path` with `argv` and `envp` (NULL-terminated), its standard output
  * and error going to pipes whose read ends (close-on-exec) are stored in
- * `output` and `errors`. Returns the child's pid, or -1 with errno set. */
+ * `output` and `errors`; an empty signal mask and default signal actions, as
+ * ph_spawn_worker. Returns the child's pid, or -1 with errno set. */
 pid_t ph_spawn_captured(const char *path, char *const argv[], char *const envp[], int *output, int *errors);
 
-/* Routes SIGHUP, SIGTERM, SIGINT, SIGCHLD and the two worker requests (replace, hung), whichever
- * thread they reach, into a pipe the supervisor's loop reads (the self-pipe
- * trick: a Swift process has threads before main can block signals in all of
- * them). Returns the pipe's read end, or -1 with errno set. */
+/* Routes SIGHUP, SIGTERM, SIGINT and SIGCHLD, whichever thread they reach,
+ * into a pipe the supervisor's loop reads (the self-pipe trick: a Swift
+ * process has threads before main can block signals in all of them), and
+ * ignores SIGUSR1 and SIGUSR2 (workers ask over their control channel; a
+ * stray one must not end the supervisor). Once per process: a second call
+ * returns the same pipe. Returns its read end, or -1 with errno set. */
 int ph_supervisor_signals(void);
 
 /* The next signal from that pipe, waiting at most `timeout_ms`: the signal
@@ -53,6 +56,9 @@ int ph_exit_with_parent(pid_t parent);
  * between the supervisor and one worker. Returns 0, or -1 with errno set. */
 int ph_control_pair(int fds[2]);
 
+/* The most descriptors one control message carries. */
+#define PH_CONTROL_MAX_FDS 16
+
 /* Sends up to `length` bytes of `data` on stream socket `fd` with `count`
  * descriptors from `fds` attached to the first byte (SCM_RIGHTS; none when
  * `count` is 0), without SIGPIPE; with `dont_wait`, returns at once instead of
@@ -63,20 +69,23 @@ long ph_control_send(int fd, const void *data, size_t length, const int *fds, in
  * arrive with them (close-on-exec) are stored in `fds` (at most `fd_capacity`,
  * the rest closed) and counted in `fd_count`. With `dont_wait`, returns -1
  * with EAGAIN instead of blocking. Returns the bytes read, 0 when the other end
- * closed, or -1 with errno set. */
+ * closed, or -1 with errno set: EPROTO (descriptors closed) when a message
+ * carried more than PH_CONTROL_MAX_FDS descriptors. */
 long ph_control_receive(int fd, void *buffer, size_t capacity, int *fds, int fd_capacity, int *fd_count, int dont_wait);
 
-/* Starts `path` like ph_spawn_worker, with descriptors `extra_fds[i]` placed at
- * `extra_targets[i]` in the child too (-1 entries skipped). */
+/* Starts `path` like ph_spawn_worker, with descriptor `fds[i]` placed at
+ * `targets[i]` in the child for each of `count` entries (-1 entries skipped).
+ * Every source must be above 9 or already at its own target, so no dup2
+ * overwrites a source a later one reads: -1 with EINVAL otherwise. */
 pid_t ph_spawn_worker_with(const char *path, char *const argv[], char *const envp[], const int *fds, const int *targets, int count);
 
 /* A listening Unix socket in the abstract namespace (nothing on disk) named
  * `name`, close-on-exec, non-blocking. Returns the descriptor, or -1 with errno set. */
 int ph_listen_abstract(const char *name, int backlog);
 
-/* Starts a non-blocking connection to the abstract Unix socket `name`. Returns
- * the descriptor (connected, or still connecting: EINPROGRESS is not an error),
- * or -1 with errno set. */
+/* A non-blocking connection to the abstract Unix socket `name` (a Unix stream
+ * socket connects at once or not at all). Returns the connected descriptor, or
+ * -1 with errno set: EAGAIN when the listener's backlog is full. */
 int ph_connect_abstract(const char *name);
 
 #ifdef __cplusplus

@@ -7,15 +7,20 @@
  * One robust, process-shared mutex guards the store: a worker that dies
  * holding it leaves it EOWNERDEAD, and the next taker clears the store (a
  * cache may forget; a half-written table must not be followed) and carries on.
- * Every entry carries a checksum over its header, key and value, and every
- * offset is checked against the mapping before it is followed: damage
- * (another plugin in a worker can write anywhere in it) is detected, the store
- * cleared, and the damage counted.
+ * Every entry carries a checksum over its header, key and value, every
+ * offset is checked against the mapping before it is followed, and the
+ * store's layout is checked against the one each process mapped whenever it
+ * takes the lock: damage (another plugin in a worker can write anywhere in
+ * it) is detected, the store cleared, and the damage counted.
  *
  * Namespaces: one per plugin build (alias and fingerprint), so a new build or
  * config starts empty and never sees its predecessor's entries; an alias keeps
  * at most four namespaces (the oldest build's is cleared when a fifth comes).
  * Limits per namespace: entries and bytes, the oldest entry evicted first.
+ * Blocks come in sizes of 64 bytes times a power of two and are never split:
+ * when the store is full, the oldest entry of the same block size in the
+ * whole store goes (as memcached's slab classes); with none of that size, the
+ * set fails FULL and nothing is evicted.
  * Host-side only: plugins never see this header. */
 #ifndef PLUGHOST_SHARED_CACHE_H
 #define PLUGHOST_SHARED_CACHE_H
@@ -44,7 +49,8 @@ typedef struct ph_shared_cache ph_shared_cache_t;
 /* Makes a store of `bytes` (at least PH_SHARED_CACHE_MIN_BYTES). With `fd`
  * non-NULL it lives in an in-memory file whose descriptor (close-on-exec, above
  * 9) is stored there, for workers to inherit; else in an anonymous shared
- * mapping. Returns NULL with errno set. */
+ * mapping. The handle is this process's (it holds the layout mapped) and lives
+ * as long as the process. Returns NULL with errno set. */
 ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd);
 
 /* Maps the store a supervisor made, inherited at `fd`. Returns NULL with errno
@@ -80,6 +86,10 @@ int ph_shared_cache_die_holding_lock_for_testing(ph_shared_cache_t *cache);
 
 /* Writes garbage over the first entry's checksum (tests only: damage must be found, never followed). */
 void ph_shared_cache_damage_for_testing(ph_shared_cache_t *cache);
+
+/* Writes garbage over the store's layout without the lock, as a stray plugin
+ * would (tests only: the next caller must clear the store, never follow it). */
+void ph_shared_cache_damage_layout_for_testing(ph_shared_cache_t *cache);
 
 #ifdef __cplusplus
 }

@@ -45,15 +45,13 @@ public final class SharedCacheStore: @unchecked Sendable {
         installed.withLock { $0 = store }
     }
 
-    /// The store of this process: the one installed, else one of its own made now (64 MiB, anonymous).
-    public static var current: SharedCacheStore {
+    /// The store of this process: the one installed, else one of its own made now (64 MiB,
+    /// anonymous); nil when none can be mapped (plugin caches then fail their calls, nothing crashes).
+    public static var current: SharedCacheStore? {
         installed.withLock { installed in
             if let store = installed { return store }
-            guard let store = make(bytes: HostConfig().cacheBytes, shareable: false) else {
-                fatalError("cannot map the host cache: \(String(cString: strerror(errno)))")
-            }
-            installed = store
-            return store
+            installed = make(bytes: HostConfig().cacheBytes, shareable: false)
+            return installed
         }
     }
 
@@ -71,5 +69,10 @@ public final class SharedCacheStore: @unchecked Sendable {
     /// Writes over the first entry's checksum (tests: damage must be found, never followed).
     package func damageForTesting() {
         ph_shared_cache_damage_for_testing(store)
+    }
+
+    /// Writes over the store's layout, as a stray plugin would (tests: the next call must clear the store).
+    package func damageLayoutForTesting() {
+        ph_shared_cache_damage_layout_for_testing(store)
     }
 }

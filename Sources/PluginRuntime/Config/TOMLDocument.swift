@@ -28,21 +28,22 @@ enum TOMLDocument {
 
     /// Reads and parses the file at `path`, reporting failure as a ``PluginError`` with `code`.
     static func load(path: String, failingWith code: PluginError.Code) throws(PluginError) -> [String: ConfigValue] {
-        do {
-            return try load(path: path)
-        } catch {
-            throw PluginError(code, file: path, reason: "not valid TOML: \(error)")
-        }
+        try read(path: path, failingWith: code).document
     }
 
-    /// Reads and parses the file at `path`.
-    static func load(path: String) throws(ParseFailure) -> [String: ConfigValue] {
+    /// Reads and parses the file at `path`, reporting failure as a ``PluginError`` with `code`.
+    /// - Returns: The top-level table and the bytes it was parsed from.
+    static func read(path: String, failingWith code: PluginError.Code) throws(PluginError) -> (document: [String: ConfigValue], bytes: [UInt8]) {
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.readFile(path)
         } catch {
-            throw ParseFailure(description: "cannot read: \(error)")
+            throw PluginError(code, file: path, reason: "not valid TOML: cannot read: \(error)")
         }
-        return try parse(bytes)
+        do {
+            return (try parse(bytes), bytes)
+        } catch {
+            throw PluginError(code, file: path, reason: "not valid TOML: \(error)")
+        }
     }
 }

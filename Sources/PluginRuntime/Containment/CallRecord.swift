@@ -41,6 +41,11 @@ package enum CallRecord {
         ph_call_register_build(alias, manifestVersion, pluginVersion, sha256)
     }
 
+    /// Sets the plugin version of `build`, known once its entry returned (registered before without one).
+    package static func noteVersion(_ version: String, of build: UInt32) {
+        ph_call_set_plugin_version(build, version)
+    }
+
     /// Runs `body`, a timed call of `kind` into `build`; afterwards checks the
     /// crash handlers (a plugin may have replaced them) and restores them,
     /// logging on `logger` which call did it.

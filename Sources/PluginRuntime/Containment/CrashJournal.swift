@@ -18,6 +18,12 @@ public enum CrashJournal {
     /// The journal's file name inside the host's state folder.
     public static let fileName = "crashes.journal"
 
+    /// Whether `line` of a child's standard error is the handler's copy of a journal line
+    /// (a fatal signal, or exit called in plugin code), not something the plugin wrote.
+    public static func isEcho(_ line: Substring) -> Bool {
+        line.hasPrefix("plughost: fatal signal: ") || line.hasPrefix("plughost: exit in plugin code: ")
+    }
+
     /// Installs the fatal-signal handlers of this process, appending to `path`.
     /// Call once, before any plugin runs; the Swift runtime's own backtracer is
     /// replaced (it would delay the process's death by seconds).

@@ -59,7 +59,10 @@ public struct QuarantineList: Sendable, Equatable {
             guard let aliases = record.alias else {
                 // Unattributed: each plugin in flight is a suspect, counted like a crash of its own.
                 guard let seconds = record.seconds else { continue }
-                for call in record.inFlight { crashes[call.alias, default: []].append((call.sha256, seconds, record)) }
+                var suspects = Set<String>()
+                for call in record.inFlight where suspects.insert(call.alias + "/" + call.sha256).inserted {
+                    crashes[call.alias, default: []].append((call.sha256, seconds, record))
+                }
                 continue
             }
             for alias in aliases.split(separator: ",").map(String.init) {

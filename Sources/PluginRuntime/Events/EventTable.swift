@@ -158,8 +158,9 @@ public final class EventTable: @unchecked Sendable {
             struct_size: UInt32(MemoryLayout<ph_event_t>.size), id: id, name: names[index], source: source,
             payload: payload.baseAddress, payload_length: payload.count)
         // Each call is recorded as in flight on this thread (two plain stores), see CallRecord.
+        // A subscriber may publish in turn: the outer record (call and event id) comes back after.
         let record = ph_call_slot()!
-        let previous = record.pointee.what
+        let previous = (what: record.pointee.what, detail: record.pointee.detail)
         record.pointee.detail = id
         withUnsafePointer(to: &event) { event in
             for position in first..<end {
@@ -168,7 +169,8 @@ public final class EventTable: @unchecked Sendable {
                 subscriber.callback(subscriber.userData, event)
             }
         }
-        record.pointee.what = previous
+        record.pointee.what = previous.what
+        record.pointee.detail = previous.detail
     }
 
     /// Runs the check subscribers of `id` in order; the first deny stops the rest.
@@ -184,9 +186,12 @@ public final class EventTable: @unchecked Sendable {
             payload: payload.baseAddress, payload_length: payload.count)
         var verdict = PH_ABSTAIN
         let record = ph_call_slot()!
-        let previous = record.pointee.what
+        let previous = (what: record.pointee.what, detail: record.pointee.detail)
         record.pointee.detail = id
-        defer { record.pointee.what = previous }
+        defer {
+            record.pointee.what = previous.what
+            record.pointee.detail = previous.detail
+        }
         for position in Int(checkStarts[index])..<Int(checkStarts[index + 1]) {
             let subscriber = checks[position]
             record.pointee.what = ph_call_what(PH_CALL_CHECK, subscriber.record)

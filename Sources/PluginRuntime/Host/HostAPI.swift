@@ -70,6 +70,7 @@ package enum HostAPI {
                     // Bounded like publish; too deep fails closed.
                     guard ph_publish_depth_enter() != 0 else {
                         _ = HostAPI.tooDeep(context, "check", id)
+                        MessageBuffer.write("refused: publish and check calls nested \(PH_PUBLISH_MAX_DEPTH) deep on this thread", to: reason)
                         return PH_DENY
                     }
                     defer { ph_publish_depth_leave() }
@@ -122,7 +123,7 @@ package enum HostAPI {
             cache_invalidate: { host, prefix, length in
                 guard host != nil, prefix != nil || length == 0 else { return PH_ERR_INVALID }
                 return PluginContext.with(host, retired: PH_ERR_STATE) { context in
-                    context.cache.invalidate(prefix: HostAPI.bytes(prefix, length))
+                    context.cache.invalidate(prefix: UnsafeRawBufferPointer(start: prefix, count: length))
                     return PH_OK
                 }
             },
@@ -152,8 +153,8 @@ package enum HostAPI {
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
-    /// A publish or check nested past `PH_PUBLISH_MAX_DEPTH` on one thread: refused, logged
-    /// on the plugin that made it (once per thread and second would still flood, so always).
+    /// A publish or check nested past `PH_PUBLISH_MAX_DEPTH` on one thread: refused, and logged
+    /// for the plugin that made it every time (each refusal is a call the plugin's author must see).
     static func tooDeep(_ context: PluginContext, _ call: String, _ id: ph_event_id_t) -> ph_status_t {
         let name = EventNames.shared.name(of: EventID(rawValue: id)) ?? "event \(id)"
         context.logger.error("\(call) of '\(name)' refused: nested \(PH_PUBLISH_MAX_DEPTH) deep on this thread (a subscriber that publishes what it handles recurses without end)")

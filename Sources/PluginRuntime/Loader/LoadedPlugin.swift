@@ -35,7 +35,7 @@ final class LoadedPlugin: @unchecked Sendable {
     /// `restore_state`, when the descriptor is 1.1 or newer and sets it.
     let restoreState: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int, UnsafeMutablePointer<ph_message_t>?) -> ph_status_t)?
 
-    init(entry: EntryPoint, library: PluginLibrary, descriptor: UnsafePointer<ph_plugin_t>) {
+    init(entry: EntryPoint, library: PluginLibrary, descriptor: UnsafePointer<ph_plugin_t>, callRecord: UInt32) {
         self.entry = entry
         self.library = library
         self.descriptor = descriptor
@@ -51,8 +51,8 @@ final class LoadedPlugin: @unchecked Sendable {
         let hasStateHandoff = d.pointee.abi_minor >= 1 && Int(d.pointee.struct_size) >= LoadedPlugin.size1_1
         self.saveState = hasStateHandoff ? d.pointee.save_state : nil
         self.restoreState = hasStateHandoff ? d.pointee.restore_state : nil
-        self.callRecord = CallRecord.register(alias: entry.alias, manifestVersion: entry.packageVersion, pluginVersion: version,
-                                              sha256: library.contentHash)
+        self.callRecord = callRecord
+        CallRecord.noteVersion(version, of: callRecord)
         library.noteVersion(version)
     }
 

@@ -15,15 +15,18 @@ enum PluginLoader {
     static func load(_ entry: EntryPoint, in pass: LibraryPass) throws(PluginError) -> LoadedPlugin {
         let library = try pass.open(path: entry.libraryPath, alias: entry.alias)
         do {
-            let descriptor = try negotiate(library: library, entry: entry)
-            return LoadedPlugin(entry: entry, library: library, descriptor: descriptor)
+            let (descriptor, record) = try negotiate(library: library, entry: entry)
+            return LoadedPlugin(entry: entry, library: library, descriptor: descriptor, callRecord: record)
         } catch {
             library.release()
             throw error
         }
     }
 
-    private static func negotiate(library: PluginLibrary, entry: EntryPoint) throws(PluginError) -> UnsafePointer<ph_plugin_t> {
+    /// Calls the entry and checks the descriptor it returns.
+    /// - Returns: The descriptor, and the build's index in the in-flight record (its plugin version set later).
+    private static func negotiate(library: PluginLibrary, entry: EntryPoint) throws(PluginError)
+        -> (UnsafePointer<ph_plugin_t>, UInt32) {
         func fail(_ code: PluginError.Code, _ reason: String) -> PluginError {
             PluginError(code, file: entry.libraryPath, alias: entry.alias, reason: reason)
         }
@@ -59,6 +62,6 @@ enum PluginLoader {
         guard missing.isEmpty else {
             throw fail(.invalidDescriptor, "descriptor lacks required member(s): \(missing.joined(separator: ", ")) (set them in the ph_plugin_t your entry returns)")
         }
-        return descriptor
+        return (descriptor, record)
     }
 }

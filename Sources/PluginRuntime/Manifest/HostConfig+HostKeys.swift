@@ -1,3 +1,5 @@
+import CSharedCache
+
 extension HostConfig {
     /// The keys `[host]` accepts, as an unknown-key error lists them.
     static let hostKeys = [
@@ -60,7 +62,7 @@ extension HostConfig {
         case "start-attempts":
             startAttempts = try count(atLeast: 1, atMost: 1000)
         case "cache-bytes":
-            cacheBytes = try count(atLeast: 1 << 16, atMost: 1 << 34)
+            cacheBytes = try count(atLeast: Int(PH_SHARED_CACHE_MIN_BYTES), atMost: 1 << 34)
         case "cache-bytes-per-plugin":
             cacheBytesPerPlugin = try count(atLeast: 0, atMost: 1 << 34)
         case "plugin-threads":

@@ -143,18 +143,7 @@ public struct HostConfig: Sendable {
                                   reason: "host config refused: \(error.description) (plughost --unsafe-permissions skips this check while developing)")
             }
         }
-        let bytes: [UInt8]
-        let document: [String: ConfigValue]
-        do {
-            bytes = try FileSystem.readFile(path)
-        } catch {
-            throw PluginError(.invalidHostConfig, file: path, reason: "not valid TOML: cannot read: \(error)")
-        }
-        do {
-            document = try TOMLDocument.parse(bytes)
-        } catch {
-            throw PluginError(.invalidHostConfig, file: path, reason: "not valid TOML: \(error)")
-        }
+        let (document, bytes) = try TOMLDocument.read(path: path, failingWith: .invalidHostConfig)
         var config = try parse(document, path: path)
         config.path = path
         config.sourceBytes = bytes

@@ -37,6 +37,8 @@ public enum MetricNames {
     public static let workers = "plughost_workers"
     /// Counter: workers started to replace one that died or hung.
     public static let workerRestarts = "plughost_worker_restarts_total"
+    /// Counter: worker processes that ended (died, were replaced or stopped), whose counts the host keeps.
+    public static let workersEnded = "plughost_workers_ended_total"
     /// Counter per `alias`: crashes and hangs the crash journal charges to a plugin (with a supervisor).
     public static let crashes = "plughost_plugin_crashes_total"
     /// Counter per `alias`: the hangs among those (a call past `hang-kill-ms`).

@@ -26,13 +26,6 @@ public struct CommittedSources: Sendable {
     public var roots: [String]
     /// The host config, the manifests and the libraries.
     public var files: [File]
-
-    /// The overlay that makes a start read these files (see ``FileOverlay``).
-    public var overlay: FileOverlay {
-        var overlay = FileOverlay(roots: roots)
-        for file in files { overlay.add(path: file.path, canonicalPath: file.canonicalPath, bytes: file.bytes) }
-        return overlay
-    }
 }
 
 extension PluginRuntime {

@@ -54,12 +54,9 @@ extension PluginRuntime {
             phase = .running(running)
             return prepared
         }
-        let prepared = PreparedReload(runtime: self, stage: stage, attempt: attempt)
-        if case .decided(let report) = stage {
-            operations.signal()
-            record(report)
-        }
-        return prepared
+        guard case .decided(let report) = stage else { return PreparedReload(runtime: self, stage: stage, attempt: attempt) }
+        operations.signal()
+        return PreparedReload(runtime: self, stage: .decided(record(report)), attempt: attempt)
     }
 
     /// How many reloads ran (successful or not).
@@ -70,15 +67,19 @@ extension PluginRuntime {
     private func prepareAlone(_ running: inout RunningState) -> (PreparedReload.Stage, ReloadAttempt) {
         let attempt = ReloadAttempt(generation: running.generation.number)
         let current = running.generation
-        var inputs: ReloadInputs
-        TOMLReadRecorder.shared.begin()
-        do {
-            inputs = try readAgain(running)
-        } catch {
-            _ = TOMLReadRecorder.shared.end()
-            return (.decided(refuse(error, attempt, current: current)), attempt)
+        let (read, manifests) = TOMLReadRecorder.recording { [running] () -> Result<ReloadInputs, ReloadRefusal> in
+            do throws(ReloadRefusal) {
+                return .success(try readAgain(running))
+            } catch {
+                return .failure(error)
+            }
         }
-        inputs.manifests = TOMLReadRecorder.shared.end()
+        var inputs: ReloadInputs
+        switch read {
+        case .success(let read): inputs = read
+        case .failure(let refusal): return (.decided(refuse(refusal, attempt, current: current)), attempt)
+        }
+        inputs.manifests = manifests
         if inputs.decided.keepsAsIs(current) { return (.keepAsIs(inputs), attempt) }
 
         // Build the new generation off to the side: create, register, assemble (accepts/prepare).
@@ -119,8 +120,9 @@ extension PluginRuntime {
                 undoing build: ReloadBuild? = nil, assembled: Generation? = nil) -> ReloadReport {
         assembled?.releaseParts()
         if let build {
-            let retained = build.undo()
-            published.withLock { $0.retainedSwiftImages += retained + build.libraries.finish() }
+            // Unloading runs plugin destructors: outside the lock every status reader takes.
+            let retained = build.undo() + build.libraries.finish()
+            published.withLock { $0.retainedSwiftImages += retained }
         }
         let report = attempt.refused(refusal.problems)
         current.publish(.reloadFailed, text: refusal.problems.map(\.description).joined(separator: "; "))
@@ -131,8 +133,9 @@ extension PluginRuntime {
     /// report (without the drain) and what the drain that follows retires.
     func commitAlone(_ build: ReloadBuild, _ generation: Generation, _ inputs: ReloadInputs, current: Generation,
                      _ running: inout RunningState, _ attempt: inout ReloadAttempt) -> Retirement {
+        let retained = build.libraries.finish()
         published.withLock {
-            $0.retainedSwiftImages += build.libraries.finish()
+            $0.retainedSwiftImages += retained
             $0.committedManifests = inputs.manifests
         }
         swap(to: generation, build, inputs, &running, &attempt)
@@ -154,7 +157,9 @@ extension PluginRuntime {
     }
 
     /// Keeps `report` as the last reload's, counts it and logs it.
-    func record(_ report: ReloadReport) {
+    /// - Returns: The report as kept (with the Swift images retained so far).
+    @discardableResult
+    func record(_ report: ReloadReport) -> ReloadReport {
         var report = report
         report.retainedSwiftImages = retainedSwiftImages
         published.withLock {
@@ -168,10 +173,17 @@ extension PluginRuntime {
         } else {
             logger.error("\(report)", metadata: ["problems": .array(report.problems.map { .dictionary($0.logMetadata) })])
         }
+        return report
     }
 
-    /// Puts the drain's figures into the last reload's report, if it is still `report`'s.
+    /// Puts the drain's figures into the last reload's report, if it is still `report`'s, and logs them.
     func recordDrain(of report: ReloadReport) {
+        let milliseconds = ReloadReport.milliseconds(report.drainTime)
+        if report.drainTimedOut {
+            logger.warning("the generation that generation \(report.generation) replaced still had requests after \(milliseconds) ms (the drain timeout)")
+        } else {
+            logger.info("the generation that generation \(report.generation) replaced drained in \(milliseconds) ms")
+        }
         published.withLock { published in
             guard let last = published.lastReload, last.startedAt == report.startedAt else { return }
             published.lastReload = report

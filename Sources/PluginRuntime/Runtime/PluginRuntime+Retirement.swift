@@ -32,18 +32,20 @@ extension PluginRuntime {
         control.withLock { phase in
             for instance in instances.reversed() { instance.stop() }
             guard case .running(var running) = phase else { return }
-            if drained {
-                finishRetirement(instances, of: generation, timeout: timeout)
-            } else {
-                logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
-                running.ledger.lingering.append(LingeringGeneration(generation: generation, instances: instances))
-                destroyWhenDrained(generation)
-            }
+            // Start failures the reload settled leave with the replaced generation's plugins.
             let aliases = Set(running.generation.aliases)
             let ledger = running.ledger
             let settled = ledger.startFailed.filter { !ledger.stillFails($0.alias, plan: retirement.plan, running: aliases) }
             running.ledger.startFailed.removeAll { instance in settled.contains { $0 === instance } }
-            finishRetirement(settled, of: generation, timeout: timeout)
+            let leaving = settled + instances
+            if drained {
+                finishRetirement(leaving, of: generation, timeout: timeout)
+            } else {
+                // The generation's parts (wrapper states) are in use until its last request leaves.
+                logger.error("generation \(generation.number) still has \(generation.inFlight.load(ordering: .relaxed)) request(s) in flight after the drain timeout (\(timeout)): \(instances.map(\.alias).joined(separator: ", ")) stopped; destroyed once the last request leaves")
+                running.ledger.lingering.append(LingeringGeneration(generation: generation, instances: leaving))
+                destroyWhenDrained(generation)
+            }
             phase = .running(running)
             publish(phase)
         }

@@ -171,9 +171,7 @@ public final class PluginRuntime: Sendable {
             guard case .idle(let config) = phase else {
                 return [PluginError(.alreadyStarted, file: pluginsDirectory, reason: "a runtime starts once; create a new one")]
             }
-            TOMLReadRecorder.shared.begin()
-            let (next, refused) = startAlone(config, strict: strict)
-            let manifests = TOMLReadRecorder.shared.end()
+            let ((next, refused), manifests) = TOMLReadRecorder.recording { startAlone(config, strict: strict) }
             if refused == nil || !strict { published.withLock { $0.committedManifests = manifests } }
             phase = next
             return refused

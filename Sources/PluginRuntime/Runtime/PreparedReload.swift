@@ -21,15 +21,28 @@ public final class PreparedReload: Sendable {
         case built(ReloadBuild, Generation, ReloadInputs, current: Generation)
     }
 
+    /// The drain that follows a commit.
+    private enum Drain {
+        /// None (not committed, or nothing replaced).
+        case none
+        /// The replaced generation drains on a thread of its own.
+        case running
+        /// Drained; the decided report has its figures.
+        case done
+    }
+
     private struct State {
         var stage: Stage
         var attempt: ReloadAttempt
-        /// The report once the drain ended (nil until then, or when there is none).
-        var drained: ReloadReport?
+        /// A commit or abort is deciding (its callers wait for it; later ones get its report).
+        var deciding = false
+        var drain = Drain.none
     }
 
     private let runtime: PluginRuntime
     private let state: Mutex<State>
+    /// Signalled once the verdict is in, and once the drain ended (each waiter passes it on).
+    private let decided = DispatchSemaphore(value: 0)
     private let drainEnded = DispatchSemaphore(value: 0)
 
     init(runtime: PluginRuntime, stage: Stage, attempt: ReloadAttempt) {
@@ -37,16 +50,23 @@ public final class PreparedReload: Sendable {
         state = Mutex(State(stage: stage, attempt: attempt))
     }
 
+    /// A reload dropped while it awaits a verdict is aborted: its build undone and the runtime's
+    /// next start, reload or shutdown no longer waits for it.
+    deinit {
+        if awaitsVerdict { abort("dropped without a verdict") }
+    }
+
     /// Whether ``commit()`` or ``abort(_:)`` still has to decide.
     public var awaitsVerdict: Bool {
         state.withLock { if case .decided = $0.stage { false } else { true } }
     }
 
-    /// The report so far: the final one once decided; before that, what the
-    /// build did (`succeeded` false until the swap).
+    /// The report so far: the final one once decided (with the drain's
+    /// figures once drained); before that, what the build did (`succeeded`
+    /// false until the swap).
     public var report: ReloadReport {
         state.withLock { state in
-            if case .decided(let report) = state.stage { return state.drained ?? report }
+            if case .decided(let report) = state.stage { return report }
             return state.attempt.report
         }
     }
@@ -109,38 +129,42 @@ public final class PreparedReload: Sendable {
     /// are retired; returns the final report, with the drain's figures.
     /// Returns at once for a reload that had nothing to drain.
     public func waitForDrain() -> ReloadReport {
-        let pending = state.withLock { state -> Bool in
-            if case .decided = state.stage { return state.drained == nil && state.attempt.report.succeeded && draining }
-            return false
-        }
-        if pending {
+        if state.withLock({ $0.drain == .running }) {
             drainEnded.wait()
             drainEnded.signal()
         }
         return report
     }
 
-    /// Whether a committed reload's drain is under way.
-    private var draining: Bool { drainStarted.load(ordering: .acquiring) }
-    private let drainStarted = Atomic<Bool>(false)
-
     /// Decides the reload with `body` once, records the report, and then runs
     /// the drain (if any) on a thread of its own, releasing the runtime's
-    /// operation token when everything is done.
+    /// operation token when everything is done. A second caller while the
+    /// first decides waits for it and returns its report.
     private func decide(_ body: (Stage, ReloadAttempt, PluginRuntime) -> (ReloadReport, Retirement?)) -> ReloadReport {
-        let (stage, attempt) = state.withLock { ($0.stage, $0.attempt) }
-        if case .decided(let report) = stage { return report }
-        let (report, retirement) = body(stage, attempt, runtime)
+        let claimed = state.withLock { state -> (Stage, ReloadAttempt)? in
+            if case .decided = state.stage { return nil }
+            if state.deciding { return nil }
+            state.deciding = true
+            return (state.stage, state.attempt)
+        }
+        guard let (stage, attempt) = claimed else {
+            if awaitsVerdict {
+                decided.wait()
+                decided.signal()
+            }
+            return report
+        }
+        let (decidedReport, retirement) = body(stage, attempt, runtime)
+        let report = runtime.record(decidedReport)
         state.withLock {
             $0.stage = .decided(report)
-            $0.attempt.report = report
+            $0.drain = retirement == nil ? .none : .running
         }
-        runtime.record(report)
+        decided.signal()
         guard let retirement else {
             runtime.operations.signal()
             return report
         }
-        drainStarted.store(true, ordering: .releasing)
         let clock = ContinuousClock()
         DispatchQueue(label: "plughost.drain").async { [self, runtime] in
             let began = clock.now
@@ -150,8 +174,8 @@ public final class PreparedReload: Sendable {
             final.drainTimedOut = !drained
             final.retainedSwiftImages = runtime.retainedSwiftImages
             state.withLock {
-                $0.drained = final
                 $0.stage = .decided(final)
+                $0.drain = .done
             }
             runtime.recordDrain(of: final)
             runtime.operations.signal()

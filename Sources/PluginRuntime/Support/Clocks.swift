@@ -3,6 +3,11 @@ import Glibc
 #endif
 
 extension Duration {
+    /// The duration in whole milliseconds (truncated).
+    package var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+
     /// The duration in whole microseconds (truncated).
     package var wholeMicroseconds: Int64 {
         components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000

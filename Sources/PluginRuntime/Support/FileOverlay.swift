@@ -11,7 +11,7 @@ import Synchronization
 /// not hold (the library of a plugin that did not run: failed, quarantined) is
 /// read from disk. Permission checks pass for what it holds (the bytes were
 /// checked when they were committed). Nothing else changes. It is
-/// installed for a start only (``PluginRuntime/start(strict:from:)``); reloads read the disk.
+/// installed for a start only (``PluginRuntime/start(strict:)``, while the overlay is installed); reloads read the disk.
 public struct FileOverlay: Sendable {
     /// The files by path, as the runtime named them when it read them (and by canonical path).
     var files: [String: [UInt8]] = [:]
@@ -76,20 +76,25 @@ public struct FileOverlay: Sendable {
 
 /// The `.toml` files (host config, manifests) a start or reload read, by path:
 /// with the loaded libraries, what a committed generation was built from.
+/// Scoped to the start or reload that asked (a task-local value, on its own
+/// thread): two runtimes in one process, or an unrelated read at the same
+/// time, never land in each other's record.
 final class TOMLReadRecorder: Sendable {
-    private let recorded = Mutex<[String: [UInt8]]?>(nil)
+    private let recorded = Mutex<[String: [UInt8]]>([:])
 
-    /// The recorder the runtime's scans report to.
-    static let shared = TOMLReadRecorder()
+    /// The recorder of the start or reload running here, if any.
+    @TaskLocal static var current: TOMLReadRecorder?
 
-    /// Starts recording (dropping whatever was recorded).
-    func begin() { recorded.withLock { $0 = [:] } }
+    /// Runs `body`, recording the `.toml` files it reads.
+    /// - Returns: What `body` returned, and the files it read.
+    static func recording<T>(_ body: () -> T) -> (T, [String: [UInt8]]) {
+        let recorder = TOMLReadRecorder()
+        let result = $current.withValue(recorder) { body() }
+        return (result, recorder.recorded.withLock { $0 })
+    }
 
-    /// Stops recording and returns what was read.
-    func end() -> [String: [UInt8]] { recorded.withLock { value in defer { value = nil }; return value ?? [:] } }
-
-    /// Notes `bytes` read from `path`, while recording.
+    /// Notes `bytes` read from `path`.
     func note(_ path: String, _ bytes: [UInt8]) {
-        recorded.withLock { if $0 != nil { $0![path] = bytes } }
+        recorded.withLock { $0[path] = bytes }
     }
 }

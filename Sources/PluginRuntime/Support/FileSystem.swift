@@ -37,11 +37,11 @@ enum FileSystem {
     /// on in chunks if the file turns out longer.
     static func readFile(_ path: String) throws(Failure) -> [UInt8] {
         if let overlay = FileOverlay.current, let bytes = overlay.files[path] {
-            if path.hasSuffix(".toml") { TOMLReadRecorder.shared.note(path, bytes) }
+            if path.hasSuffix(".toml") { TOMLReadRecorder.current?.note(path, bytes) }
             return bytes
         }
         let bytes = try readFileFromDisk(path)
-        if path.hasSuffix(".toml") { TOMLReadRecorder.shared.note(path, bytes) }
+        if path.hasSuffix(".toml") { TOMLReadRecorder.current?.note(path, bytes) }
         return bytes
     }
 
