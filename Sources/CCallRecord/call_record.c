@@ -334,7 +334,8 @@ ph_call_slot_t *ph_call_take_slot(void) {
     int32_t tid = this_thread_id();
     for (int index = 0; page != NULL && index < PH_CALL_THREADS; index++) {
         int32_t expected = 0;
-        if (page->threads[index].tid == 0 &&
+        /* A cheap look first (relaxed: an ending thread gives its slot back with an atomic store). */
+        if (__atomic_load_n(&page->threads[index].tid, __ATOMIC_RELAXED) == 0 &&
             __atomic_compare_exchange_n(&page->threads[index].tid, &expected, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
             slot = &page->threads[index];
             slot->what = 0;

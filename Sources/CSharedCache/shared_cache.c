@@ -338,6 +338,12 @@ ph_shared_cache_t *ph_shared_cache_attach(int fd) {
     return cache;
 }
 
+void ph_shared_cache_close(ph_shared_cache_t *cache) {
+    if (cache == NULL) return;
+    munmap(cache->header, (size_t)cache->layout.size);
+    free(cache);
+}
+
 /* ---- Entries ---- */
 
 static space_t *space_of(header_t *header, uint64_t handle) {

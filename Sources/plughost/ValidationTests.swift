@@ -36,7 +36,7 @@ enum ValidationTests {
         setenv("PH_VALIDATION_ALIAS", alias, 1)
         var reason = [CChar](repeating: 0, count: 4096)
         let outcome = ph_validation_run(test, library, symbol, &reason, reason.count)
-        let text = String(cString: reason)
+        let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         switch outcome {
         case PH_VALIDATION_PASS: return Result(outcome: "pass", reason: text)
         case PH_VALIDATION_SKIP: return Result(outcome: "skip", reason: text)
@@ -99,7 +99,10 @@ enum ValidationTests {
             try FileManager.default.copyItem(atPath: library, toPath: folder + "/" + name)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder + "/" + name)
             let manifest = "[plugin]\nname = \"\(alias)\"\nversion = \"0\"\n\n[entry-points.\"\(HostConfig.defaultNamespace)\"]\n\"\(alias)\" = \"\(name):\(symbol)\"\n"
-            FileManager.default.createFile(atPath: folder + "/plugin.toml", contents: Data(manifest.utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: folder + "/plugin.toml", contents: Data(manifest.utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                return Result(outcome: "fail", reason: "cannot prepare a plugins folder: cannot write \(folder)/plugin.toml")
+            }
         } catch {
             return Result(outcome: "fail", reason: "cannot prepare a plugins folder: \(error)")
         }

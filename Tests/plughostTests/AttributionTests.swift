@@ -32,7 +32,7 @@ struct AttributionTests {
         let records = journal(folder)
         #expect(records.count == journaledBefore + paths.count, "\(records.map(\.line))\n\(server.log)")
         #expect(records.allSatisfy { $0.alias == "faulty" && $0.sha256?.count == 64 }, "\(records.map(\.line))")
-        #expect(records.map(\.signal) == signals, "\(records.map(\.line))")
+        #expect(records.map(\.signal) == signals, "\(records.map(\.line))\n\(server.log)")
         #expect(ServeHelpers.wait { (0..<6).allSatisfy { _ in server.get("/faulty/ok").status == 503 } }, "not quarantined:\n\(server.log)")
         let quarantined = server.get("/faulty/ok")
         #expect(quarantined.body.contains(#""plugin":"faulty""#), "\(quarantined)")

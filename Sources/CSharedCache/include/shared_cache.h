@@ -49,13 +49,18 @@ typedef struct ph_shared_cache ph_shared_cache_t;
 /* Makes a store of `bytes` (at least PH_SHARED_CACHE_MIN_BYTES). With `fd`
  * non-NULL it lives in an in-memory file whose descriptor (close-on-exec, above
  * 9) is stored there, for workers to inherit; else in an anonymous shared
- * mapping. The handle is this process's (it holds the layout mapped) and lives
- * as long as the process. Returns NULL with errno set. */
+ * mapping. The handle is this process's (it holds the layout mapped) until
+ * ph_shared_cache_close. Returns NULL with errno set. */
 ph_shared_cache_t *ph_shared_cache_create(size_t bytes, int *fd);
 
 /* Maps the store a supervisor made, inherited at `fd`. Returns NULL with errno
  * set (EINVAL when it is not one). */
 ph_shared_cache_t *ph_shared_cache_attach(int fd);
+
+/* Unmaps this process's view of the store and frees the handle (the store
+ * lives on in every other process that mapped it). Nothing may use the handle
+ * afterwards. */
+void ph_shared_cache_close(ph_shared_cache_t *cache);
 
 /* The namespace of plugin `alias` built as `fingerprint`, made when missing,
  * with its limits (0 entries: the plugin stores nothing). Its handle goes into

@@ -17,10 +17,19 @@ public final class SharedCacheStore: @unchecked Sendable {
     package let store: OpaquePointer
     /// The descriptor of its in-memory file (for workers to inherit), or -1.
     public let descriptor: Int32
+    /// Whether the descriptor was made here (and is closed with the store).
+    private let ownsDescriptor: Bool
 
-    private init(store: OpaquePointer, descriptor: Int32) {
+    private init(store: OpaquePointer, descriptor: Int32, ownsDescriptor: Bool) {
         self.store = store
         self.descriptor = descriptor
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    /// Every plugin cache holds its store: this runs once none uses it any more.
+    deinit {
+        ph_shared_cache_close(store)
+        if ownsDescriptor && descriptor >= 0 { close(descriptor) }
     }
 
     /// A new store of `bytes`; in an in-memory file when `shareable` (a supervisor's), else anonymous.
@@ -29,13 +38,13 @@ public final class SharedCacheStore: @unchecked Sendable {
         var descriptor: Int32 = -1
         let made = shareable ? ph_shared_cache_create(bytes, &descriptor) : ph_shared_cache_create(bytes, nil)
         guard let store = made else { return nil }
-        return SharedCacheStore(store: store, descriptor: descriptor)
+        return SharedCacheStore(store: store, descriptor: descriptor, ownsDescriptor: true)
     }
 
     /// The store a supervisor made, inherited at `descriptor`; nil when it is not one.
     public static func attach(descriptor: Int32) -> SharedCacheStore? {
         guard let store = ph_shared_cache_attach(descriptor) else { return nil }
-        return SharedCacheStore(store: store, descriptor: descriptor)
+        return SharedCacheStore(store: store, descriptor: descriptor, ownsDescriptor: false)
     }
 
     private static let installed = Mutex<SharedCacheStore?>(nil)
