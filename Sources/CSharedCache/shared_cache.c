@@ -432,6 +432,18 @@ static entry_t *allocate(header_t *header, uint32_t size_class, int *damaged) {
     return block;
 }
 
+/* Takes the lock and finds namespace `handle`: OK with the lock held and `*space` set, or
+ * INVALID (an unknown namespace, or the lock failed) with the lock not held. */
+static int lock_space(ph_shared_cache_t *cache, uint64_t handle, space_t **space) {
+    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
+    *space = space_of(cache->header, handle);
+    if (*space == NULL) {
+        unlock(cache->header, 0);
+        return PH_SHARED_CACHE_INVALID;
+    }
+    return PH_SHARED_CACHE_OK;
+}
+
 /* `now` plus `ttl_ns`, saturated (a TTL too large to add never expires); 0 for no TTL. */
 static uint64_t expiry_after(uint64_t ttl_ns) {
     if (ttl_ns == 0) return 0;
@@ -450,13 +462,9 @@ int ph_shared_cache_set(ph_shared_cache_t *cache, uint64_t handle, const void *k
     uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
     uint64_t hash = key_hash(index, serial, key, key_length);
     uint64_t size = (uint64_t)key_length + value_length;
-    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
+    space_t *space;
+    if (lock_space(cache, handle, &space) != PH_SHARED_CACHE_OK) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
-    space_t *space = space_of(header, handle);
-    if (space == NULL) {
-        unlock(header, 0);
-        return PH_SHARED_CACHE_INVALID;
-    }
     if (space->max_entries == 0 || (space->max_bytes > 0 && size > space->max_bytes)) {
         int result = space->max_entries == 0 ? PH_SHARED_CACHE_OK : PH_SHARED_CACHE_FULL;
         unlock(header, 0);
@@ -527,12 +535,9 @@ int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *k
     header_t *header = cache->header;
     uint32_t index = (uint32_t)(handle >> 32), serial = (uint32_t)handle;
     uint64_t hash = key_hash(index, serial, key, key_length);
-    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
+    space_t *space;
+    if (lock_space(cache, handle, &space) != PH_SHARED_CACHE_OK) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
-    if (space_of(header, handle) == NULL) {
-        unlock(header, 0);
-        return PH_SHARED_CACHE_INVALID;
-    }
     entry_t *entry = find(header, index, serial, key, key_length, hash, &damaged);
     int result = PH_SHARED_CACHE_NOT_FOUND;
     if (entry != NULL && entry->expiry != 0 && entry->expiry <= now_ns()) {
@@ -554,13 +559,9 @@ int ph_shared_cache_get(ph_shared_cache_t *cache, uint64_t handle, const void *k
 
 int ph_shared_cache_invalidate(ph_shared_cache_t *cache, uint64_t handle, const void *prefix, size_t prefix_length) {
     header_t *header = cache->header;
-    if (lock(cache) != 0) return PH_SHARED_CACHE_INVALID;
+    space_t *space;
+    if (lock_space(cache, handle, &space) != PH_SHARED_CACHE_OK) return PH_SHARED_CACHE_INVALID;
     int damaged = 0;
-    space_t *space = space_of(header, handle);
-    if (space == NULL) {
-        unlock(header, 0);
-        return PH_SHARED_CACHE_INVALID;
-    }
     uint64_t offset = space->order.oldest;
     for (int guard = 0; offset != 0 && !damaged && guard < WALK_LIMIT; guard++) {
         entry_t *entry = block_at(header, offset, ENTRY_MAGIC, &damaged);

@@ -59,11 +59,7 @@ extension SupervisorStateMachine {
         let line = CrashJournal.supervisorLine(pid: pid, signal: "HANG", build: call.build, call: call.call, inFlight: [],
                                                note: "a \(call.call) call into \(name) ran \(milliseconds)")
         actions += appendJournal(line)
-        if let phase = round?.participants[pid], !phase.isDone {
-            let current = round
-            round?.participants[pid] = .done(Self.failedReport(pid, reason, round: current))
-            actions += advance(at: now)
-        }
+        actions += failInRound(pid, reason, at: now)
         if slots[index].successor == pid {
             // A successor stuck while starting: the old worker serves on; this one goes, another follows.
             killedRetiring.insert(pid)

@@ -124,6 +124,14 @@ extension SupervisorStateMachine {
             + workerPIDs.map { .send(.roundFinished(round: number, report: report), to: $0) }
     }
 
+    /// Worker `pid`, if it still has a part in the round under way, failed it for `reason`.
+    mutating func failInRound(_ pid: Int32, _ reason: String, at now: Instant) -> [Action] {
+        guard let phase = round?.participants[pid], !phase.isDone else { return [] }
+        let report = Self.failedReport(pid, reason, round: round)
+        round?.participants[pid] = .done(report)
+        return advance(at: now)
+    }
+
     /// The report the supervisor writes for worker `pid`, which failed the round for `reason`.
     static func failedReport(_ pid: Int32, _ reason: String, round: RoundState?) -> ReloadReport {
         var report = ReloadReport(succeeded: false, generation: 0, startedAt: round?.startedAt ?? WallClock.nanoseconds())

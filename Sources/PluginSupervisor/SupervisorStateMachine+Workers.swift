@@ -142,11 +142,7 @@ extension SupervisorStateMachine {
             if old > 0 {
                 retiring[old] = killNow ? now + .seconds(2) : now + configuration.stopTimeout
                 actions.append(.signal(15, to: old))
-                if let phase = round?.participants[old], !phase.isDone {
-                    let current = round
-                    round?.participants[old] = .done(Self.failedReport(old, "it was replaced during the round", round: current))
-                    actions += advance(at: now)
-                }
+                actions += failInRound(old, "it was replaced during the round", at: now)
             }
             // It started from the builds committed before a round that ran meanwhile: another brings it up to date.
             if missedRound {
@@ -208,11 +204,7 @@ extension SupervisorStateMachine {
             charged = attributed
             line += " (journaled from its in-flight record: \(summary))"
         }
-        if let phase = round?.participants[pid], !phase.isDone {
-            let current = round
-            round?.participants[pid] = .done(Self.failedReport(pid, "the worker died during the round (\(Self.describe(termination)))", round: current))
-            actions += advance(at: now)
-        }
+        actions += failInRound(pid, "the worker died during the round (\(Self.describe(termination)))", at: now)
         if wasRetiring {
             actions.append(.log(.info, "replaced worker \(line)"))
         } else if let index, slots[index].successor == pid {
