@@ -23,6 +23,8 @@ let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummi
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioHTTPTypes = Target.Dependency.product(name: "NIOHTTPTypes", package: "swift-nio-extras")
+let nioHTTPTypesHTTP1 = Target.Dependency.product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let nioExtras = Target.Dependency.product(name: "NIOExtras", package: "swift-nio-extras")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
@@ -118,8 +120,8 @@ let package = Package(
         // The Hummingbird adapter on top of the extension, and the admin endpoints.
         .target(
             name: "PluginHTTP",
-            dependencies: ["PluginRuntime", "PluginHTTPExtension", hummingbird, hummingbirdCore, nioCore, nioPosix, nioExtras, nioHTTPTypes,
-                           httpTypes, logging, serviceLifecycle, metrics, prometheus],
+            dependencies: ["PluginRuntime", "PluginHTTPExtension", "CProcessControl", hummingbird, hummingbirdCore, nioCore, nioPosix, nioExtras, nioHTTPTypes,
+                           nioHTTPTypesHTTP1, nioHTTP1, httpTypes, logging, serviceLifecycle, metrics, prometheus],
             // The admin page, as a file (embedded: one self-contained executable).
             resources: [.embedInCode("Resources/admin.html")],
             swiftSettings: swiftSettings

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -311,4 +312,15 @@ int ph_exit_with_parent(pid_t parent) {
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -1;
     /* The parent may have died before the call: then nobody would send the signal. */
     return getppid() == parent ? 0 : -1;
+}
+
+int ph_usable_cores(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        return online > 0 ? (int)online : 1;
+    }
+    int count = CPU_COUNT(&set);
+    return count > 0 ? count : 1;
 }

@@ -4,7 +4,7 @@ import Glibc
 public import Hummingbird
 public import HummingbirdCore
 public import Logging
-import NIOCore
+public import NIOCore
 import NIOExtras
 import NIOPosix
 public import ServiceLifecycle
@@ -16,9 +16,9 @@ import Synchronization
 ///
 /// Hummingbird's `Application` always binds its own socket, so this is the small
 /// server loop of HummingbirdCore's `Server` over NIO's
-/// `ServerBootstrap.bind(_:)` of an existing descriptor, with HummingbirdCore's
-/// own `HTTP1Channel` for every connection: the same parser, limits, keep-alive
-/// and additional channel handlers as `plughost serve --workers 0`. The
+/// `ServerBootstrap.bind(_:)` of an existing descriptor, with a
+/// ``PluginHTTPChannel`` for every connection: the same parser, limits, keep-alive
+/// and handlers as `plughost serve --workers 0`. The
 /// supervisor keeps the socket open while a worker is replaced, so connections
 /// that arrive meanwhile wait in the kernel's backlog instead of being refused.
 public struct InheritedSocketServer: Service {
@@ -27,7 +27,8 @@ public struct InheritedSocketServer: Service {
     /// The supervisor's health socket, answered from the same event loops (see ``HealthAnswerHandler``); nil for none.
     public let healthSocket: Int32?
     let responder: PluginResponder
-    let channelConfiguration: HTTP1Channel.Configuration
+    /// Makes each connection's handlers (see ``PluginHTTPChannel``).
+    let handlers: @Sendable () -> [any ChannelHandler]
     let serverName: String
     let logger: Logger
     let onServerRunning: @Sendable () async -> Void
@@ -38,14 +39,14 @@ public struct InheritedSocketServer: Service {
     static let acceptGrace: TimeAmount = .seconds(1)
 
     /// A server answering with `responder` on `socket`.
-    public init(socket: Int32, healthSocket: Int32? = nil, responder: PluginResponder, channelConfiguration: HTTP1Channel.Configuration,
+    public init(socket: Int32, healthSocket: Int32? = nil, responder: PluginResponder, handlers: @escaping @Sendable () -> [any ChannelHandler],
                 serverName: String = "plughost", logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {},
                 onListening: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { _ in }) {
         self.socket = socket
         self.onListening = onListening
         self.healthSocket = healthSocket
         self.responder = responder
-        self.channelConfiguration = channelConfiguration
+        self.handlers = handlers
         self.serverName = serverName
         self.logger = logger
         self.onServerRunning = onServerRunning
@@ -53,12 +54,12 @@ public struct InheritedSocketServer: Service {
 
     /// Serves until graceful shutdown, then stops accepting and lets open connections finish.
     public func run() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = ServingEventLoops.shared
         let responder = self.responder
         let logger = self.logger
         let serverName = self.serverName
         let dates = HTTPDateCache()
-        let childChannel = HTTP1Channel(responder: { request, writer, channel in
+        let childChannel = PluginHTTPChannel(responder: { request, writer, channel in
             let context = PluginRequestContext(source: .init(channel: channel, logger: logger))
             var response: Response
             do {
@@ -70,7 +71,7 @@ public struct InheritedSocketServer: Service {
             response.headers[.date] = dates.now
             response.headers[.server] = serverName
             try await writer.write(response: response.head, body: response.body)
-        }, configuration: channelConfiguration)
+        }, handlers: handlers)
         let quiescing = ServerQuiescingHelper(group: group)
         let server = try await ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
@@ -125,27 +126,12 @@ public struct InheritedSocketServer: Service {
     }
 }
 
-/// The `Date` header's value, formatted once per second (RFC 9110 IMF-fixdate).
+/// The `Date` header's value for any thread (Hummingbird's answers), formatted once per second.
 final class HTTPDateCache: Sendable {
-    private let cached = Mutex<(second: Int, text: String)>((-1, ""))
+    private let cached = Mutex(DateHeaderCache())
 
     /// The current date.
-    var now: String {
-        let second = time(nil)
-        return cached.withLock { entry in
-            if entry.second != second { entry = (second, Self.format(second)) }
-            return entry.text
-        }
-    }
-
-    private static func format(_ second: Int) -> String {
-        var seconds = time_t(second)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    var now: String { cached.withLock { $0.current() } }
 }
 
 /// Answers the supervisor's health check: "pong" for whatever it sends, then closes.

@@ -102,55 +102,68 @@ public final class PluginCallPool: Sendable {
     /// - Parameter connection: When it is no longer active while the request is deferred, the request is given up.
     public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease,
                     connection: (any Channel)? = nil) async -> PluginHTTPResponse {
+        await withCheckedContinuation { continuation in
+            run(request, resolved: resolved, on: lease, connection: connection) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// As ``run(_:resolved:on:connection:)``, answering through `answer` (called once, on
+    /// whichever thread answers: a pool thread, the watchdog's, or a plugin's `resume`).
+    public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease,
+                    connection: (any Channel)?, answer: @escaping @Sendable (PluginHTTPResponse) -> Void) {
         guard let owner = resolved.owner else {
             defer { lease.release() }
-            return lease.generation.handle(request, resolved: resolved)
+            return answer(lease.generation.handle(request, resolved: resolved))
         }
-        return await withCheckedContinuation { continuation in
-            let call = watch(continuation, owner: owner, resolved: resolved, lease: lease, connection: connection)
-            let job = Job { [self] state in
-                // Timed out while it waited, or the pool is shutting down: no plugin code runs.
-                guard state == .active, call.begin() else {
-                    call.answer(.json(503, #"{"error":"shutting down"}"#))
-                    call.finish()
-                    return
-                }
-                beforeCall()
-                switch lease.generation.serve(request, resolved: resolved) {
-                case .done(let response):
-                    call.answer(response)
-                    call.finish()
-                case .pending(let deferral):
-                    call.deferred(deferral)
-                }
-            }
-            // Found and entered under one lock: the watchdog's pruning of idle bulkheads cannot come between.
-            let (bulkhead, entry) = bulkheads.withLock { bulkheads in
-                let bulkhead = bulkheads[ObjectIdentifier(owner)] ?? Bulkhead(owner: owner)
-                bulkheads[ObjectIdentifier(owner)] = bulkhead
-                return (bulkhead, bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin))
-            }
-            switch entry {
-            case .run:
-                submit(job, in: bulkhead)
-            case .queued:
-                break
-            case .full:
+        let call = watch(answer, owner: owner, resolved: resolved, lease: lease, connection: connection)
+        let job = Job { [self] state in
+            // Timed out while it waited, or the pool is shutting down: no plugin code runs.
+            guard state == .active, call.begin() else {
+                call.answer(.json(503, #"{"error":"shutting down"}"#))
                 call.finish()
-                owner.logger.warning("\(call.endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
-                call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
+                return
             }
+            beforeCall()
+            switch lease.generation.serve(request, resolved: resolved) {
+            case .done(let response):
+                call.answer(response)
+                call.finish()
+            case .pending(let deferral):
+                call.deferred(deferral)
+            }
+        }
+        // Found and entered under one lock: the watchdog's pruning of idle bulkheads cannot come between.
+        let (bulkhead, entry) = bulkheads.withLock { bulkheads in
+            let bulkhead = bulkheads[ObjectIdentifier(owner)] ?? Bulkhead(owner: owner)
+            bulkheads[ObjectIdentifier(owner)] = bulkhead
+            return (bulkhead, bulkhead.enter(job, queueLimit: limits.queue, perPlugin: limits.perPlugin))
+        }
+        switch entry {
+        case .run:
+            submit(job, in: bulkhead)
+        case .queued:
+            break
+        case .full:
+            call.finish()
+            owner.logger.warning("\(call.endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
+            call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
         }
     }
 
     /// Waits for a request a plugin deferred on the calling thread (a route of plugins that
-    /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:)``.
+    /// never block): no thread is held; its deadline applies as in ``run(_:resolved:on:connection:)``.
     public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease,
                      connection: (any Channel)? = nil) async -> PluginHTTPResponse {
         await withCheckedContinuation { continuation in
-            let call = watch(continuation, owner: resolved.owner ?? deferral.owner, resolved: resolved, lease: lease, connection: connection)
-            call.deferred(deferral)
+            wait(for: deferral, resolved: resolved, on: lease, connection: connection) { continuation.resume(returning: $0) }
         }
+    }
+
+    /// As ``wait(for:resolved:on:connection:)``, answering through `answer` (called once).
+    public func wait(for deferral: Deferral, resolved: ResolvedRequest, on lease: GenerationLease,
+                     connection: (any Channel)?, answer: @escaping @Sendable (PluginHTTPResponse) -> Void) {
+        let call = watch(answer, owner: resolved.owner ?? deferral.owner, resolved: resolved, lease: lease, connection: connection)
+        call.deferred(deferral)
     }
 
     /// Runs `work` on the pool, outside any bulkhead and deadline (events whose subscribers may block).
@@ -161,14 +174,14 @@ public final class PluginCallPool: Sendable {
         }
     }
 
-    /// A call for the watchdog: answered by `continuation`, under its endpoint's deadline;
+    /// A call for the watchdog: answered through `answer`, under its endpoint's deadline;
     /// once its plugin work is over (or a deferred request is given up) it releases `lease`.
-    private func watch(_ continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner,
+    private func watch(_ answer: @escaping @Sendable (PluginHTTPResponse) -> Void, owner: PluginOwner,
                        resolved: ResolvedRequest, lease: GenerationLease, connection: (any Channel)?) -> PendingCall {
         let endpoint = resolved.endpoint ?? "?"
         let timeout = limits.endpointTimeouts[endpoint] ?? limits.timeout
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let call = PendingCall(continuation: continuation, owner: owner, endpoint: endpoint,
+        let call = PendingCall(answer: answer, owner: owner, endpoint: endpoint,
                                deadline: .now + timeout, timeout: timeout, connection: connection) { [self] in
             lease.release()
             calls.withLock { _ = $0.removeValue(forKey: id) }
@@ -271,7 +284,8 @@ private final class PendingCall: Sendable {
     let deadline: ContinuousClock.Instant
     let timeout: Duration
     private struct State {
-        var continuation: CheckedContinuation<PluginHTTPResponse, Never>?
+        /// Answers the request; nil once it was answered.
+        var answer: (@Sendable (PluginHTTPResponse) -> Void)?
         var started: ContinuousClock.Instant?
         var thread: pthread_t?
         var hangReported = false
@@ -283,10 +297,10 @@ private final class PendingCall: Sendable {
     /// Releases what the call holds (its generation, its place in the watchdog's list).
     private let release: @Sendable () -> Void
 
-    init(continuation: CheckedContinuation<PluginHTTPResponse, Never>, owner: PluginOwner, endpoint: String,
+    init(answer: @escaping @Sendable (PluginHTTPResponse) -> Void, owner: PluginOwner, endpoint: String,
          deadline: ContinuousClock.Instant, timeout: Duration, connection: (any Channel)?,
          release: @escaping @Sendable () -> Void) {
-        state = Mutex(State(continuation: continuation))
+        state = Mutex(State(answer: answer))
         self.owner = owner
         self.endpoint = endpoint
         self.deadline = deadline
@@ -340,12 +354,12 @@ private final class PendingCall: Sendable {
         finish()
     }
 
-    var isAnswered: Bool { state.withLock { $0.continuation == nil } }
+    var isAnswered: Bool { state.withLock { $0.answer == nil } }
 
     /// Marks the call started on this thread; false when it was already answered (timed out waiting).
     func begin() -> Bool {
         state.withLock { state in
-            guard state.continuation != nil else { return false }
+            guard state.answer != nil else { return false }
             state.started = .now
             state.thread = pthread_self()
             return true
@@ -355,12 +369,12 @@ private final class PendingCall: Sendable {
     /// Answers the request unless it was answered already; whether this did.
     @discardableResult
     func answer(_ response: PluginHTTPResponse) -> Bool {
-        let continuation = state.withLock { state in
-            defer { state.continuation = nil }
-            return state.continuation
+        let answer = state.withLock { state in
+            defer { state.answer = nil }
+            return state.answer
         }
-        continuation?.resume(returning: response)
-        return continuation != nil
+        answer?(response)
+        return answer != nil
     }
 
     /// The hang to report, once, if the call has run past `limit`.

@@ -22,12 +22,15 @@ public enum PluginHTTPServer {
         metrics: HostMetrics? = nil, readiness: HostReadiness? = nil,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<PluginResponder> {
-        Application(
-            responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
-                                       metrics: metrics, readiness: readiness),
-            server: .http1(configuration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls)),
+        let responder = PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
+                                        metrics: metrics, readiness: readiness)
+        let handlers = connectionHandlers(responder: responder, headerTimeout: headerTimeout)
+        return Application(
+            responder: responder,
+            server: HTTPServerBuilder { hummingbird in PluginHTTPChannel(responder: hummingbird, handlers: handlers) },
             configuration: .init(address: .hostname(host, port: port), serverName: "plughost"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            eventLoopGroupProvider: .shared(ServingEventLoops.shared),
             logger: logger)
     }
 
@@ -40,10 +43,11 @@ public enum PluginHTTPServer {
         onServerRunning: @escaping @Sendable () async -> Void = {},
         onListening: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void = { _ in }
     ) -> InheritedSocketServer {
-        InheritedSocketServer(
-            socket: socket, healthSocket: healthSocket, responder: PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
-                                                       metrics: metrics, readiness: readiness),
-            channelConfiguration: channelConfiguration(runtime: runtime, headerTimeout: headerTimeout, calls: calls),
+        let responder = PluginResponder(runtime: runtime, reloader: reloader, maxBodyBytes: maxBodyBytes, calls: calls,
+                                        metrics: metrics, readiness: readiness)
+        return InheritedSocketServer(
+            socket: socket, healthSocket: healthSocket, responder: responder,
+            handlers: connectionHandlers(responder: responder, headerTimeout: headerTimeout),
             logger: logger, onServerRunning: onServerRunning, onListening: onListening)
     }
 
@@ -52,10 +56,12 @@ public enum PluginHTTPServer {
         AdminEndpoints.pluginsJSON(runtime)
     }
 
-    /// Each connection's HTTP/1 channel: the header timeout and the connection events.
-    private static func channelConfiguration(runtime: PluginRuntime, headerTimeout: Duration, calls: PluginCallPool?) -> HTTP1Channel.Configuration {
-        .init(additionalChannelHandlers: [
-            HeaderTimeoutHandler(timeout: TimeAmount(headerTimeout)), ConnectionEventsHandler(runtime: runtime, calls: calls),
-        ])
+    /// Each connection's handlers: the connection events, and the handler that serves
+    /// plugin requests on the event loop (and keeps the header timeout).
+    private static func connectionHandlers(responder: PluginResponder, headerTimeout: Duration) -> @Sendable () -> [any ChannelHandler] {
+        { [
+            ConnectionEventsHandler(runtime: responder.runtime, calls: responder.calls),
+            RequestServingHandler(responder: responder, serverName: "plughost", headerTimeout: TimeAmount(headerTimeout)),
+        ] }
     }
 }

@@ -19,6 +19,10 @@ extern "C" {
  * (EAI_* failures become EADDRNOTAVAIL). */
 int ph_listen_tcp(const char *host, int port, int backlog, int reuse_port, int *bound_port);
 
+/* How many cores this process may run on (its CPU affinity mask: `taskset`,
+ * cpusets); at least 1. */
+int ph_usable_cores(void);
+
 /* The local port socket `fd` is bound to, or -1. */
 int ph_socket_port(int fd);
 

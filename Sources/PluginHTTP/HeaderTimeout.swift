@@ -1,5 +1,3 @@
-import HTTPTypes
-import NIOHTTPTypes
 import NIOCore
 
 /// Closes a connection whose client takes longer than `[host] header-timeout-ms`
@@ -9,13 +7,10 @@ import NIOCore
 /// The clock runs whenever the connection waits for a request head: from
 /// the moment it opens, and again once every request read so far has been
 /// answered (an idle keep-alive connection is closed after the same time).
-/// It never runs while a request is being served.
-final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
-
+/// It never runs while a request is being served. Owned by the connection's
+/// ``RequestServingHandler``, which sees every head and every answer, and
+/// used on its event loop only.
+final class HeaderTimeout {
     private let timeout: TimeAmount
     /// The one timer of the connection, or nil; it is not cancelled when a head
     /// arrives (that would schedule a new task for every request): when it fires
@@ -23,45 +18,35 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var timer: Scheduled<Void>?
     /// When the connection must have sent a complete head; nil while no head is awaited.
     private var deadline: NIODeadline?
-    /// Requests whose head arrived and whose response has not been written to its end.
+    /// Requests whose head arrived and whose answer has not been written to its end.
     private var unanswered = 0
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(context) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        stop()
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
+    /// The connection opened: the first head is awaited.
+    func start(_ context: ChannelHandlerContext) {
         arm(context)
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        stop()
-        context.fireChannelInactive()
+    /// A request's head arrived.
+    func headArrived() {
+        unanswered += 1
+        deadline = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
-            unanswered += 1
-            deadline = nil
-        }
-        context.fireChannelRead(data)
+    /// A request's answer was written to its end.
+    func answered(_ context: ChannelHandlerContext) {
+        unanswered = max(0, unanswered - 1)
+        if unanswered == 0 { arm(context) }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            unanswered = max(0, unanswered - 1)
-            if unanswered == 0 { arm(context) }
-        }
-        context.write(data, promise: promise)
+    /// The connection closed or the handler went away.
+    func stop() {
+        timer?.cancel()
+        timer = nil
+        deadline = nil
     }
 
     /// Starts waiting for a head: a new deadline, and a timer only if none is pending.
@@ -72,9 +57,9 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func schedule(_ context: ChannelHandlerContext, at due: NIODeadline) {
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound((clock: self, context: context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: due) {
-            bound.value.handler.fire(bound.value.context)
+            bound.value.clock.fire(bound.value.context)
         }
     }
 
@@ -87,11 +72,5 @@ final class HeaderTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         } else {
             schedule(context, at: deadline)
         }
-    }
-
-    private func stop() {
-        timer?.cancel()
-        timer = nil
-        deadline = nil
     }
 }
