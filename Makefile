@@ -32,6 +32,8 @@ clean:
 
 bench: plugins
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx)
+	command -v perf >/dev/null || (apt-get update -qq && apt-get install -y -qq linux-perf) || echo "perf not installed: no profile"
 	$(MAKE) -s -C Tests/Fixtures OUT=$(CURDIR)/.build/fixtures
 	$(SWIFT) build -c release --product plughost-bench
 	$(SWIFT) build -c release --product plughost

@@ -114,7 +114,7 @@ let package = Package(
         // request accessors. No Hummingbird: any HTTP server can drive it.
         .target(
             name: "PluginHTTPExtension",
-            dependencies: ["PluginRuntime", "CPluginABI", "CPluginChain", "CFFI", logging, metrics],
+            dependencies: ["PluginRuntime", "CPluginABI", "CPluginChain", "CFFI", logging, metrics, nioCore, nioPosix],
             swiftSettings: swiftSettings
         ),
         // The Hummingbird adapter on top of the extension, and the admin endpoints.

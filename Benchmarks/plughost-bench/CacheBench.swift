@@ -29,32 +29,36 @@ enum CacheBench {
             local.set(Array(key), Array(value), ttl: nil)
         }
         var figures: [Figure] = []
-        var sharedGet = Double.infinity, localGet = Double.infinity, sharedSet = Double.infinity, localSet = Double.infinity
+        var sharedGets: [Double] = [], localGets: [Double] = [], sharedSets: [Double] = [], localSets: [Double] = []
         var length = 0
         // Each as the host API does it: the previous cache copied the key into an array, looked it up
         // and copied the value out; the shared one works on the plugin's memory directly.
         for _ in 0..<5 {
-            sharedGet = min(sharedGet, Measure.nanoseconds(iterations: 1_000_000) { count in
+            sharedGets.append(Measure.nanoseconds(iterations: 1_000_000) { count in
                 for index in 0..<count { _ = shared.get(key: keys[index % 1000], into: buffer, capacity: 64, length: &length) }
             })
-            localGet = min(localGet, Measure.nanoseconds(iterations: 1_000_000) { count in
+            localGets.append(Measure.nanoseconds(iterations: 1_000_000) { count in
                 for index in 0..<count {
                     if let found = local.get(Array(keys[index % 1000])) {
                         found.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                     }
                 }
             })
-            sharedSet = min(sharedSet, Measure.nanoseconds(iterations: 1_000_000) { count in
+            sharedSets.append(Measure.nanoseconds(iterations: 1_000_000) { count in
                 for index in 0..<count { _ = shared.set(key: keys[index % 1000], value: UnsafeRawBufferPointer(value), ttlMilliseconds: 0) }
             })
-            localSet = min(localSet, Measure.nanoseconds(iterations: 1_000_000) { count in
+            localSets.append(Measure.nanoseconds(iterations: 1_000_000) { count in
                 for index in 0..<count { local.set(Array(keys[index % 1000]), Array(value), ttl: nil) }
             })
         }
+        // The fastest of each (the least disturbed); the spread is of the per-round ratio.
+        let (sharedGet, localGet, sharedSet, localSet) = (sharedGets.min()!, localGets.min()!, sharedSets.min()!, localSets.min()!)
         figures.append(Figure(name: "shared host cache: get of a 32-byte value (vs the previous in-process cache)", value: sharedGet,
-                              baseline: localGet, unit: "ns", target: "≤ 1.5× and ≤ 200 ns", met: sharedGet <= 200 && sharedGet <= 1.5 * localGet))
+                              baseline: localGet, unit: "ns", target: "≤ 1.5× and ≤ 200 ns", met: sharedGet <= 200 && sharedGet <= 1.5 * localGet,
+                              spread: .of(zip(sharedGets, localGets).map { $0 / $1 }, ratio: true)))
         figures.append(Figure(name: "shared host cache: set of a 32-byte value (vs the previous in-process cache)", value: sharedSet,
-                              baseline: localSet, unit: "ns", target: "≤ 1.5× and ≤ 200 ns", met: sharedSet <= 200 && sharedSet <= 1.5 * localSet))
+                              baseline: localSet, unit: "ns", target: "≤ 1.5× and ≤ 200 ns", met: sharedSet <= 200 && sharedSet <= 1.5 * localSet,
+                              spread: .of(zip(sharedSets, localSets).map { $0 / $1 }, ratio: true)))
         return figures
     }
 }

@@ -2,6 +2,11 @@
 enum Measure {
     /// Runs `body(iterations)` `repeats` times and returns the median nanoseconds per iteration.
     static func nanoseconds(iterations: Int, repeats: Int = 7, _ body: (Int) -> Void) -> Double {
+        median(samples(iterations: iterations, repeats: repeats, body))
+    }
+
+    /// Runs `body(iterations)` `repeats` times and returns each run's nanoseconds per iteration.
+    static func samples(iterations: Int, repeats: Int = 7, _ body: (Int) -> Void) -> [Double] {
         body(iterations / 10)  // warm up caches and branch predictors
         var samples: [Double] = []
         for _ in 0..<repeats {
@@ -10,7 +15,7 @@ enum Measure {
             let elapsed = ContinuousClock.now - start
             samples.append(elapsed.nanoseconds / Double(iterations))
         }
-        return median(samples)
+        return samples
     }
 
     /// The middle value of `samples` (the upper middle of an even count).

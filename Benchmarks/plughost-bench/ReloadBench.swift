@@ -71,9 +71,9 @@ enum ReloadBench {
         let restart = Measure.median(restarts)
         return [
             Figure(name: "reload 1 changed C plugin of 10, until it serves (p50; vs restarting all 10)",
-                   value: Measure.median(swaps), baseline: restart, unit: "ms", target: "—", met: true),
+                   value: Measure.median(swaps), baseline: restart, unit: "ms", target: "—", met: true, spread: .of(swaps, ratio: false)),
             Figure(name: "reload 1 changed C plugin of 10, incl. drain and unload of the old one (p50)",
-                   value: Measure.median(totals), baseline: restart, unit: "ms", target: "—", met: true),
+                   value: Measure.median(totals), baseline: restart, unit: "ms", target: "—", met: true, spread: .of(totals, ratio: false)),
         ]
     }
 
@@ -130,7 +130,7 @@ enum ReloadBench {
         let requests = outcomes.map(\.requests).reduce(0, +)
         let failed = outcomes.map(\.failed).reduce(0, +)
         return Figure(name: "failed requests while reloading \(reloads)× under wrk load (\(requests) requests, \(outcomes.last?.requests ?? 0) of them 20 ms long)",
-                      value: Double(failed), baseline: nil, unit: "", target: "0", met: failed == 0 && requests > 0)
+                      value: Double(failed), baseline: nil, unit: "", target: "0", met: failed == 0 && requests > 0, measured: requests > 0)
     }
 
     /// Requests and failures (non-2xx, socket errors) from wrk's report.

@@ -97,14 +97,15 @@ enum WorkersBench {
         for name in ["1", "2"] {
             let ratio = HTTPBench.median(zip(rates[name]!, rates["0"]!).map { $0 / $1 })
             figures.append(Figure(name: "HTTP requests/s with --workers \(name) (vs --workers 0, in-process; median of \(rounds) interleaved rounds)",
-                                  value: base * ratio, baseline: base, unit: "req/s", target: "—", met: true))
+                                  value: base * ratio, baseline: base, unit: "req/s", target: "—", met: true,
+                                  spread: .of(zip(rates[name]!, rates["0"]!).map { $0 / $1 }, ratio: true)))
         }
         figures.append(try scrapeLatency(plughost: plughost, fixtures: fixtures, inProcess: inProcess.port))
         for workers in [1, 2] {
             let server = workers == 1 ? one : two
-            let (lost, recovery) = crashCost(port: server.port)
-            figures.append(Figure(name: "requests of another plugin lost per crash, --workers \(workers) (one client in a loop)",
-                                  value: lost, baseline: nil, unit: "", target: "—", met: true))
+            let (lost, lostPerCrash, recovery) = crashCost(port: server.port)
+            figures.append(Figure(name: "requests of another plugin lost per crash, --workers \(workers) (one client in a loop; median of 5 crashes)",
+                                  value: lost, baseline: nil, unit: "", target: "—", met: true, spread: .of(lostPerCrash, ratio: false)))
             let what = workers == 1 ? "first crash to the replacement worker serving" : "first crash to the crashed plugin answering again (the other worker serves it)"
             figures.append(Figure(name: "\(what), --workers \(workers) (later crashes wait out the restart backoff)",
                                   value: recovery, baseline: nil, unit: "ms", target: "—", met: true))
@@ -118,26 +119,27 @@ enum WorkersBench {
         let eight = try Server(plughost: plughost, fixtures: fixtures, workers: 8)
         // Until all eight serve (each answers /crash/ok once its plugins run).
         usleep(500_000)
-        func median(_ port: Int) -> Double {
+        func samples(_ port: Int) -> [Double] {
             var samples: [Double] = []
             for _ in 0..<200 {
                 let start = ContinuousClock.now
                 guard Server.get(port: port, path: "/_plughost/metrics") == 200 else { continue }
                 samples.append((ContinuousClock.now - start).nanoseconds / 1e6)
             }
-            return HTTPBench.median(samples)
+            return samples
         }
-        _ = median(eight.port)
-        let withWorkers = median(eight.port)
-        let alone = median(inProcess)
+        _ = samples(eight.port)
+        let withWorkers = samples(eight.port)
+        let alone = samples(inProcess)
         return Figure(name: "scrape of /_plughost/metrics with 8 workers, the whole host's figures (vs --workers 0; median of 200)",
-                      value: withWorkers, baseline: alone, unit: "ms", target: "—", met: true)
+                      value: HTTPBench.median(withWorkers), baseline: HTTPBench.median(alone), unit: "ms", target: "—", met: true,
+                      spread: .of(withWorkers, ratio: false))
     }
 
     /// Crashes the plugin 5 times under a client loop on another plugin's endpoint:
     /// the median requests lost per crash, and the time until `/crash/ok` answered again after
     /// the first (the replacements of later ones wait 100 ms, 200 ms, … by design).
-    private static func crashCost(port: Int) -> (lost: Double, recoveryMilliseconds: Double) {
+    private static func crashCost(port: Int) -> (lost: Double, lostPerCrash: [Double], recoveryMilliseconds: Double) {
         let running = ManagedAtomicFlag()
         let failures = ManagedCounter()
         let client = Thread {
@@ -159,7 +161,7 @@ enum WorkersBench {
         }
         running.clear()
         while !client.isFinished { usleep(1_000) }
-        return (HTTPBench.median(lost), recovery[0])
+        return (HTTPBench.median(lost), lost, recovery[0])
     }
 }
 

@@ -5,6 +5,11 @@ import Logging
 import PluginHTTP
 
 let arguments = CommandLine.arguments
+// The engine figures' baseline process: a bare Hummingbird route (see EngineBench).
+if arguments.count == 3, arguments[1] == "--serve-bare", let port = Int(arguments[2]) {
+    try await EngineBench.serveBare(port: port)
+    exit(0)
+}
 guard arguments.count >= 4 else {
     FileHandle.standardError.write(Data("usage: plughost-bench FIXTURES_DIR EXAMPLES_DIR EXAMPLES_CONFIG [OUTPUT.md]\n".utf8))
     exit(2)
@@ -16,7 +21,7 @@ logger.logLevel = .error
 // Metrics as plughost serve has them: a Prometheus backend, bootstrapped before any metric is made.
 let metrics = HostMetrics.bootstrap()
 
-// PLUGHOST_BENCH_ONLY=events,chain,cache,typed,http,blocking,workers,startup,reload runs a subset (for quick iterations).
+// PLUGHOST_BENCH_ONLY=events,chain,cache,typed,http,engine,blocking,workers,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
 func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
@@ -32,13 +37,19 @@ if selected("chain") { figures += try WrapperChainBench.run(fixtures: fixtures, 
 if selected("cache") { figures += try CacheBench.run() }
 if selected("typed") { figures += try TypedCallBench.run(fixtures: fixtures) }
 if selected("http") { figures += try await HTTPBench.run(fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, metrics: metrics, logger: logger) }
+// The release plughost beside this executable (make bench builds both).
+let plughostBinary = URL(fileURLWithPath: Supervisor.executable).deletingLastPathComponent().appendingPathComponent("plughost").path
+var engineProfile: String?
+if selected("engine") {
+    let engine = try EngineBench.run(plughost: plughostBinary, examples: arguments[2], seconds: smoke ? 1 : 5, rounds: smoke ? 1 : 3)
+    figures += engine.figures
+    engineProfile = engine.profile
+}
 if selected("blocking") {
     figures += try await BlockingBench.run(fixtures: fixtures, examples: arguments[2], seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger)
 }
 if selected("workers") {
-    // The release plughost beside this executable (make bench builds both).
-    let plughost = URL(fileURLWithPath: Supervisor.executable).deletingLastPathComponent().appendingPathComponent("plughost").path
-    figures += try WorkersBench.run(plughost: plughost, fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5)
+    figures += try WorkersBench.run(plughost: plughostBinary, fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5)
 }
 if selected("startup") {
     figures.append(try StartupBench.hundredPlugins(fixtures: fixtures, logger: logger))
@@ -65,9 +76,24 @@ if arguments.count >= 5 {
         # plughost benchmarks
 
         Written by `make bench` (release build). Machine: \(machine), \(cores) cores, \(memory) GiB, Linux \(release).
-        Each figure is the median of several runs; baselines were measured in the same run.
+        Each figure is the median of several runs; baselines were measured in the same run. The spread
+        column gives the lowest and highest value over the rounds (of the ratio, for a figure with a
+        baseline); a figure that came out impossible (a negative cost) says "not measured" and is never met.
 
         \(table)
+
+        ## Profile of the serving process
+
+        `plughost serve --workers 0` with the calc example, pinned to one core, under the engine figures'
+        wrk load (`GET /calc/add/2/3`, 64 connections), sampled with `perf record -g`; self time.
+
+        ### This build
+
+        \(engineProfile.map { "```\n\($0)\n```" } ?? "Not measured (no perf, or not permitted on this machine).")
+
+        ### Before the event-loop serving path
+
+        \(Profile.before)
 
         """
     try text.write(toFile: arguments[4], atomically: true, encoding: .utf8)

@@ -20,7 +20,7 @@ enum AdminEndpoints {
                 return refusal
             }
             guard method == .get || method == .head else {
-                return .json(405, #"{"error":"method not allowed","path":\#(ConfigValue.jsonQuoted(path))}"#)
+                return .hostError(405, "method not allowed", ["path": .text(path)])
             }
             return probe.answer(runtime: runtime, readiness: readiness)
         }
@@ -37,7 +37,7 @@ enum AdminEndpoints {
             // With workers, the whole host's figures: every scrape reads the same totals, whichever worker answers.
             let host = await reloader?.hostView()
             if let host, !host.available {
-                return .json(503, #"{"error":"the supervisor did not answer in time: no figures for the whole host"}"#)
+                return .hostError(503, "the supervisor did not answer in time: no figures for the whole host")
             }
             let text = host?.metrics ?? metrics!.exposition(runtime: runtime)
             return PluginHTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(text.utf8))
@@ -48,9 +48,9 @@ enum AdminEndpoints {
             let (succeeded, json) = await reloader!.reloadForAdmin()
             return .json(succeeded ? 200 : 422, json)
         case (_, "/_plughost/reload") where reloader != nil, (_, "/_plughost/plugins"):
-            return .json(405, #"{"error":"method not allowed","path":\#(ConfigValue.jsonQuoted(path))}"#)
+            return .hostError(405, "method not allowed", ["path": .text(path)])
         default:
-            return .json(404, #"{"error":"not found","path":\#(ConfigValue.jsonQuoted(path))}"#)
+            return .hostError(404, "not found", ["path": .text(path)])
         }
     }
 
@@ -59,15 +59,15 @@ enum AdminEndpoints {
                                 path: String) -> PluginHTTPResponse? {
         switch config.admin {
         case .off:
-            return .json(404, #"{"error":"not found","path":\#(ConfigValue.jsonQuoted(path))}"#)
+            return .hostError(404, "not found", ["path": .text(path)])
         case .loopback:
             guard context.isLoopback else {
-                return .json(403, #"{"error":"admin endpoints answer loopback clients only ([host] admin = \"loopback\")"}"#)
+                return .hostError(403, #"admin endpoints answer loopback clients only ([host] admin = "loopback")"#)
             }
             return nil
         case .token:
             guard AdminAccess.authorizationMatches(authorization, token: config.adminToken) else {
-                var response = PluginHTTPResponse.json(401, #"{"error":"admin endpoints need Authorization: Bearer <[host] admin-token>"}"#)
+                var response = PluginHTTPResponse.hostError(401, "admin endpoints need Authorization: Bearer <[host] admin-token>")
                 response.headers.append(("WWW-Authenticate", #"Bearer realm="plughost admin""#))
                 return response
             }

@@ -20,6 +20,8 @@ final class HeaderTimeout {
     private var deadline: NIODeadline?
     /// Requests whose head arrived and whose answer has not been written to its end.
     private var unanswered = 0
+    /// The connection is gone: the clock never runs again.
+    private var stopped = false
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
@@ -44,6 +46,7 @@ final class HeaderTimeout {
 
     /// The connection closed or the handler went away.
     func stop() {
+        stopped = true
         timer?.cancel()
         timer = nil
         deadline = nil
@@ -51,6 +54,7 @@ final class HeaderTimeout {
 
     /// Starts waiting for a head: a new deadline, and a timer only if none is pending.
     private func arm(_ context: ChannelHandlerContext) {
+        guard !stopped else { return }
         let due = NIODeadline.now() + timeout
         deadline = due
         if timer == nil { schedule(context, at: due) }

@@ -2,7 +2,7 @@ public import Hummingbird
 import HummingbirdCore
 public import Logging
 public import PluginRuntime
-import PluginHTTPExtension
+public import PluginHTTPExtension
 import NIOCore
 
 /// Builds the Hummingbird application that serves a ``PluginRuntime``.

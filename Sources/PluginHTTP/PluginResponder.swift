@@ -3,7 +3,7 @@ import HTTPTypes
 import NIOCore
 import Logging
 public import PluginRuntime
-import PluginHTTPExtension
+public import PluginHTTPExtension
 
 /// Serves every request from the runtime's current generation: the host's own
 /// admin endpoints under `/_plughost/`, then plugin endpoints and their wrapper chains.
@@ -48,7 +48,7 @@ public struct PluginResponder: HTTPResponder {
         }
         // A request that comes while the plugins start waits for them (probes above answer at once).
         if let readiness, readiness.current != .serving, await !readiness.waitUntilStarted() {
-            return PluginHTTPResponse.json(503, #"{"error":"the host's plugins did not start"}"#).hummingbird
+            return PluginHTTPResponse.hostError(503, "the host's plugins did not start").hummingbird
         }
         guard let metrics else { return try await servePlugins(request, path: path, context: context).response.hummingbird }
         let started = ContinuousClock.now
@@ -68,7 +68,7 @@ public struct PluginResponder: HTTPResponder {
         // Admin endpoints answer their one canonical spelling only (a proxy rule on the
         // prefix cannot be bypassed with `//_plughost/…`); other spellings reach nothing.
         if PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix) {
-            return (PluginHTTPResponse.json(404, #"{"error":"not found"}"#), nil)
+            return (PluginHTTPResponse.hostError(404, "not found"), nil)
         }
         var body: [UInt8] = []
         // HTTP/1.1 requests have a body only when they say so (RFC 9112, 6.3): most GETs skip the collection.
@@ -76,14 +76,14 @@ public struct PluginResponder: HTTPResponder {
             do {
                 body = Array(buffer: try await request.collectBody(upTo: maxBodyBytes))
             } catch is NIOTooManyBytesError {
-                return (PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(maxBodyBytes)}"#), nil)
+                return (PluginHTTPResponse.hostError(413, "request body too large", ["limit": .number(maxBodyBytes)]), nil)
             }
         }
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)
         guard let lease = runtime.leaseCurrentGeneration() else {
-            return (PluginHTTPResponse.json(503, #"{"error":"no plugins are running"}"#), nil)
+            return (PluginHTTPResponse.hostError(503, "no plugins are running"), nil)
         }
         let generation = lease.generation
         let resolved = generation.endpoints.resolve(pluginRequest)

@@ -61,14 +61,18 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var state = State.idle
     /// Requests handed on to Hummingbird whose answer has not been written to its end.
     private var handedOnUnanswered = 0
+    /// Parts handed on so far (wrapping): tells whether a drain of ``queued`` handed any on.
+    private var handedOnCount = 0
     /// Parts that arrived while an answer was pending, in order.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     /// A read asked for while reading was held.
     private var readHeld = false
     /// The server is stopping: close once the current request is answered.
     private var quiescing = false
-    /// A parse error that came while an answer was pending: answered 400 after it.
-    private var parseErrorPending = false
+    /// A parse error that came while an answer was pending: dealt with after it.
+    private var pendingParseError: (any Error)?
+    /// The client closed its side while answers were pending: handed on after them.
+    private var pendingInputClosed = false
     private var dates = DateHeaderCache()
 
     init(responder: PluginResponder, serverName: String, headerTimeout: TimeAmount) {
@@ -109,12 +113,19 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .head = part { headerTimeout.headArrived() }
-        if case .answering = state {
-            queued.append(part)
-            return
+        var waits = isAnswering || !queued.isEmpty
+        if case .head = part {
+            headerTimeout.headArrived()
+            // A request is not started while answers cannot be written (a client that does not read them).
+            waits = waits || !context.channel.isWritable
         }
+        if waits { return queued.append(part) }
         process(part, context: context)
+    }
+
+    private var isAnswering: Bool {
+        if case .answering = state { return true }
+        return false
     }
 
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -144,7 +155,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
             state = .discarding(budget: budget - chunk.readableBytes)
             if budget < chunk.readableBytes {
                 state = .closing
-                context.close(promise: nil)
+                lingeringClose(context)
             }
         case (.discarding, .end):
             state = .idle
@@ -186,7 +197,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         state = .reading(Incoming(head: head, body: nil))
         if expectsContinue(head) {
-            outputBuffer.clear()
+            startOutput(context)
             ResponseBytes.writeContinue(into: &outputBuffer)
             outputContext?.writeAndFlush(NIOAny(outputBuffer), promise: nil)
         }
@@ -196,11 +207,11 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// dropped) is at most ``discardBudget`` bytes; a client waiting for `100 Continue` sends
     /// none, so its connection closes.
     private func tooLarge(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let response = PluginHTTPResponse.json(413, #"{"error":"request body too large","limit":\#(responder.maxBodyBytes)}"#)
+        let response = PluginHTTPResponse.hostError(413, "request body too large", ["limit": .number(responder.maxBodyBytes)])
         responder.metrics?.countUnrouted(status: response.status)
         let declared = head.headers.first(name: "content-length").flatMap(Int.init)
         let keepAlive = head.isKeepAlive && !quiescing && !expectsContinue(head) && (declared ?? 0) <= Self.discardBudget
-        write(response, to: head, keepAlive: keepAlive, context: context)
+        write(response, to: head, keepAlive: keepAlive, lingering: true, context: context)
         if keepAlive { state = .discarding(budget: Self.discardBudget) }
     }
 
@@ -220,7 +231,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = question.map { String(target[..<$0]) } ?? target
         if PluginHTTPRequest.hasEmptySegments(path) && PluginHTTPRequest.mergingSlashes(path).hasPrefix(AdminEndpoints.prefix) {
-            return finish(head, .json(404, #"{"error":"not found"}"#), route: nil, started: nil, context: context)
+            return finish(head, .hostError(404, "not found"), route: nil, started: nil, context: context)
         }
         let query = question.map { String(target[target.utf8.index(after: $0)...]) } ?? ""
         var body: [UInt8] = []
@@ -229,7 +240,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
                                         headers: head.headers.map { ($0.name, $0.value) }, body: body)
         let started = responder.metrics == nil ? nil : ContinuousClock.now
         guard let lease = responder.runtime.leaseCurrentGeneration() else {
-            return finish(head, .json(503, #"{"error":"no plugins are running"}"#), route: nil, started: started, context: context)
+            return finish(head, .hostError(503, "no plugins are running"), route: nil, started: started, context: context)
         }
         let generation = lease.generation
         let resolved = generation.endpoints.resolve(request)
@@ -264,9 +275,15 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         return { response in
             loop.execute {
                 let (handler, context) = bound.value
+                guard context.channel.isActive else {
+                    // The client left: nobody to answer, and nothing more to serve.
+                    handler.state = .closing
+                    handler.queued.removeAll()
+                    return
+                }
                 handler.state = .idle
                 handler.finish(head, response, route: route, started: started, context: context)
-                handler.resumeAfterAnswer(context: context)
+                handler.drain(context: context)
             }
         }
     }
@@ -285,16 +302,26 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         write(response, to: head, keepAlive: head.isKeepAlive && !quiescing, context: context)
     }
 
-    /// Serves the parts that waited for an answer, until one waits again; then reads again if asked.
-    private func resumeAfterAnswer(context: ChannelHandlerContext) {
-        while !queued.isEmpty {
-            if case .answering = state { return }
-            process(queued.removeFirst(), context: context)
+    /// Serves the parts that waited (for an answer, or for the connection to take writes again)
+    /// until one waits again; then deals with what came meanwhile, and reads again if asked.
+    private func drain(context: ChannelHandlerContext) {
+        let handedOnBefore = handedOnCount
+        // Hummingbird's channel delivers what it was handed at the end of a read: this is none.
+        defer { if handedOnCount != handedOnBefore { context.fireChannelReadComplete() } }
+        while let part = queued.first {
+            if isAnswering { return }
+            if case .head = part, !context.channel.isWritable { return }
+            queued.removeFirst()
+            process(part, context: context)
         }
-        if case .answering = state { return }
-        if parseErrorPending {
-            parseErrorPending = false
-            return badRequest(context: context)
+        if isAnswering { return }
+        if let error = pendingParseError {
+            pendingParseError = nil
+            parseError(error, context: context)
+        }
+        if pendingInputClosed {
+            pendingInputClosed = false
+            inputClosed(context: context)
         }
         if readHeld && context.channel.isWritable {
             readHeld = false
@@ -304,9 +331,11 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     // MARK: Writing
 
-    /// Writes `response` to the request `head` began; closes the connection after it unless `keepAlive`.
-    private func write(_ response: PluginHTTPResponse, to head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
-        outputBuffer.clear()
+    /// Writes `response` to the request `head` began; closes the connection after it unless `keepAlive`
+    /// (`lingering`: after the client's unread bytes, see ``lingeringClose(_:)``).
+    private func write(_ response: PluginHTTPResponse, to head: HTTPRequestHead, keepAlive: Bool, lingering: Bool = false,
+                       context: ChannelHandlerContext) {
+        startOutput(context)
         ResponseBytes.write(response, version: head.version, close: !keepAlive, omitBody: head.method == .HEAD,
                             date: dates.current(), server: serverName, into: &outputBuffer)
         headerTimeout.answered(context)
@@ -316,20 +345,77 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         } else {
             state = .closing
             queued.removeAll()
-            outputContext.writeAndFlush(NIOAny(outputBuffer)).whenComplete { _ in context.close(promise: nil) }
+            outputContext.writeAndFlush(NIOAny(outputBuffer)).whenComplete { _ in
+                if lingering { self.lingeringClose(context) } else { context.close(promise: nil) }
+            }
         }
     }
+
+    /// An empty buffer for the next answer: the connection's own when nothing else holds it,
+    /// a new small one after a large answer (a connection does not keep its largest size).
+    private func startOutput(_ context: ChannelHandlerContext) {
+        if outputBuffer.capacity > Self.keptOutputCapacity {
+            outputBuffer = context.channel.allocator.buffer(capacity: 512)
+        } else {
+            outputBuffer.clear()
+        }
+    }
+
+    /// The largest answer buffer a connection keeps for reuse.
+    static let keptOutputCapacity = 64 * 1024
+
+    /// Closes after a refused body the client is still sending: the writing side first, so
+    /// the client reads the answer (closing with unread bytes would reset the connection and
+    /// lose it), then the rest after ``lingerTime``; what arrives meanwhile is dropped.
+    private func lingeringClose(_ context: ChannelHandlerContext) {
+        state = .closing
+        context.close(mode: .output, promise: nil)
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTime) { context.close(promise: nil) }
+    }
+
+    /// How long a connection refused a body keeps reading (and dropping) before it closes.
+    static let lingerTime = TimeAmount.seconds(2)
 
     /// A request that did not parse: 400, and the connection closes.
     private func badRequest(context: ChannelHandlerContext) {
         state = .closing
-        outputBuffer.clear()
+        startOutput(context)
         ResponseBytes.writeBadRequest(into: &outputBuffer)
         guard let outputContext else { return context.close(promise: nil) }
         outputContext.writeAndFlush(NIOAny(outputBuffer)).whenComplete { _ in context.close(promise: nil) }
     }
 
+    /// A request that did not parse: Hummingbird answers it when it holds earlier requests
+    /// (after them), else this handler; nothing more is answered on a closing connection.
+    private func parseError(_ error: any Error, context: ChannelHandlerContext) {
+        if handedOnUnanswered > 0 { return context.fireErrorCaught(error) }
+        switch state {
+        case .closing: break
+        case .discarding: lingeringClose(context)
+        default: badRequest(context: context)
+        }
+    }
+
+    /// The client closed its side: once every answer it waits for is written (a write barrier:
+    /// an empty buffer after them), Hummingbird hears it and closes the connection.
+    private func inputClosed(context: ChannelHandlerContext) {
+        switch state {
+        case .reading, .discarding:
+            // The request will never be complete.
+            state = .closing
+            context.close(promise: nil)
+        case .closing:
+            break
+        default:
+            guard let outputContext else { return context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+            outputContext.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+        }
+    }
+
     private func handOn(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        handedOnCount &+= 1
         if case .head = part { handedOnUnanswered += 1 }
         context.fireChannelRead(wrapInboundOut(part))
     }
@@ -345,9 +431,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func read(context: ChannelHandlerContext) {
-        if case .answering = state {
-            readHeld = true
-        } else if !context.channel.isWritable {
+        if isAnswering || !queued.isEmpty || !context.channel.isWritable {
             readHeld = true
         } else {
             context.read()
@@ -355,29 +439,28 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, readHeld {
-            if case .answering = state {} else {
-                readHeld = false
-                context.read()
-            }
-        }
+        if context.channel.isWritable { drain(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError else { return context.fireErrorCaught(error) }
-        if handedOnUnanswered > 0 {
-            // Hummingbird holds the connection's earlier requests: it answers 400 after them.
-            return context.fireErrorCaught(error)
-        }
-        switch state {
-        case .answering: parseErrorPending = true
-        case .closing: break
-        default: badRequest(context: context)
+        if isAnswering || !queued.isEmpty {
+            pendingParseError = error
+        } else {
+            parseError(error, context: context)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            if isAnswering || !queued.isEmpty {
+                pendingInputClosed = true
+            } else {
+                inputClosed(context: context)
+            }
+            return
+        }
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         switch state {
         case .idle, .handingOn:

@@ -10,6 +10,14 @@ enum ResponseBytes {
     /// connection closes after it; `omitBody` leaves the body out (an answer to `HEAD`).
     static func write(_ response: PluginHTTPResponse, version: HTTPVersion, close: Bool, omitBody: Bool,
                       date: String, server: String, into buffer: inout ByteBuffer) {
+        // An interim status (1xx) would leave the client waiting for the final answer, every later
+        // one taken for the wrong request: a plugin's is answered as its failure.
+        guard response.status >= 200 else {
+            let failure = PluginHTTPResponse.hostError(500, "plugin answered an interim status", ["status": .number(response.status)])
+            return write(failure, version: version, close: close, omitBody: omitBody, date: date, server: server, into: &buffer)
+        }
+        // 204 and 304 answers end with their header (RFC 9110 6.4.1): no length, no body.
+        let bodiless = response.status == 204 || response.status == 304
         statusLine(version: version, status: response.status, into: &buffer)
         for (name, value) in response.headers where ResponseFields.isPluginSettable(name) {
             buffer.writeString(name)
@@ -17,9 +25,12 @@ enum ResponseBytes {
             buffer.writeString(ResponseFields.legalValue(value))
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(response.body.count))
-        buffer.writeStaticString("\r\nDate: ")
+        if !bodiless {
+            buffer.writeStaticString("Content-Length: ")
+            buffer.writeString(String(response.body.count))
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Date: ")
         buffer.writeString(date)
         buffer.writeStaticString("\r\nServer: ")
         buffer.writeString(server)
@@ -29,7 +40,7 @@ enum ResponseBytes {
             buffer.writeStaticString("\r\nConnection: keep-alive")
         }
         buffer.writeStaticString("\r\n\r\n")
-        if !omitBody { buffer.writeBytes(response.body) }
+        if !omitBody && !bodiless { buffer.writeBytes(response.body) }
     }
 
     /// `HTTP/1.1 100 Continue` and the empty line.
@@ -57,18 +68,20 @@ enum ResponseBytes {
 
 /// Which response header fields a plugin may set, and values made safe to send.
 enum ResponseFields {
-    /// The host frames the message itself: a plugin's `Content-Length`, `Transfer-Encoding` and
-    /// `Connection` are dropped, as are names that are not HTTP tokens.
+    /// The host frames the message and dates it itself: a plugin's `Content-Length`,
+    /// `Transfer-Encoding`, `Connection`, `Date` and `Server` are dropped (the host's own are
+    /// sent), as are names that are not HTTP tokens.
     static func isPluginSettable(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else { return false }
         switch name.utf8.count {
-        case 10, 14, 17:
-            let lower = name.lowercased()
-            return lower != "connection" && lower != "content-length" && lower != "transfer-encoding"
+        case 4, 6, 10, 14, 17:
+            return !hostOwned.contains(name.lowercased())
         default:
             return true
         }
     }
+
+    private static let hostOwned: Set<String> = ["content-length", "transfer-encoding", "connection", "date", "server"]
 
     /// `value` with every control byte but tab replaced by a space and surrounding
     /// whitespace removed (what Swift HTTP Types does to a field value): a plugin cannot

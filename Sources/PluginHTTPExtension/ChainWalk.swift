@@ -111,6 +111,7 @@ enum ChainWalk {
         let owner = context.route.registration.owner
         owner.countError()
         owner.logger.error("\(context.method) \(context.path): a step answered PH_PENDING without declaring PH_MAY_DEFER (ph_endpoint_t/ph_wrapper_t flags); answered 500")
-        context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"message":"answered PH_PENDING without declaring PH_MAY_DEFER"}"#)
+        context.fail(status: 500, HostErrorBody("plugin failed", ["plugin": .text(owner.alias),
+                                                                   "message": "answered PH_PENDING without declaring PH_MAY_DEFER"]))
     }
 }

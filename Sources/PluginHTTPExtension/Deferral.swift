@@ -138,7 +138,7 @@ public final class Deferral: @unchecked Sendable {
             owner.countError()
             let text = message.isEmpty ? "status \(status)" : message
             owner.logger.error("\(context.method) \(context.path): deferred request of '\(owner.alias)' failed: \(text)")
-            context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)
+            context.fail(status: 500, HostErrorBody("plugin failed", ["plugin": .text(owner.alias), "message": .text(text)]))
         }
         let response = context.response
         onFinish?(response)

@@ -189,7 +189,7 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             owner.countError()
             let text = message.isEmpty ? "status \(status)" : message
             registration.owner.logger.error("\(registration.method) \(context.path): \(what) of '\(alias)' failed: \(text)")
-            context.fail(status: 500, #"{"error":"plugin failed","plugin":\#(ConfigValue.jsonQuoted(alias)),"message":\#(ConfigValue.jsonQuoted(text))}"#)
+            context.fail(status: 500, HostErrorBody("plugin failed", ["plugin": .text(alias), "message": .text(text)]))
         }
 
         /// Parses every typed parameter from the request's bytes; on the first bad one
@@ -216,13 +216,14 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
                 case .plugin:
                     guard let value = context.properties[parameter.name], let converted = Self.convert(value, to: parameter.type) else {
                         registration.owner.logger.error("\(registration.method) \(registration.pattern): no wrapper provided parameter '\(parameter.name)'")
-                        context.fail(status: 500, #"{"error":"missing plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name))}"#)
+                        context.fail(status: 500, HostErrorBody("missing plugin-provided parameter", ["parameter": .text(parameter.name)]))
                         return nil
                     }
                     // A C string argument ends at its first NUL: refuse rather than pass a shorter value.
                     if case .string(let text) = converted, text.utf8.contains(0) {
                         registration.owner.logger.error("\(registration.method) \(registration.pattern): plugin-provided parameter '\(parameter.name)' holds a NUL byte")
-                        context.fail(status: 500, #"{"error":"invalid plugin-provided parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"reason":"a string argument cannot hold a NUL byte"}"#)
+                        context.fail(status: 500, HostErrorBody("invalid plugin-provided parameter",
+                                                                ["parameter": .text(parameter.name), "reason": "a string argument cannot hold a NUL byte"]))
                         return nil
                     }
                     values.append(converted)
@@ -271,8 +272,9 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
             }
         }
 
-        private static func parameterError(_ parameter: TypedParameter, reason: String) -> String {
-            #"{"error":"invalid parameter","parameter":\#(ConfigValue.jsonQuoted(parameter.name)),"source":"\#(sourceName(parameter))","expected":"\#(TypedValue.name(of: parameter.type))","reason":\#(ConfigValue.jsonQuoted(reason))}"#
+        private static func parameterError(_ parameter: TypedParameter, reason: String) -> HostErrorBody {
+            HostErrorBody("invalid parameter", ["parameter": .text(parameter.name), "source": .text(sourceName(parameter)),
+                                                "expected": .text(TypedValue.name(of: parameter.type)), "reason": .text(reason)])
         }
 
         private static func convert(_ value: TypedValue, to type: ph_type_t) -> TypedValue? {
@@ -457,16 +459,16 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
         switch match {
         case .notFound:
             if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
-            return .json(404, #"{"error":"not found","method":\#(ConfigValue.jsonQuoted(request.method)),"path":\#(ConfigValue.jsonQuoted(request.path))}"#)
+            return .hostError(404, "not found", ["method": .text(request.method), "path": .text(request.path)])
         case .methodNotAllowed(let allowed):
             if case .found(let fence) = fencedRouter.match(method: request.method, path: request.path) { return fence.response }
-            var response = PluginHTTPResponse.json(405, #"{"error":"method not allowed","allowed":[\#(allowed.map { ConfigValue.jsonQuoted($0) }.joined(separator: ","))]}"#)
+            var response = PluginHTTPResponse.hostError(405, "method not allowed", ["allowed": .texts(allowed)])
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return response
         case .found(let route):
             // Only a fenced or disabled route gets here (see resolve).
             if let fence = route.fence { return fence.response }
-            return .json(503, #"{"error":"endpoint unavailable","reason":\#(ConfigValue.jsonQuoted(route.disabled ?? ""))}"#)
+            return .hostError(503, "endpoint unavailable", ["reason": .text(route.disabled ?? "")])
         }
     }
 

@@ -50,7 +50,7 @@ final class HTTPFence: @unchecked Sendable {
         self.matches = matches
         self.wrapped = wrapped
         self.declined = declined
-        response = .json(503, #"{"error":"plugin quarantined","plugin":\#(ConfigValue.jsonQuoted(fence.alias)),"reason":\#(ConfigValue.jsonQuoted(fence.reason)),"last_crash":\#(ConfigValue.jsonQuoted(fence.lastCrash))}"#)
+        response = .hostError(503, "plugin quarantined", ["plugin": .text(fence.alias), "reason": .text(fence.reason), "last_crash": .text(fence.lastCrash)])
     }
 
     /// Whether one of its wrappers would wrap `method` `pattern`: it did, or its match

@@ -197,11 +197,11 @@ final class RequestContext {
         a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
     }
 
-    /// Replaces the response's status and body with a JSON error; headers wrappers set so far stay.
-    func fail(status: UInt32, _ json: String) {
+    /// Replaces the response's status and body with the host's error `body`; headers wrappers set so far stay.
+    func fail(status: UInt32, _ body: HostErrorBody) {
         self.status = status
         setResponseHeader("Content-Type", "application/json")
-        responseBody = Array(json.utf8)
+        responseBody = Array(body.json.utf8)
     }
 
     /// The response as the adapter needs it.

@@ -4,6 +4,7 @@ import Glibc
 import CCrashJournal
 import Logging
 import PluginHTTP
+import PluginHTTPExtension
 import PluginRuntime
 import PluginSupervisor
 import ServiceLifecycle

@@ -67,9 +67,14 @@ public enum RawHTTP {
     }
 
     private static func exchange(fd: Int32, bytes: [UInt8], timeout seconds: Int = 10) throws -> String {
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return try readToEnd(fd: fd, timeout: seconds)
+    }
+
+    /// Reads the connected socket `fd` until the server closes (or `seconds` pass without a byte).
+    public static func readToEnd(fd: Int32, timeout seconds: Int = 10) throws -> String {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -5,7 +5,6 @@ import Dispatch
 public import Logging
 import NIOPosix
 public import PluginRuntime
-public import PluginHTTPExtension
 public import NIOCore
 import Synchronization
 
@@ -112,14 +111,17 @@ public final class PluginCallPool: Sendable {
     public func run(_ request: PluginHTTPRequest, resolved: ResolvedRequest, on lease: GenerationLease,
                     connection: (any Channel)?, answer: @escaping @Sendable (PluginHTTPResponse) -> Void) {
         guard let owner = resolved.owner else {
-            defer { lease.release() }
-            return answer(lease.generation.handle(request, resolved: resolved))
+            // The host's own answer; its request events may reach plugins that block: on a pool thread too.
+            return detached {
+                answer(lease.generation.handle(request, resolved: resolved))
+                lease.release()
+            }
         }
         let call = watch(answer, owner: owner, resolved: resolved, lease: lease, connection: connection)
         let job = Job { [self] state in
             // Timed out while it waited, or the pool is shutting down: no plugin code runs.
             guard state == .active, call.begin() else {
-                call.answer(.json(503, #"{"error":"shutting down"}"#))
+                call.answer(.hostError(503, "shutting down"))
                 call.finish()
                 return
             }
@@ -146,7 +148,7 @@ public final class PluginCallPool: Sendable {
         case .full:
             call.finish()
             owner.logger.warning("\(call.endpoint): \(limits.perPlugin) calls running and \(limits.queue) waiting: answered 503")
-            call.answer(.json(503, #"{"error":"plugin busy","plugin":\#(ConfigValue.jsonQuoted(owner.alias)),"running":\#(limits.perPlugin),"waiting":\#(limits.queue)}"#))
+            call.answer(.hostError(503, "plugin busy", ["plugin": .text(owner.alias), "running": .number(limits.perPlugin), "waiting": .number(limits.queue)]))
         }
     }
 
@@ -222,7 +224,8 @@ public final class PluginCallPool: Sendable {
             for call in abandoned { call.clientLeft() }
             for call in late {
                 let milliseconds = call.timeout.wholeMilliseconds
-                if call.answer(.json(504, #"{"error":"plugin timed out","plugin":\#(ConfigValue.jsonQuoted(call.owner.alias)),"endpoint":\#(ConfigValue.jsonQuoted(call.endpoint)),"timeout_ms":\#(milliseconds)}"#)) {
+                if call.answer(.hostError(504, "plugin timed out", ["plugin": .text(call.owner.alias), "endpoint": .text(call.endpoint),
+                                                   "timeout_ms": .number(Int(milliseconds))])) {
                     call.owner.logger.error("\(call.endpoint): no answer within \(milliseconds) ms: answered 504")
                 }
                 // A deferred request holds no thread: giving up on it ends it here (its plugin's
@@ -343,7 +346,7 @@ private final class PendingCall: Sendable {
     /// The client closed the connection: a deferred request is given up (nobody is there to answer).
     func clientLeft() {
         guard state.withLock({ $0.deferral != nil && !$0.finished }) else { return }
-        answer(.json(499, #"{"error":"client closed the connection"}"#))
+        answer(.hostError(499, "client closed the connection"))
         giveUpIfDeferred()
     }
 
