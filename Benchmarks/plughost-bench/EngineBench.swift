@@ -15,15 +15,16 @@ enum EngineBench {
         let process: Process
         private let cleanup: [String]
 
-        init(name: String, port: Int, arguments: [String], placement: CorePlacement, cleanup: [String] = []) throws {
+        init(name: String, port: Int, arguments: [String], placement: CorePlacement, log: String, cleanup: [String] = []) throws {
             self.name = name
             self.port = port
             self.cleanup = cleanup
             process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             process.arguments = ["-c", placement.host.map(String.init).joined(separator: ",")] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardError = process.standardOutput
             try process.run()
             let deadline = Date().addingTimeInterval(20)
             while WorkersBench.Server.get(port: port, path: "/calc/add/2/3") != 200 {
@@ -97,17 +98,21 @@ enum EngineBench {
         let plughostPort = try freePort()
         let barePort = try freePort()
         let servers = [
-            try PinnedServer(name: "nginx", port: nginxPort, arguments: [nginx, "-c", folder + "/nginx.conf"], placement: placement),
+            try PinnedServer(name: "nginx", port: nginxPort, arguments: [nginx, "-c", folder + "/nginx.conf"], placement: placement,
+                              log: folder + "/nginx.log"),
             try PinnedServer(name: "plughost", port: plughostPort, arguments: [
                 plughost, "serve", "--plugins", examples, "--config", folder + "/calc.toml", "--port", String(plughostPort),
                 "--workers", "0", "--pid-file", folder + "/plughost.pid", "--log-level", "warning",
-            ], placement: placement),
+            ], placement: placement, log: folder + "/plughost.log"),
             try PinnedServer(name: "bare", port: barePort, arguments: [Supervisor.executable, "--serve-bare", String(barePort)],
-                             placement: placement),
+                             placement: placement, log: folder + "/bare.log"),
         ]
         var loads: [String: [HTTPBench.Load]] = [:]
         for round in 0..<rounds {
             for server in servers[(round % 3)...] + servers[..<(round % 3)] {
+                guard server.process.isRunning else {
+                    throw BenchError("\(server.name) ended (\(server.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(server.process.terminationStatus))")
+                }
                 loads[server.name, default: []].append(
                     try HTTPBench.wrk(port: server.port, seconds: seconds, path: "/calc/add/2/3", connections: 64, placement: placement))
             }
@@ -136,8 +141,11 @@ enum EngineBench {
                                       spread: .of(mine, ratio: false)))
             }
         }
-        let profile = Profile.record(pid: servers[1].servingPID, seconds: seconds) {
-            _ = try? HTTPBench.wrk(port: plughostPort, seconds: seconds + 2, path: "/calc/add/2/3", connections: 64, placement: placement)
+        // The servers live until the profile's load is over (their deinit stops them).
+        let profile = withExtendedLifetime(servers) {
+            Profile.record(pid: servers[1].servingPID, seconds: seconds) {
+                _ = try? HTTPBench.wrk(port: plughostPort, seconds: seconds + 2, path: "/calc/add/2/3", connections: 64, placement: placement)
+            }
         }
         return (figures, profile)
     }
@@ -180,7 +188,8 @@ enum Profile {
         else { return nil }
         func rows(_ report: String, limit: Int) -> String {
             report.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("%") }.prefix(limit)
-                .map { "    " + $0.trimmingCharacters(in: .whitespaces).prefix(150) }.joined(separator: "\n")
+                .map { "    " + String($0.trimmingCharacters(in: .whitespaces).prefix(150)).trimmingCharacters(in: .whitespaces) }
+                .joined(separator: "\n")
         }
         return "By shared object:\n\n" + rows(objects, limit: 8) + "\n\nBy symbol (self time):\n\n" + rows(symbols, limit: 20)
     }
