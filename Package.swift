@@ -174,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "plughost-bench",
             dependencies: ["PluginRuntime", "PluginHTTPExtension", "PluginHTTP", "CPluginABI", "CFFI", "CMallocCounter", "CCorePlacement", "CChainBaseline", "CCallRecord",
-                           "PluginTestSupport", "CEventCounters", logging, hummingbird, metrics, prometheus],
+                           "PluginTestSupport", "CEventCounters", "CProcessControl", logging, hummingbird, metrics, prometheus],
             path: "Benchmarks/plughost-bench",
             swiftSettings: swiftSettings
         ),

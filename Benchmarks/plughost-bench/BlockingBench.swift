@@ -14,10 +14,8 @@ enum BlockingBench {
             print("wrk not found: blocking-path figures skipped (make bench installs it)")
             return []
         }
-        var config = HostConfig()
-        config.pluginThreads = 64
-        config.pluginConcurrency = 32
-        let pool = PluginCallPool(limits: PluginCallPool.Limits(config), logger: logger)
+        // The defaults: 64 threads, 32 calls per plugin.
+        let pool = PluginCallPool(limits: PluginCallPool.Limits(HostConfig()), logger: logger)
         defer { pool.shutdown() }
         return try await callCost(fixtures: fixtures, pool: pool, seconds: seconds, rounds: rounds, logger: logger)
             + slowLoad(fixtures: fixtures, examples: examples, pool: pool, seconds: seconds, rounds: rounds, logger: logger)

@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import Hummingbird
 import Logging
@@ -194,17 +195,39 @@ enum Profile {
         return "By shared object:\n\n" + rows(objects, limit: 8) + "\n\nBy symbol (self time):\n\n" + rows(symbols, limit: 20)
     }
 
+    /// Runs `tool` with `arguments`; its standard output when it exits with 0, else nil.
+    ///
+    /// Spawned with an empty signal mask (`ph_spawn_captured`): Foundation's `Process` hands a
+    /// child the mask of the thread that starts it, and an async caller's thread blocks nearly
+    /// every signal, so `perf record -- sleep N` never saw its workload end (seen: it waited
+    /// for ever on a zombie `sleep`).
     private static func run(_ tool: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? output : nil
+        var output: Int32 = -1
+        var errors: Int32 = -1
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let pid = ph_spawn_captured(tool, argv, envp, &output, &errors)
+        guard pid > 0 else { return nil }
+        func readAll(_ descriptor: Int32) -> [UInt8] {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(descriptor, &chunk, chunk.count)
+                if count > 0 { bytes += chunk[..<count]; continue }
+                if count < 0 && errno == EINTR { continue }
+                return bytes
+            }
+        }
+        // Its error output (perf's few progress lines) is read after the output, then dropped.
+        let bytes = readAll(output)
+        _ = readAll(errors)
+        close(output)
+        close(errors)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // Exited (low 7 bits 0) with status 0.
+        return status & 0x7f == 0 && (status >> 8) & 0xff == 0 ? String(decoding: bytes, as: UTF8.self) : nil
     }
 }
 

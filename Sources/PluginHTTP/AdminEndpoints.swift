@@ -12,7 +12,7 @@ enum AdminEndpoints {
     static func respond(method: HTTPRequest.Method, path: String, authorization: String?, context: PluginRequestContext,
                         runtime: PluginRuntime, reloader: (any HostControl)?, metrics: HostMetrics? = nil,
                         readiness: HostReadiness? = nil) async -> PluginHTTPResponse {
-        let config = runtime.config
+        let config = HTTPServerConfig(runtime.config)
         if let probe = Probe(path: path) {
             // Probes: the admin rule, but loopback always and anyone with probe-access = "anywhere".
             if config.probeAccess == .admin && !context.isLoopback,
@@ -55,7 +55,7 @@ enum AdminEndpoints {
     }
 
     /// The answer for a client the access rule turns away, or nil to serve it.
-    private static func refusal(authorization: String?, context: PluginRequestContext, config: HostConfig,
+    private static func refusal(authorization: String?, context: PluginRequestContext, config: HTTPServerConfig,
                                 path: String) -> PluginHTTPResponse? {
         switch config.admin {
         case .off:

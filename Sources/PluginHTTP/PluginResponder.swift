@@ -34,7 +34,7 @@ public struct PluginResponder: HTTPResponder {
         self.reloader = reloader
         self.maxBodyBytes = maxBodyBytes
         self.calls = calls
-        self.metrics = runtime.config.metrics ? metrics : nil
+        self.metrics = HTTPServerConfig(runtime.config).metrics ? metrics : nil
         self.readiness = readiness
     }
 

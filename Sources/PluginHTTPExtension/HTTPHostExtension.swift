@@ -8,7 +8,11 @@ public final class HTTPHostExtension: HostExtension {
     /// The one instance (its C table is static).
     public static let shared = HTTPHostExtension()
 
-    private init() {}
+    /// Declares the HTTP server's `[host]` keys too (``HTTPServerConfig``): a runtime that
+    /// offers HTTP reloads configs that may set them.
+    private init() {
+        HTTPServerConfig.declare()
+    }
 
     /// `plughost.http/1`.
     public var id: String { String(cString: PH_EXT_HTTP) }

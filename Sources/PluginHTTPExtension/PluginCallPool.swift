@@ -42,6 +42,7 @@ public final class PluginCallPool: Sendable {
 
         /// The limits `config` sets.
         public init(_ config: HostConfig) {
+            let config = HTTPServerConfig(config)
             threads = config.pluginThreads
             perPlugin = config.pluginConcurrency
             queue = config.pluginQueue

@@ -132,7 +132,7 @@ extension Serve {
                                   watch: { request.askIfNeeded(retained: runtime.retainedSwiftImages) },
                                   server: PluginHTTPServer.makeInheritedSocketServer(
                 runtime: runtime, reloader: control, socket: workerSocket, healthSocket: WorkerDescriptors.health, maxBodyBytes: maxBody,
-                headerTimeout: runtime.config.headerTimeout, calls: calls, metrics: metrics, readiness: readiness, logger: logger,
+                headerTimeout: HTTPServerConfig(runtime.config).headerTimeout, calls: calls, metrics: metrics, readiness: readiness, logger: logger,
                 onServerRunning: { [host] in
                     // Tells the supervisor this worker serves once its plugins run too (a successor's
                     // predecessor may then drain).
@@ -144,7 +144,7 @@ extension Serve {
                 }, onListening: { stop in link?.onQuiesce(stop) }))
         } else {
             server = PluginHTTPServer.makeApplication(
-                runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: runtime.config.headerTimeout,
+                runtime: runtime, reloader: reloader, host: host, port: port, maxBodyBytes: maxBody, headerTimeout: HTTPServerConfig(runtime.config).headerTimeout,
                 calls: calls, metrics: metrics, readiness: readiness, logger: logger,
                 onServerRunning: { port in
                     logger.info("serving HTTP on \(host):\(port)")

@@ -1,12 +1,11 @@
 import CSharedCache
 
 extension HostConfig {
-    /// The keys `[host]` accepts, as an unknown-key error lists them.
+    /// The keys the runtime's own `[host]` accepts; layers above it declare theirs (``declare(layer:keys:check:)``).
     static let hostKeys = [
         "namespaces", "enabled", "cache-entries", "drain-timeout-ms", "strict-permissions", "trusted-keys",
-        "require-signatures", "require-pins", "admin", "admin-token", "header-timeout-ms", "state-dir", "max-retained-images",
-        "crash-limit", "crash-window-s", "request-timeout-ms", "hang-kill-ms", "plugin-threads", "plugin-concurrency", "plugin-queue",
-        "probe-access", "metrics", "lifecycle-timeout-ms", "worker-stall-ms", "start-attempts", "cache-bytes", "cache-bytes-per-plugin",
+        "require-signatures", "require-pins", "state-dir", "max-retained-images",
+        "crash-limit", "crash-window-s", "lifecycle-timeout-ms", "worker-stall-ms", "start-attempts", "cache-bytes", "cache-bytes-per-plugin",
     ]
 
     /// Applies one `[host]` key, or throws an error naming the key and what it expects.
@@ -45,16 +44,10 @@ extension HostConfig {
             cacheEntriesPerPlugin = Int(count)
         case "drain-timeout-ms":
             drainTimeout = try milliseconds()
-        case "header-timeout-ms":
-            headerTimeout = try milliseconds()
         case "crash-limit":
             crashLimit = try count(atLeast: 1)
         case "crash-window-s":
             crashWindowSeconds = try count(atLeast: 1)
-        case "request-timeout-ms":
-            requestTimeout = try milliseconds()
-        case "hang-kill-ms":
-            hangKill = try milliseconds()
         case "lifecycle-timeout-ms":
             lifecycleTimeout = try milliseconds()
         case "worker-stall-ms":
@@ -65,12 +58,6 @@ extension HostConfig {
             cacheBytes = try count(atLeast: Int(PH_SHARED_CACHE_MIN_BYTES), atMost: 1 << 34)
         case "cache-bytes-per-plugin":
             cacheBytesPerPlugin = try count(atLeast: 0, atMost: 1 << 34)
-        case "plugin-threads":
-            pluginThreads = try count(atLeast: 1, atMost: 4096)
-        case "plugin-concurrency":
-            pluginConcurrency = try count(atLeast: 1, atMost: 4096)
-        case "plugin-queue":
-            pluginQueue = try count(atLeast: 0, atMost: 1 << 20)
         case "max-retained-images":
             guard case .integer(let count) = value, count >= 1 else {
                 throw fail("host.max-retained-images must be a positive integer, found \(value.json)", nil)
@@ -90,28 +77,18 @@ extension HostConfig {
                 }
                 trustedKeys.append(publicKey)
             }
-        case "admin":
-            guard let access = value.string.flatMap(AdminAccess.init(rawValue:)) else {
-                throw fail("host.admin must be \"loopback\", \"token\" or \"off\", found \(value.json)", nil)
-            }
-            admin = access
-        case "probe-access":
-            guard let access = value.string.flatMap(ProbeAccess.init(rawValue:)) else {
-                throw fail("host.probe-access must be \"admin\" or \"anywhere\", found \(value.json)", nil)
-            }
-            probeAccess = access
-        case "metrics":
-            metrics = try flag()
-        case "admin-token":
-            guard let token = value.string else { throw fail("host.admin-token must be a string, found \(value.json)", nil) }
-            adminToken = token.isEmpty ? nil : token
         case "state-dir":
             guard let folder = value.string, folder.hasPrefix("/") else {
                 throw fail("host.state-dir must be an absolute path, found \(value.json)", nil)
             }
             stateDirectory = folder
         default:
-            throw fail("unknown key 'host.\(key)' (known: \(Self.hostKeys.joined(separator: ", ")))", nil)
+            guard let declared = HostKeyRegistry.key(named: key) else {
+                let known = (Self.hostKeys + HostKeyRegistry.names).joined(separator: ", ")
+                throw fail("unknown key 'host.\(key)' (known: \(known))", nil)
+            }
+            if let reason = declared.check(value) { throw fail("host.\(key) \(reason)", nil) }
+            layerSettings[key] = value
         }
     }
 }

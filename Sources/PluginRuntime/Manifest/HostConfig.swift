@@ -10,11 +10,7 @@
 /// strict-permissions = true           # refuse files others could have written (default)
 /// trusted-keys = ["ed25519:…"]        # keys whose library signatures are accepted
 /// require-signatures = false          # refuse unsigned libraries
-/// admin = "loopback"                  # who may use /_plughost/: loopback, token or off
-/// admin-token = "…"                   # with admin = "token"
-/// probe-access = "admin"              # health/ready: "admin" (its rule, and loopback always) or "anywhere"
-/// metrics = true                      # count requests for /_plughost/metrics
-/// header-timeout-ms = 10000           # close connections that send headers slower
+/// admin = "loopback"                  # declared by the HTTP layer (HTTPServerConfig), kept in layerSettings
 /// max-retained-images = 64            # replace a worker past this many retained Swift images
 /// state-dir = "/var/lib/plughost"     # private working files (shadow copies)
 ///
@@ -58,17 +54,6 @@ public struct HostConfig: Sendable {
     public var trustedKeys: [SigningKey.Public] = []
     /// Refuse libraries without a valid signature by one of ``trustedKeys``.
     public var requireSignatures = false
-    /// Who may use the host's admin endpoints.
-    public var admin: AdminAccess = .loopback
-    /// The bearer token admin requests must carry when ``admin`` is ``AdminAccess/token``.
-    public var adminToken: String?
-    /// Who may ask `/_plughost/health` and `/_plughost/ready`.
-    public var probeAccess: ProbeAccess = .admin
-    /// Whether requests are counted for `/_plughost/metrics` (`[host] metrics`, default true).
-    public var metrics = true
-    /// A connection that has not sent a request's complete headers within this
-    /// time is closed (a slow-header client holds a connection otherwise).
-    public var headerTimeout: Duration = .seconds(10)
     /// A worker of `plughost serve` that keeps more Swift images mapped than this
     /// (one per reload of a Swift plugin, never unloaded) is replaced gracefully,
     /// which returns their memory.
@@ -77,12 +62,11 @@ public struct HostConfig: Sendable {
     public var crashLimit = 3
     /// The window, in seconds, within which ``crashLimit`` crashes quarantine a plugin build.
     public var crashWindowSeconds = 60
-    /// A request whose plugin work takes longer is answered 504 naming the plugin.
-    public var requestTimeout: Duration = .seconds(30)
-    /// Per-endpoint overrides of ``requestTimeout``, by "METHOD /pattern" as the endpoint registered it.
+    /// Per-endpoint request timeouts (`[request-timeouts]`), by "METHOD /pattern" as the endpoint registered it.
     public var endpointTimeouts: [String: Duration] = [:]
-    /// A worker with a plugin call running longer than this is replaced, and the hang charged to the plugin.
-    public var hangKill: Duration = .seconds(60)
+    /// The values of the `[host]` keys layers above the runtime declared (``declare(layer:keys:check:)``), by name:
+    /// checked, not interpreted here.
+    public var layerSettings: [String: ConfigValue] = [:]
     /// A lifecycle call (`parse_config`, `create`, `start`, `stop`, `destroy`,
     /// `save_state`, `restore_state`, and a wrapper's `accepts`/`prepare`/`release`)
     /// running longer than this is a hang: the supervisor journals it against the
@@ -98,14 +82,8 @@ public struct HostConfig: Sendable {
     public var cacheBytesPerPlugin = 4 << 20
     /// The shared cache's whole size in bytes (one store for every worker).
     public var cacheBytes = 64 << 20
-    /// Threads that run blocking plugin calls on the request path.
-    public var pluginThreads = 64
     /// The bytes ``load(path:checkingPermissions:)`` read (what a committed generation was configured by).
     var sourceBytes: [UInt8]?
-    /// Calls one plugin may run at once on the request path; further requests wait.
-    public var pluginConcurrency = 32
-    /// Requests that may wait for one plugin; past it, a 503 naming the plugin.
-    public var pluginQueue = 256
     /// Where the host keeps private working files such as shadow copies; nil
     /// uses `$XDG_RUNTIME_DIR/plughost`, else a private folder in `$TMPDIR` or `/tmp`.
     public var stateDirectory: String?
@@ -165,8 +143,8 @@ public struct HostConfig: Sendable {
             for (key, value) in table.sorted(by: { $0.key < $1.key }) {
                 try config.setHostKey(key, value, fail: fail)
             }
-            if config.admin == .token && config.adminToken == nil {
-                throw fail("host.admin = \"token\" needs a non-empty host.admin-token")
+            for check in HostKeyRegistry.checks {
+                if let reason = check(config.layerSettings) { throw fail(reason) }
             }
             if config.requireSignatures && config.trustedKeys.isEmpty {
                 throw fail("host.require-signatures = true needs at least one key in host.trusted-keys")
