@@ -108,14 +108,19 @@ public struct PluginResponder: HTTPResponder {
 }
 
 extension PluginHTTPResponse {
-    /// The response as Hummingbird sends it; header fields with invalid names are dropped.
+    /// The response as Hummingbird sends it, under the rules of the event-loop path (``ResponseBytes``):
+    /// the host's own framing and date fields, values made safe, no body for 204 and 304, a plugin's
+    /// interim (1xx) status answered as its failure.
     var hummingbird: Response {
+        guard status >= 200 else {
+            return PluginHTTPResponse.hostError(500, "plugin answered an interim status", ["status": .number(status)]).hummingbird
+        }
         var fields = HTTPFields()
-        for (name, value) in headers {
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        for (name, value) in headers where ResponseFields.isPluginSettable(name) {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: ResponseFields.legalValue(value))) }
         }
         var buffer = ByteBuffer()
-        buffer.writeBytes(body)
+        if status != 204 && status != 304 { buffer.writeBytes(body) }
         return Response(status: HTTPResponse.Status(code: status), headers: fields, body: ResponseBody(byteBuffer: buffer))
     }
 }

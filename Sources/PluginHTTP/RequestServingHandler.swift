@@ -176,11 +176,13 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
         return true
     }
 
-    /// Whether `target` has `/_plughost` anywhere (the host's own paths, however spelled).
+    /// Whether the path of `target` (before any `?`) has `/_plughost` anywhere (the host's own
+    /// paths, however spelled).
     static func mentionsHostPaths(_ target: String) -> Bool {
         let marker = Array("/_plughost".utf8)
         var target = target
-        return target.withUTF8 { bytes in
+        return target.withUTF8 { whole in
+            let bytes = UnsafeBufferPointer(rebasing: whole[..<(whole.firstIndex(of: UInt8(ascii: "?")) ?? whole.endIndex)])
             guard bytes.count >= marker.count else { return false }
             for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] && bytes[start + 1] == marker[1] {
                 if (0..<marker.count).allSatisfy({ bytes[start + $0] == marker[$0] }) { return true }

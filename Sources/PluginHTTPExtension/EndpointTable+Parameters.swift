@@ -58,7 +58,7 @@ extension EndpointTable.Route {
     /// path's segments, parsed in place, no reference counting per parameter.
     /// Nil when a segment needs decoding or a value does not parse: the general
     /// path then does it again and reports the error.
-    func parsePathOnly(_ inputs: [PathInput], _ context: RequestContext) -> [TypedValue]? {
+    private func parsePathOnly(_ inputs: [PathInput], _ context: RequestContext) -> [TypedValue]? {
         context.withPathBytes { bytes in
             var values: [TypedValue] = []
             values.reserveCapacity(inputs.count)
@@ -73,7 +73,7 @@ extension EndpointTable.Route {
         }
     }
 
-    static func sourceName(_ parameter: TypedParameter) -> String {
+    private static func sourceName(_ parameter: TypedParameter) -> String {
         switch parameter.source {
         case ph_source_t(PH_SOURCE_PATH): "path"
         case ph_source_t(PH_SOURCE_QUERY): "query"
@@ -83,12 +83,12 @@ extension EndpointTable.Route {
         }
     }
 
-    static func parameterError(_ parameter: TypedParameter, reason: String) -> HostErrorBody {
+    private static func parameterError(_ parameter: TypedParameter, reason: String) -> HostErrorBody {
         HostErrorBody("invalid parameter", ["parameter": .text(parameter.name), "source": .text(sourceName(parameter)),
                                             "expected": .text(TypedValue.name(of: parameter.type)), "reason": .text(reason)])
     }
 
-    static func convert(_ value: TypedValue, to type: ph_type_t) -> TypedValue? {
+    private static func convert(_ value: TypedValue, to type: ph_type_t) -> TypedValue? {
         if value.type == type { return value }
         switch (value, type) {
         case (.int64(let number), ph_type_t(PH_TYPE_INT32)): return Int32(exactly: number).map { .int32($0) }

@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import CPluginABI
 public import PluginRuntime
-import Logging
 import Logging
 
 extension EndpointTable {

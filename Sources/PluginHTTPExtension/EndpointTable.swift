@@ -16,7 +16,6 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     // lives in a RequestContext and its C chain request; `released` is touched
     // only on the control thread.
 
-
     /// What a request's method and path lead to, with the captures decoded (for tests and tools;
     /// requests decode captures lazily, see RequestContext).
     enum Lookup {
@@ -26,12 +25,12 @@ public final class EndpointTable: ExtensionPart, @unchecked Sendable {
     }
 
     let routes: [Route]
-    let router: Router<Route>
+    private let router: Router<Route>
     let wrappers: [WrapperRegistration]
     /// Endpoints of quarantined plugins that no running plugin serves: they answer 503.
     let fencedRouter: Router<HTTPFence>
     let fencedListing: [EndpointListing]
-    var released = false
+    private var released = false
     /// Conflicts and prepare failures found while building, one per loser.
     public let warnings: [PluginError]
     /// What each plugin guards here (see ``HTTPFence`` for the lines).

@@ -8,7 +8,12 @@ import Logging
 @_spi(Fuzzing) public enum HTTPFuzzEntryPoints {
     /// Every target, the runtime's and the HTTP extension's, in the order `make fuzz` runs them.
     public static let allTargets: [FuzzEntryPoints.Target] = [
-        FuzzEntryPoints.targets[0], FuzzEntryPoints.targets[1],
+        FuzzEntryPoints.targets[0],
+        // The host config with the HTTP server's keys declared, as `plughost` loads it.
+        FuzzEntryPoints.Target(name: "hostconfig", run: { bytes in
+            HTTPServerConfig.declare()
+            return FuzzEntryPoints.hostConfig(bytes)
+        }),
         FuzzEntryPoints.Target(name: "route", run: route),
         FuzzEntryPoints.Target(name: "typedvalue", run: typedValue),
     ] + FuzzEntryPoints.targets.dropFirst(2)

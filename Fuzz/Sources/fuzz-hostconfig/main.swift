@@ -1,7 +1,8 @@
-@_spi(Fuzzing) import PluginRuntime
+@_spi(Fuzzing) import PluginHTTPExtension
 
-/// libFuzzer's entry: one input through the `hostconfig` target (see `FuzzEntryPoints`).
+/// libFuzzer's entry: one input through the `hostconfig` target, with the HTTP server's
+/// keys declared as `plughost` loads a config (see `HTTPFuzzEntryPoints`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
-    FuzzEntryPoints.fuzz("hostconfig", data, count)
+    HTTPFuzzEntryPoints.fuzz("hostconfig", data, count)
 }
