@@ -46,9 +46,9 @@ public struct HTTPServerConfig: Sendable {
             if case .bool(let flag)? = values[key] { return flag }
             return nil
         }
-        if let access = values["admin"]?.string.flatMap(AdminAccess.init(rawValue:)) { admin = access }
-        if let token = values["admin-token"]?.string, !token.isEmpty { adminToken = token }
-        if let access = values["probe-access"]?.string.flatMap(ProbeAccess.init(rawValue:)) { probeAccess = access }
+        if let access = values["admin"]?.text.flatMap(AdminAccess.init(rawValue:)) { admin = access }
+        if let token = values["admin-token"]?.text, !token.isEmpty { adminToken = token }
+        if let access = values["probe-access"]?.text.flatMap(ProbeAccess.init(rawValue:)) { probeAccess = access }
         metrics = flag("metrics") ?? metrics
         headerTimeout = milliseconds("header-timeout-ms") ?? headerTimeout
         requestTimeout = milliseconds("request-timeout-ms") ?? requestTimeout
@@ -80,7 +80,7 @@ public struct HTTPServerConfig: Sendable {
     }
 
     private static let declaration: Void = HostConfig.declare(layer: "http", keys: keys) { values in
-        if values["admin"]?.string == "token" && (values["admin-token"]?.string ?? "").isEmpty {
+        if values["admin"]?.text == "token" && (values["admin-token"]?.text ?? "").isEmpty {
             return #"host.admin = "token" needs a non-empty host.admin-token"#
         }
         return nil

@@ -88,7 +88,7 @@ extension HostConfig {
                 throw fail("unknown key 'host.\(key)' (known: \(known))", nil)
             }
             if let reason = declared.check(value) { throw fail("host.\(key) \(reason)", nil) }
-            layerSettings[key] = value
+            layerSettings[key] = HostSetting(value)
         }
     }
 }

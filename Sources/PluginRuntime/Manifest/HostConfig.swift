@@ -66,7 +66,7 @@ public struct HostConfig: Sendable {
     public var endpointTimeouts: [String: Duration] = [:]
     /// The values of the `[host]` keys layers above the runtime declared (``declare(layer:keys:check:)``), by name:
     /// checked, not interpreted here.
-    public var layerSettings: [String: ConfigValue] = [:]
+    public var layerSettings: [String: HostSetting] = [:]
     /// A lifecycle call (`parse_config`, `create`, `start`, `stop`, `destroy`,
     /// `save_state`, `restore_state`, and a wrapper's `accepts`/`prepare`/`release`)
     /// running longer than this is a hang: the supervisor journals it against the

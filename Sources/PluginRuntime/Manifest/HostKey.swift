@@ -50,12 +50,42 @@ public struct HostKey: Sendable {
     }
 }
 
+/// A declared key's value as a config keeps it: the scalar kinds `[host]` keys hold, stored
+/// inline (an indirect `ConfigValue` kept until exit reads as a leak to LeakSanitizer, whose
+/// scan does not see a box pointer with the enum's case in its spare bits).
+public enum HostSetting: Sendable, Hashable {
+    /// An integer.
+    case integer(Int64)
+    /// A boolean.
+    case bool(Bool)
+    /// A string.
+    case text(String)
+    /// Anything else (a float, an array, a table).
+    case other(ConfigValue)
+
+    /// `value` as kept.
+    public init(_ value: ConfigValue) {
+        switch value {
+        case .integer(let number): self = .integer(number)
+        case .bool(let flag): self = .bool(flag)
+        case .string(let text): self = .text(text)
+        default: self = .other(value)
+        }
+    }
+
+    /// The string, for ``text(_:)``.
+    public var text: String? {
+        if case .text(let text) = self { return text }
+        return nil
+    }
+}
+
 /// The keys and whole-layer checks layers have declared, for every config this process loads.
 enum HostKeyRegistry {
     struct Layer {
         let keys: [HostKey]
         /// A rule across the layer's keys (e.g. one key needs another): the reason it is broken, or nil.
-        let check: @Sendable ([String: ConfigValue]) -> String?
+        let check: @Sendable ([String: HostSetting]) -> String?
     }
 
     private static let layers = Mutex<[String: Layer]>([:])
@@ -72,7 +102,7 @@ enum HostKeyRegistry {
         layers.withLock { $0.values.flatMap { $0.keys.map(\.name) } }.sorted()
     }
 
-    static var checks: [@Sendable ([String: ConfigValue]) -> String?] {
+    static var checks: [@Sendable ([String: HostSetting]) -> String?] {
         layers.withLock { layers in layers.keys.sorted().compactMap { name in layers[name]?.check } }
     }
 }
@@ -82,7 +112,7 @@ extension HostConfig {
     /// it): every config loaded afterwards accepts them, checks each value with its key's check and
     /// the whole layer's values with `check`, and keeps them in ``layerSettings``.
     public static func declare(layer: String, keys: [HostKey],
-                               check: @escaping @Sendable ([String: ConfigValue]) -> String? = { _ in nil }) {
+                               check: @escaping @Sendable ([String: HostSetting]) -> String? = { _ in nil }) {
         HostKeyRegistry.declare(layer, .init(keys: keys, check: check))
     }
 }
