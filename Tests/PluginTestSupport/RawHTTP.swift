@@ -73,15 +73,23 @@ public enum RawHTTP {
 
     /// Reads the connected socket `fd` until the server closes (or `seconds` pass without a byte).
     public static func readToEnd(fd: Int32, timeout seconds: Int = 10) throws -> String {
+        readUntilClosed(fd: fd, timeout: seconds).text
+    }
+
+    /// What ``readToEnd(fd:timeout:)`` reads, and whether the read ended because the server
+    /// closed the connection (false: `seconds` passed without a byte, or the read failed).
+    public static func readUntilClosed(fd: Int32, timeout seconds: Int = 10) -> (text: String, closed: Bool) {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            received += chunk[0..<count]
+            if count > 0 {
+                received += chunk[0..<count]
+                continue
+            }
+            return (String(decoding: received, as: UTF8.self), count == 0)
         }
-        return String(decoding: received, as: UTF8.self)
     }
 }
