@@ -46,6 +46,8 @@ enum Report {
             let baseline = figure.baseline.map { format($0) + " " + figure.unit } ?? "—"
             let ratio = figure.ratio.map { format($0) + "×" } ?? "—"
             let spread = figure.spread.map { spread in
+                // No figure here can be negative: a round that came out so is a failed measurement.
+                guard spread.low >= 0 else { return "not measured: a round came out negative (noise above the figure)" }
                 let unit = spread.ofRatio ? "×" : " " + figure.unit
                 return "\(format(spread.low))–\(format(spread.high))\(unit) (\(spread.rounds) rounds)"
             } ?? "one run"

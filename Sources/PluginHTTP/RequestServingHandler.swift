@@ -179,7 +179,7 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Whether the path of `target` (before any `?`) has `/_plughost` anywhere (the host's own
     /// paths, however spelled).
     static func mentionsHostPaths(_ target: String) -> Bool {
-        let marker = Array("/_plughost".utf8)
+        let marker = hostPathMarker
         var target = target
         return target.withUTF8 { whole in
             let bytes = UnsafeBufferPointer(rebasing: whole[..<(whole.firstIndex(of: UInt8(ascii: "?")) ?? whole.endIndex)])
@@ -190,6 +190,9 @@ final class RequestServingHandler: ChannelDuplexHandler, RemovableChannelHandler
             return false
         }
     }
+
+    /// `/_plughost` as bytes, made once (not per request).
+    private static let hostPathMarker = Array("/_plughost".utf8)
 
     /// Starts reading a plugin request: a body larger than the limit is refused before it
     /// is sent when its length is declared; a client that expects `100 Continue` gets it.
