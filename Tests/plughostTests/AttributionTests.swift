@@ -29,6 +29,9 @@ struct AttributionTests {
             #expect(server.process.isRunning)
             ServeHelpers.wait { server.get("/faulty/ok").status != nil }
         }
+        // The other worker may answer /faulty/ok before the supervisor has reaped the dead one and
+        // journaled its death (seen once the event-loop path made answers faster): wait for the lines.
+        ServeHelpers.wait { journal(folder).count >= journaledBefore + paths.count }
         let records = journal(folder)
         #expect(records.count == journaledBefore + paths.count, "\(records.map(\.line))\n\(server.log)")
         #expect(records.allSatisfy { $0.alias == "faulty" && $0.sha256?.count == 64 }, "\(records.map(\.line))")
