@@ -184,7 +184,8 @@ extension SupervisorStateMachine {
     mutating func exited(_ pid: Int32, _ termination: Termination, evidence: DeathEvidence, journal: [CrashRecord],
                          at now: Instant) -> [Action] {
         var actions: [Action] = []
-        let fresh = readJournal(journal)
+        _ = readJournal(journal)
+        let own = linesByPid.removeValue(forKey: pid)
         endedWorkers += 1
         viewChanged = true
         foldSnapshot(of: pid)
@@ -195,7 +196,7 @@ extension SupervisorStateMachine {
         let expected = wasRetiring || killedHere || stopping
         var charged = false
         var line = "worker \(pid) \(Self.describe(termination))"
-        if let own = fresh.last(where: { $0.pid == pid }) {
+        if let own {
             line += ": \(own.line)"
             charged = own.alias != nil
         } else if !expected {
@@ -325,6 +326,9 @@ extension SupervisorStateMachine {
         ownLines.removeAll { shown.contains($0.line) }
         journalLinesRead = journal.count
         records = journal + ownLines
+        for line in fresh { linesByPid[line.pid] = line }
+        // Lines of processes that never end as workers here (probes, inspections) are not kept for ever.
+        if linesByPid.count > 256, let oldest = linesByPid.keys.min() { linesByPid.removeValue(forKey: oldest) }
         return fresh
     }
 

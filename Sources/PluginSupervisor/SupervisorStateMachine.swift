@@ -181,6 +181,10 @@ public struct SupervisorStateMachine: Sendable {
     /// read has not shown yet (an append that failed, or one not read back yet).
     var journalLinesRead = 0
     var ownLines: [CrashRecord] = []
+    /// The last line each process wrote itself (a worker's crash or exit handler), read since the
+    /// start: a worker's death is journaled here only when it wrote none, however early the
+    /// supervisor read the line (a change of the file is read at once, before the worker is reaped).
+    var linesByPid: [Int32: CrashRecord] = [:]
     /// Questions for the whole host's figures under way.
     var collections: [Int: Collection] = [:]
     var nextCollection = 0

@@ -21,6 +21,19 @@ struct DeathRuleTests {
         #expect(StateMachineHarness.journaled(actions).isEmpty)
     }
 
+    @Test("a worker's own line read before it is reaped (the file changed first) is still its own: not journaled again")
+    func ownLineReadEarly() throws {
+        var harness = StateMachineHarness(workers: 1)
+        harness.startServing()
+        let line = "2026-12-06T10:00:00Z pid=\(harness.pid(0)) signal=SIGABRT alias=crashy version=1 sha256=\(crashy.sha256) state=loaded note=\"x\""
+        let record = try #require(CrashRecord(line: line))
+        harness.handle(.journalRead([record], at: harness.now))
+        let evidence = DeathEvidence(inFlight: [call(5, crashy)], exitingThread: nil, exitStatus: 0, faultingThread: nil, faultingSignal: 0)
+        let actions = harness.handle(.exited(pid: harness.pid(0), .signaled(6), evidence: evidence, journal: [record], at: harness.now))
+        #expect(StateMachineHarness.journaled(actions).isEmpty, "the death was journaled twice")
+        #expect(harness.machine.records.count == 1)
+    }
+
     @Test("exit() on a thread inside a plugin call is charged to that plugin, with the status")
     func exitCharged() throws {
         var harness = StateMachineHarness(workers: 1)
