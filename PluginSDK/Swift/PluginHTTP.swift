@@ -1,4 +1,4 @@
-import CPluginABI
+public import CPluginABI
 import Synchronization
 
 extension PluginHost {
@@ -14,6 +14,8 @@ public struct HTTPRegistrar: @unchecked Sendable {
     // @unchecked Sendable: `api` is the host's static table.
     let host: PluginHost
     let api: UnsafePointer<ph_http_t>
+    /// The host's C HTTP extension table (`const ph_http_t *`).
+    public var raw: UnsafePointer<ph_http_t> { api }
 
     /// When a wrapper runs.
     public enum Phase: Sendable {
@@ -184,6 +186,8 @@ public struct HTTPRegistrar: @unchecked Sendable {
 public struct HTTPExchange {
     let api: UnsafePointer<ph_http_t>
     let request: OpaquePointer
+    /// The C request handle (`ph_http_request_t *`), for the `ph_http_t` functions through ``HTTPRegistrar/raw``.
+    public var raw: OpaquePointer { request }
     /// The deferred request this exchange belongs to, for an async wrapper (see ``continueChain()``).
     var deferred: AsyncRequest?
 
@@ -224,6 +228,18 @@ public struct HTTPExchange {
 
     /// Sets a response header.
     public func setHeader(_ name: String, _ value: String) { _ = api.pointee.set_header(request, name, value) }
+
+    /// Sets (replaces) a request header, for the steps after this one (wrappers inside, the
+    /// endpoint, typed parameters read from headers).
+    public func setRequestHeader(_ name: String, _ value: String) { _ = api.pointee.set_request_header(request, name, value) }
+
+    /// The response body so far (a post-step of a wrapper reads what the endpoint answered).
+    public var responseBody: [UInt8] {
+        var data: UnsafeRawPointer?
+        var length = 0
+        guard api.pointee.response_body(request, &data, &length) == PH_OK, let data else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
 
     /// Sets the response body.
     public func setBody(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { api.pointee.set_body(request, $0.baseAddress, $0.count) } }
@@ -417,9 +433,10 @@ final class WrapperState<State>: AnyWrapperState {
 public struct EndpointInfo: Sendable, Hashable {
     /// Raw or typed.
     public enum Kind: Sendable, Hashable {
-        /// A handler that reads the request and writes the response.
+        /// A handler that reads the request and writes the response (async ones included).
         case raw
-        /// A typed endpoint: parameters parsed by the host, result encoded as JSON.
+        /// A typed endpoint: parameters parsed by the host, result encoded as JSON
+        /// (Codable endpoints included).
         case typed
     }
 

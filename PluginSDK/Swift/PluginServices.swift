@@ -77,6 +77,8 @@ public struct MessageService: @unchecked Sendable {
     /// The id it was looked up under.
     public let id: String
     let table: UnsafeRawPointer
+    /// The provider's C table: a message service struct (layout in the Services article), as `get_service` returned it.
+    public var raw: UnsafeRawPointer { table }
 
     /// Calls the service: the provider's handler runs on this thread.
     /// - Throws: ``PluginFailure`` with the provider's message when it failed.

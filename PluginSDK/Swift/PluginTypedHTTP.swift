@@ -257,10 +257,14 @@ extension HTTPRegistrar {
         let status = method.withCString { cMethod in
             path.withCString { cPath in
                 params.withUnsafeMutableBufferPointer { list in
-                    var endpoint = ph_typed_endpoint_t(
-                        struct_size: UInt32(MemoryLayout<ph_typed_endpoint_t>.size), method: cMethod, path: cPath,
-                        function: unsafeBitCast(box.code, to: (@convention(c) () -> Void).self),
-                        params: UnsafePointer(list.baseAddress), param_count: list.count, result: result.raw)
+                    var endpoint = ph_typed_endpoint_t()
+                    endpoint.struct_size = UInt32(MemoryLayout<ph_typed_endpoint_t>.size)
+                    endpoint.method = cMethod
+                    endpoint.path = cPath
+                    endpoint.function = unsafeBitCast(box.code, to: (@convention(c) () -> Void).self)
+                    endpoint.params = UnsafePointer(list.baseAddress)
+                    endpoint.param_count = list.count
+                    endpoint.result = result.raw
                     return registering { api.pointee.register_typed_endpoint(host.raw, &endpoint, $0) }
                 }
             }
@@ -292,9 +296,9 @@ final class TypedEndpointBox {
         for kind in parameters {
             guard kind != .void else { throw PluginFailure("a parameter cannot be void") }
             types.append(ffi.type(kind))
-            if kind == .bytes { types.append(ffi.uint64) }  // the length, a size_t
+            if kind == .bytes || kind == .json { types.append(ffi.uint64) }  // the length, a size_t
         }
-        guard result != .bytes else { throw PluginFailure("result type bytes cannot be returned (use string, a number, bool or void)") }
+        guard result != .bytes, result != .json else { throw PluginFailure("result type bytes cannot be returned (use string, a number, bool or void)") }
         cif = .allocate(byteCount: FFI.cifSize, alignment: 16)
         cif.initializeMemory(as: UInt8.self, repeating: 0, count: FFI.cifSize)
         argumentTypes = .allocate(capacity: max(types.count, 1))
@@ -347,12 +351,17 @@ final class TypedEndpointBox {
                 let length = Int(arguments[slot]!.load(as: UInt64.self))
                 slot += 1
                 values.append(.bytes(data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []))
+            case .json:
+                let data = argument.load(as: UnsafePointer<UInt8>?.self)
+                let length = Int(arguments[slot]!.load(as: UInt64.self))
+                slot += 1
+                values.append(.json(data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []))
             case .void: break
             }
         }
         let value = call(values)
         switch result {
-        case .void, .bytes: break
+        case .void, .bytes, .json: break
         case .bool:
             let flag: Bool = if case .bool(let flag)? = value { flag } else { false }
             returned.storeBytes(of: UInt64(flag ? 1 : 0), as: UInt64.self)
@@ -471,7 +480,7 @@ struct FFI: @unchecked Sendable {
         case .int64: sint64
         case .uint64: uint64
         case .double: double
-        case .string, .bytes: pointer
+        case .string, .bytes, .json: pointer
         }
     }
 }

@@ -20,6 +20,8 @@ public enum ValueKind: Sendable, Hashable, CustomStringConvertible {
     case string
     /// Exact bytes, NULs included. Not a result type.
     case bytes
+    /// A JSON document's text (ABI 1.3): a body parameter the host checked, or a result.
+    case json
 
     init?(_ raw: ph_type_t) {
         switch raw {
@@ -31,6 +33,7 @@ public enum ValueKind: Sendable, Hashable, CustomStringConvertible {
         case ph_type_t(PH_TYPE_DOUBLE): self = .double
         case ph_type_t(PH_TYPE_STRING): self = .string
         case ph_type_t(PH_TYPE_BYTES): self = .bytes
+        case ph_type_t(PH_TYPE_JSON): self = .json
         default: return nil
         }
     }
@@ -45,6 +48,7 @@ public enum ValueKind: Sendable, Hashable, CustomStringConvertible {
         case .double: ph_type_t(PH_TYPE_DOUBLE)
         case .string: ph_type_t(PH_TYPE_STRING)
         case .bytes: ph_type_t(PH_TYPE_BYTES)
+        case .json: ph_type_t(PH_TYPE_JSON)
         }
     }
 
@@ -59,6 +63,7 @@ public enum ValueKind: Sendable, Hashable, CustomStringConvertible {
         case .double: "double"
         case .string: "string"
         case .bytes: "bytes"
+        case .json: "json"
         }
     }
 }
@@ -86,6 +91,8 @@ public enum TypedValue: Sendable, Hashable {
     case string(String)
     /// Exact bytes.
     case bytes([UInt8])
+    /// A JSON document's text (a well-formed document when the host hands it over).
+    case json([UInt8])
 
     /// The value's type.
     public var kind: ValueKind {
@@ -97,11 +104,12 @@ public enum TypedValue: Sendable, Hashable {
         case .double: .double
         case .string: .string
         case .bytes: .bytes
+        case .json: .json
         }
     }
 
     /// Reads the encoding of `get_property` and `param`: BOOL in 1 byte, INT32 (sign-extended),
-    /// INT64, UINT64 and DOUBLE in 8 bytes of host byte order, STRING and BYTES as their bytes.
+    /// INT64, UINT64 and DOUBLE in 8 bytes of host byte order, STRING, BYTES and JSON as their bytes.
     /// Nil for a length that does not fit the type, or an unknown type.
     init?(type: ph_type_t, bytes: UnsafeRawBufferPointer) {
         switch ValueKind(type) {
@@ -130,6 +138,8 @@ public enum TypedValue: Sendable, Hashable {
             self = .string(String(decoding: bytes, as: UTF8.self))
         case .bytes?:
             self = .bytes(Array(bytes))
+        case .json?:
+            self = .json(Array(bytes))
         case .void?, nil:
             return nil
         }
@@ -144,7 +154,7 @@ public enum TypedValue: Sendable, Hashable {
         case .uint64(let number): withUnsafeBytes(of: number) { body(kind.raw, $0) }
         case .double(let number): withUnsafeBytes(of: number) { body(kind.raw, $0) }
         case .string(let text): Array(text.utf8).withUnsafeBytes { body(kind.raw, $0) }
-        case .bytes(let bytes): bytes.withUnsafeBytes { body(kind.raw, $0) }
+        case .bytes(let bytes), .json(let bytes): bytes.withUnsafeBytes { body(kind.raw, $0) }
         }
     }
 }

@@ -44,10 +44,15 @@ enum AdminEndpoints {
         case (.get, "/_plughost/plugins"):
             let host = await reloader?.hostView()
             return .json(200, pluginsJSON(runtime, supervisor: reloader?.supervisorView, host: host?.available == true ? host : nil))
+        case (.get, "/_plughost/openapi.json"):
+            let generation = runtime.generation
+            let document = generation?.endpoints.openAPIDocument(generation: generation?.number ?? 0)
+                ?? EndpointTable.emptyOpenAPIDocument
+            return .json(200, document.text)
         case (.post, "/_plughost/reload") where reloader != nil:
             let (succeeded, json) = await reloader!.reloadForAdmin()
             return .json(succeeded ? 200 : 422, json)
-        case (_, "/_plughost/reload") where reloader != nil, (_, "/_plughost/plugins"):
+        case (_, "/_plughost/reload") where reloader != nil, (_, "/_plughost/plugins"), (_, "/_plughost/openapi.json"):
             return .hostError(405, "method not allowed", ["path": .text(path)])
         default:
             return .hostError(404, "not found", ["path": .text(path)])

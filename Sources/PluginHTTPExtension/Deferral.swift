@@ -139,6 +139,9 @@ public final class Deferral: @unchecked Sendable {
             let text = message.isEmpty ? "status \(status)" : message
             owner.logger.error("\(context.method) \(context.path): deferred request of '\(owner.alias)' failed: \(text)")
             context.fail(status: 500, HostErrorBody("plugin failed", ["plugin": .text(owner.alias), "message": .text(text)]))
+        } else if context.typedAnswerPending {
+            // A handler-form typed endpoint resumed: its answer is checked now.
+            _ = context.route.finishTypedHandler(context)
         }
         let response = context.response
         onFinish?(response)

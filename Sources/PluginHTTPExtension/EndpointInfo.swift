@@ -17,10 +17,10 @@ enum EndpointInfo {
         var params: [ph_param_t] = []
         var kind = UInt32(PH_ENDPOINT_RAW)
         var result = ph_type_t(PH_TYPE_VOID)
-        if case .typed(let invoker, let parameters) = registration.kind {
+        if let typed = registration.typed {
             kind = UInt32(PH_ENDPOINT_TYPED)
-            result = invoker.result
-            params = parameters.map { ph_param_t(name: c($0.name), source: $0.source, type: $0.type) }
+            result = typed.result
+            params = typed.parameters.map { ph_param_t(name: c($0.name), source: $0.source, type: $0.type) }
         }
         params.withUnsafeBufferPointer { buffer in
             var info = ph_endpoint_info_t(

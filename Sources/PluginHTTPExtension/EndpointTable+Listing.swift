@@ -5,14 +5,9 @@ extension EndpointTable {
     /// Every route, for the admin listing.
     public var listing: [EndpointListing] {
         routes.map { route in
-            let kind: String
-            switch route.registration.kind {
-            case .raw: kind = "raw"
-            case .typed: kind = "typed"
-            }
-            return EndpointListing(
+            EndpointListing(
                 alias: route.registration.owner.alias, method: route.registration.method,
-                path: route.registration.pattern.description, kind: kind, wrappers: route.wrapperNames,
+                path: route.registration.pattern.description, kind: route.registration.kindName, wrappers: route.wrapperNames,
                 unavailable: route.fence.map { "wrapped by quarantined plugin '\($0.alias)'" } ?? route.disabled)
         } + fencedListing
     }
@@ -35,7 +30,7 @@ public struct EndpointListing: Sendable {
     public var method: String
     /// The path pattern.
     public var path: String
-    /// "raw" or "typed".
+    /// "raw", "async" (a raw endpoint that may defer) or "typed".
     public var kind: String
     /// Wrappers around it, outermost first, as "alias/name".
     public var wrappers: [String]

@@ -21,6 +21,10 @@ extension EndpointTable.Route {
                     var value = value
                     return value.withUTF8 { TypedValue.parse($0, as: parameter.type) }
                 }
+            case .body where parameter.type == ph_type_t(PH_TYPE_JSON):
+                guard let value = parseJSONBody(parameter, context) else { return nil }
+                values.append(value)
+                continue
             case .body:
                 let numeric = parameter.type != ph_type_t(PH_TYPE_STRING) && parameter.type != ph_type_t(PH_TYPE_BYTES)
                 parsed = numeric && context.body.isEmpty ? nil : context.body.withUnsafeBufferPointer { TypedValue.parse($0, as: parameter.type) }

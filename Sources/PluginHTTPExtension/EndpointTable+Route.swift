@@ -55,9 +55,9 @@ extension EndpointTable {
         }
         /// The typed parameters when every one comes from the path (nil otherwise).
         let pathOnlyInputs: [PathInput]?
-        /// The typed endpoint's invoker (nil for a raw endpoint), kept here so a request
+        /// The typed endpoint (nil for a raw endpoint), kept here so a request
         /// reads it without unpacking the registration.
-        let typedInvoker: TypedInvoker?
+        let typed: TypedEndpoint?
         /// The same steps as the C chain walk reads them (see ChainSteps).
         let chain: ChainSteps
         /// Why the route answers 503 instead (a wrapper's prepare failed).
@@ -93,10 +93,10 @@ extension EndpointTable {
             let segments = registration.pattern.segments
             capturePositions = segments.indices.filter { if case .capture = segments[$0] { true } else { false } }
             captureNames = registration.pattern.captureNames.map { Array($0.utf8) }
-            if case .typed(let invoker, let parameters) = registration.kind {
+            if let endpoint = registration.typed {
                 let names = registration.pattern.captureNames
-                typedInvoker = invoker
-                typedInputs = parameters.map { parameter in
+                typed = endpoint
+                typedInputs = endpoint.parameters.map { parameter in
                     switch parameter.source {
                     case ph_source_t(PH_SOURCE_PATH): (parameter, .capture(names.firstIndex(of: parameter.name) ?? -1))
                     case ph_source_t(PH_SOURCE_QUERY): (parameter, .query(Array(parameter.name.utf8)))
@@ -106,7 +106,7 @@ extension EndpointTable {
                     }
                 }
             } else {
-                typedInvoker = nil
+                typed = nil
                 typedInputs = []
             }
             let positions = capturePositions
@@ -114,7 +114,7 @@ extension EndpointTable {
                 guard case .capture(let index) = input.source, positions.indices.contains(index) else { return nil }
                 return PathInput(position: positions[index], type: input.parameter.type)
             }
-            pathOnlyInputs = typedInvoker != nil && pathInputs.count == typedInputs.count ? pathInputs : nil
+            pathOnlyInputs = typed != nil && pathInputs.count == typedInputs.count ? pathInputs : nil
         }
 
         var wrapperNames: [String] {
@@ -123,7 +123,7 @@ extension EndpointTable {
 
         /// The `.parse` step, called from the C chain walk: parses the typed parameters (none for a raw endpoint).
         func parseStep(_ context: RequestContext) -> ph_status_t {
-            if typedInvoker != nil {
+            if typed != nil {
                 guard let values = parseTyped(context) else { return PH_ERR_INVALID }
                 context.parameters = values
             } else {
@@ -132,32 +132,36 @@ extension EndpointTable {
             return PH_OK
         }
 
-        /// The headers of a typed endpoint's answer when no wrapper set any.
-        private static let jsonContentType = [("Content-Type", "application/json")]
-
         /// The `.endpoint` step, called from the C chain walk; `handle` is the request plugins see.
         func endpointStep(_ context: RequestContext, handle: OpaquePointer) -> ph_status_t {
             let owner = registration.owner
             switch registration.kind {
             case .raw(let handler, let userData):
-                let (status, message) = CallRecord.untimed(.endpoint, owner.build.record) {
-                    owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
+                return callHandler(handler, userData, context, handle: handle)
+            case .typed(let endpoint):
+                switch endpoint.call {
+                case .function(let invoker):
+                    let result = CallRecord.untimed(.endpoint, owner.build.record) { owner.lock.withLock { invoker.invoke(context.parameters!) } }
+                    return answerTyped(endpoint, result, context)
+                case .handler(let handler, let userData):
+                    let status = callHandler(handler, userData, context, handle: handle)
+                    if status == PH_PENDING { context.typedAnswerPending = true }
+                    return status == PH_OK ? finishTypedHandler(context) : status
                 }
-                if status != PH_OK && status != PH_PENDING {
-                    pluginFailed(context, owner, what: "endpoint", status: status, message: message)
-                }
-                return status
-            case .typed(let invoker, _):
-                let result = CallRecord.untimed(.endpoint, owner.build.record) { owner.lock.withLock { invoker.invoke(context.parameters!) } }
-                context.status = 200
-                if context.responseHeaders.isEmpty {
-                    context.responseHeaders = Self.jsonContentType  // shared storage: no allocation
-                } else {
-                    context.setResponseHeader("Content-Type", "application/json")
-                }
-                context.responseBody = result.jsonBytes
-                return PH_OK
             }
+        }
+
+        /// Calls a raw-shaped handler; a failure answers 500 naming the plugin.
+        private func callHandler(_ handler: ph_handler_fn, _ userData: UnsafeMutableRawPointer?, _ context: RequestContext,
+                                 handle: OpaquePointer) -> ph_status_t {
+            let owner = registration.owner
+            let (status, message) = CallRecord.untimed(.endpoint, owner.build.record) {
+                owner.lock.withLock { MessageBuffer.with { handler(userData, handle, $0) } }
+            }
+            if status != PH_OK && status != PH_PENDING {
+                pluginFailed(context, owner, what: "endpoint", status: status, message: message)
+            }
+            return status
         }
 
         /// Wrapper step `index` returned `status` (not PH_OK) with `message`, called from the C chain
@@ -171,7 +175,7 @@ extension EndpointTable {
             pluginFailed(context, wrapper.owner, what: "wrapper '\(wrapper.name)'", status: status, message: message)
         }
 
-        private func pluginFailed(_ context: RequestContext, _ owner: PluginOwner, what: String, status: ph_status_t, message: String) {
+        func pluginFailed(_ context: RequestContext, _ owner: PluginOwner, what: String, status: ph_status_t, message: String) {
             let alias = owner.alias
             owner.countError()
             let text = message.isEmpty ? "status \(status)" : message

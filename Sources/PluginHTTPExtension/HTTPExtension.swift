@@ -77,23 +77,23 @@ enum HTTPExtension {
             },
             register_typed_endpoint: { host, endpoint, message in
                 guard let (context, builder) = HTTPExtension.registering(host) else { return PH_ERR_STATE }
-                guard let endpoint, let function = endpoint.pointee.function else {
-                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "typed endpoint without a function", message)
+                guard let endpoint else {
+                    return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, "typed endpoint is NULL", message)
                 }
+                let raw = TypedEndpoint.copy(endpoint)
                 let (method, pattern): (String, PathPattern)
-                switch HTTPExtension.route(endpoint.pointee.method, endpoint.pointee.path) {
+                switch HTTPExtension.route(raw.method, raw.path) {
                 case .failure(let problem): return HTTPExtension.refuse(context, builder, PH_ERR_INVALID, problem.reason, message)
                 case .success(let value): (method, pattern) = value
                 }
                 let label = "\(method) \(pattern)"
-                switch HTTPExtension.parameters(of: endpoint.pointee, pattern: pattern) {
+                switch HTTPExtension.parameters(of: raw, pattern: pattern) {
                 case .failure(let problem): return HTTPExtension.refuse(context, builder, PH_ERR_UNSUPPORTED, "\(label): \(problem.reason)", message)
                 case .success(let parameters):
-                    do throws(TypedInvoker.Refusal) {
-                        let invoker = try TypedInvoker(function: function, parameters: parameters.map(\.type), result: endpoint.pointee.result)
+                    do throws(TypedEndpoint.Refusal) {
+                        let typed = try TypedEndpoint(raw, parameters: parameters)
                         builder.endpoints.append(EndpointRegistration(
-                            method: method, pattern: pattern, kind: .typed(invoker: invoker, parameters: parameters),
-                            owner: context))
+                            method: method, pattern: pattern, kind: .typed(typed), owner: context, mayDefer: typed.mayDefer))
                         return PH_OK
                     } catch {
                         return HTTPExtension.refuse(context, builder, PH_ERR_UNSUPPORTED, "\(label): \(error.reason)", message)
@@ -196,7 +196,7 @@ enum HTTPExtension {
                 guard let request, let name else { return PH_ERR_INVALID }
                 let context = RequestContext.from(request)
                 guard let values = context.parameters else { return PH_ERR_STATE }
-                guard case .typed(_, let parameters) = context.route.registration.kind,
+                guard let parameters = context.route.registration.typed?.parameters,
                       let index = parameters.firstIndex(where: { $0.name == String(cString: name) }) else { return PH_ERR_NOT_FOUND }
                 return HTTPExtension.expose(values[index], in: context, type, value, length)
             },
@@ -263,8 +263,8 @@ enum HTTPExtension {
                 return .failure(.init(reason: "parameter \(index) has no name"))
             }
             let name = String(cString: cName)
-            guard (ph_type_t(PH_TYPE_BOOL)...ph_type_t(PH_TYPE_BYTES)).contains(raw.type) else {
-                return .failure(.init(reason: raw.type == 0 ? "parameter '\(name)' has type PH_TYPE_VOID, which only a result may have: use PH_TYPE_BOOL … PH_TYPE_BYTES" : "parameter '\(name)' has unknown type \(raw.type) (known: PH_TYPE_BOOL … PH_TYPE_BYTES, see http.h)"))
+            guard (ph_type_t(PH_TYPE_BOOL)...ph_type_t(PH_TYPE_JSON)).contains(raw.type) else {
+                return .failure(.init(reason: raw.type == 0 ? "parameter '\(name)' has type PH_TYPE_VOID, which only a result may have: use PH_TYPE_BOOL … PH_TYPE_JSON" : "parameter '\(name)' has unknown type \(raw.type) (known: PH_TYPE_BOOL … PH_TYPE_JSON, see http.h)"))
             }
             switch raw.source {
             case ph_source_t(PH_SOURCE_PATH):

@@ -12,7 +12,7 @@ struct TypedParameter: Sendable {
 struct EndpointRegistration {
     enum Kind {
         case raw(handler: ph_handler_fn, userData: UnsafeMutableRawPointer?)
-        case typed(invoker: TypedInvoker, parameters: [TypedParameter])
+        case typed(TypedEndpoint)
     }
 
     let method: String
@@ -21,6 +21,19 @@ struct EndpointRegistration {
     let owner: PluginOwner
     /// The handler declared PH_MAY_DEFER.
     var mayDefer = false
+
+    /// The typed endpoint, for a typed registration.
+    var typed: TypedEndpoint? {
+        if case .typed(let endpoint) = kind { endpoint } else { nil }
+    }
+
+    /// What the listing calls it: "raw", "async" (a raw endpoint that may defer) or "typed".
+    var kindName: String {
+        switch kind {
+        case .raw: mayDefer ? "async" : "raw"
+        case .typed: "typed"
+        }
+    }
 }
 
 /// Which endpoints a wrapper may wrap.

@@ -34,6 +34,8 @@ final class RequestContext {
     @exclusivity(unchecked) var properties: [String: TypedValue] = [:]
     /// Parsed typed parameters, in signature order; nil before parsing.
     @exclusivity(unchecked) var parameters: [TypedValue]?
+    /// A handler-form typed endpoint answered PH_PENDING: its answer is checked when it resumes.
+    @exclusivity(unchecked) var typedAnswerPending = false
     /// Set while a route whose steps may defer runs, and kept (weakly: the deferral holds
     /// this context) while the request is deferred; `http->resume` finds it here.
     weak var deferral: Deferral?

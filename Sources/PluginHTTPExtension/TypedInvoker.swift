@@ -35,7 +35,7 @@ public final class TypedInvoker: @unchecked Sendable {
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
     /// Prepares the call of `function`, whose C parameters are `parameters` (a BYTES one takes
-    /// `const uint8_t *, size_t`) and whose return type is `result`.
+    /// `const uint8_t *, size_t`, a JSON one `const char *, size_t`) and whose return type is `result`.
     public init(function: @escaping @convention(c) () -> Void, parameters: [ph_type_t], result: ph_type_t) throws(Refusal) {
         self.function = function
         self.parameters = parameters
@@ -46,7 +46,7 @@ public final class TypedInvoker: @unchecked Sendable {
                 throw Refusal(reason: "parameter type \(TypedValue.name(of: type)) cannot be passed")
             }
             cArguments.append(type)
-            if type == ph_type_t(PH_TYPE_BYTES) { cArguments.append(ph_type_t(PH_TYPE_UINT64)) }  // the length
+            if TypedInvoker.takesLength(type) { cArguments.append(ph_type_t(PH_TYPE_UINT64)) }  // the length
         }
         guard result != ph_type_t(PH_TYPE_BYTES), let resultType = Self.ffiType(result) else {
             throw Refusal(reason: "result type \(TypedValue.name(of: result)) cannot be returned (use string, a number, bool or void)")
@@ -56,7 +56,7 @@ public final class TypedInvoker: @unchecked Sendable {
         argumentCount = cArguments.count
         parameterTypes = .allocate(capacity: max(parameters.count, 1))
         parameterTypes.initialize(from: parameters, count: parameters.count)
-        copiesArguments = parameters.contains { $0 == ph_type_t(PH_TYPE_STRING) || $0 == ph_type_t(PH_TYPE_BYTES) }
+        copiesArguments = parameters.contains { $0 == ph_type_t(PH_TYPE_STRING) || TypedInvoker.takesLength($0) }
         argumentTypes = .allocate(capacity: max(cArguments.count, 1))
         for (index, type) in cArguments.enumerated() { argumentTypes[index] = Self.ffiType(type) }
         cif = .allocate(capacity: 1)
@@ -75,6 +75,11 @@ public final class TypedInvoker: @unchecked Sendable {
         parameterTypes.deallocate()
     }
 
+    /// A BYTES or JSON parameter: a pointer and then a length.
+    private static func takesLength(_ type: ph_type_t) -> Bool {
+        type == ph_type_t(PH_TYPE_BYTES) || type == ph_type_t(PH_TYPE_JSON)
+    }
+
     private static func ffiType(_ type: ph_type_t) -> UnsafeMutablePointer<ffi_type>? {
         switch type {
         case ph_type_t(PH_TYPE_VOID): cffi_type_void()
@@ -83,7 +88,7 @@ public final class TypedInvoker: @unchecked Sendable {
         case ph_type_t(PH_TYPE_INT64): cffi_type_sint64()
         case ph_type_t(PH_TYPE_UINT64): cffi_type_uint64()
         case ph_type_t(PH_TYPE_DOUBLE): cffi_type_double()
-        case ph_type_t(PH_TYPE_STRING), ph_type_t(PH_TYPE_BYTES): cffi_type_pointer()
+        case ph_type_t(PH_TYPE_STRING), ph_type_t(PH_TYPE_BYTES), ph_type_t(PH_TYPE_JSON): cffi_type_pointer()
         default: nil
         }
     }
@@ -124,9 +129,11 @@ public final class TypedInvoker: @unchecked Sendable {
                     let copy = UnsafeMutableRawPointer(strdup(text)!)
                     owned.append(copy)
                     address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
-                case .bytes(let bytes):
-                    let copy = malloc(max(bytes.count, 1))!
+                case .bytes(let bytes), .json(let bytes):
+                    // One NUL after the bytes: a JSON text is a C string too.
+                    let copy = malloc(bytes.count + 1)!
                     bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: $0.count) } }
+                    copy.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
                     owned.append(copy)
                     address.storeBytes(of: copy, as: UnsafeMutableRawPointer.self)
                     let lengthAddress = slots + slot * 8
@@ -183,7 +190,7 @@ public final class TypedInvoker: @unchecked Sendable {
         case .int64(let number): address.storeBytes(of: number, as: Int64.self)
         case .uint64(let number): address.storeBytes(of: number, as: UInt64.self)
         case .double(let number): address.storeBytes(of: number, as: Double.self)
-        case .void, .string, .bytes: address.storeBytes(of: 0, as: UInt64.self)
+        case .void, .string, .bytes, .json: address.storeBytes(of: 0, as: UInt64.self)
         }
     }
 
@@ -206,6 +213,10 @@ public final class TypedInvoker: @unchecked Sendable {
         case ph_type_t(PH_TYPE_STRING):
             guard let pointer = UnsafePointer<CChar>(bitPattern: UInt(raw)) else { return .void }
             return .string(String(cString: pointer))
+        case ph_type_t(PH_TYPE_JSON):
+            // NULL is no document: the caller answers 500 naming the plugin.
+            guard let pointer = UnsafePointer<CChar>(bitPattern: UInt(raw)) else { return .void }
+            return .json(Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))))
         default: return .void
         }
     }

@@ -17,6 +17,8 @@ public enum TypedValue: Equatable, Sendable {
     case string(String)
     /// A byte span.
     case bytes([UInt8])
+    /// A JSON document's text (ABI 1.3), checked well-formed before it is made.
+    case json([UInt8])
     /// No value (a void result).
     case void
 
@@ -103,6 +105,7 @@ public enum TypedValue: Equatable, Sendable {
         case .double: ph_type_t(PH_TYPE_DOUBLE)
         case .string: ph_type_t(PH_TYPE_STRING)
         case .bytes: ph_type_t(PH_TYPE_BYTES)
+        case .json: ph_type_t(PH_TYPE_JSON)
         case .void: ph_type_t(PH_TYPE_VOID)
         }
     }
@@ -116,7 +119,7 @@ public enum TypedValue: Equatable, Sendable {
         case .uint64(let number): withUnsafeBytes(of: number) { Array($0) }
         case .double(let number): withUnsafeBytes(of: number) { Array($0) }
         case .string(let text): Array(text.utf8)
-        case .bytes(let bytes): bytes
+        case .bytes(let bytes), .json(let bytes): bytes
         case .void: []
         }
     }
@@ -134,6 +137,9 @@ public enum TypedValue: Equatable, Sendable {
         case ph_type_t(PH_TYPE_DOUBLE): return load(Double.self).map { .double($0) }
         case ph_type_t(PH_TYPE_STRING): return .string(String(decoding: bytes, as: UTF8.self))
         case ph_type_t(PH_TYPE_BYTES): return .bytes(bytes)
+        case ph_type_t(PH_TYPE_JSON):
+            // A property handed on as JSON must be JSON.
+            return bytes.withUnsafeBufferPointer { (try? JSONParser.check($0)) != nil } ? .json(bytes) : nil
         default: return nil
         }
     }
@@ -148,6 +154,7 @@ public enum TypedValue: Equatable, Sendable {
         case .double(let number): number.isFinite ? "\(number)" : "null"
         case .string(let text): ConfigValue.jsonQuoted(text)
         case .bytes(let bytes): ConfigValue.jsonQuoted(String(decoding: bytes, as: UTF8.self))
+        case .json(let bytes): String(decoding: bytes, as: UTF8.self)
         case .void: "null"
         }
     }
@@ -158,6 +165,7 @@ public enum TypedValue: Equatable, Sendable {
         case .int64(let number): Self.decimal(number.magnitude, negative: number < 0)
         case .int32(let number): Self.decimal(UInt64(number.magnitude), negative: number < 0)
         case .uint64(let number): Self.decimal(number, negative: false)
+        case .json(let bytes): bytes
         default: Array(json.utf8)
         }
     }
@@ -190,6 +198,7 @@ public enum TypedValue: Equatable, Sendable {
         case ph_type_t(PH_TYPE_DOUBLE): "double"
         case ph_type_t(PH_TYPE_STRING): "string"
         case ph_type_t(PH_TYPE_BYTES): "bytes"
+        case ph_type_t(PH_TYPE_JSON): "json"
         default: "unknown type \(type)"
         }
     }

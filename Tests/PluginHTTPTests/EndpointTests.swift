@@ -136,7 +136,7 @@ struct EndpointTests {
                 let plugins = try #require(json["plugins"] as? [[String: Any]])
                 let ep = try #require(plugins.first { $0["alias"] as? String == "ep" })
                 #expect(ep["state"] as? String == "running")
-                #expect(ep["version"] as? String == "1.0.0" && ep["abi"] as? String == "1.2")
+                #expect(ep["version"] as? String == "1.0.0" && ep["abi"] as? String == "1.3")
                 #expect((ep["library"] as? String)?.hasSuffix("libhttp_fixture.so") == true)
                 let endpoints = try #require(ep["endpoints"] as? [[String: Any]])
                 #expect(endpoints.count == 11)

@@ -75,7 +75,7 @@ struct CommandLineTests {
         let result = try Plughost.run(["check", Fixtures.examples, "--config", Fixtures.repositoryRoot + "/plughost.toml"])
         #expect(result.status == 0, "\(result.output)")
         for alias in ["audit", "greeter", "calc", "timing", "auth"] {
-            #expect(result.output.contains("alias '\(alias)' 1.0.0 (ABI 1.2)"), "\(alias): \(result.output)")
+            #expect(result.output.contains("alias '\(alias)' 1.0.0 (ABI 1.3)"), "\(alias): \(result.output)")
         }
     }
 

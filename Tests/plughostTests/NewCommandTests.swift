@@ -76,7 +76,7 @@ struct NewCommandTests {
 
         let checked = try Plughost.run(["check", plugin])
         #expect(checked.status == 0, "\(checked.output)")
-        #expect(checked.output.contains("alias '\(name)' 0.1.0 (ABI 1.2)"), "\(checked.output)")
+        #expect(checked.output.contains("alias '\(name)' 0.1.0 (ABI 1.3)"), "\(checked.output)")
 
         folder.write("bad.toml", "[plugin.\(name)]\ngreeting = 42\n")
         let badGreeting = try Plughost.run(["check", plugin, "--config", folder.path + "/bad.toml"])

@@ -23,7 +23,7 @@ struct RustExampleTests {
         let folder = try #require(rustExample)
         let result = try Plughost.run(["check", folder + "/hello-rust.toml"])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("alias 'hello-rust'") && result.output.contains("(ABI 1.2)"), "\(result.output)")
+        #expect(result.output.contains("alias 'hello-rust'") && result.output.contains("(ABI 1.3)"), "\(result.output)")
     }
 
     @Test("its parse_config refuses a greeting that is not a string, naming the key")

@@ -57,6 +57,21 @@ typedef uint32_t ph_type_t;
 #define PH_TYPE_BYTES 7   /**< Two C arguments: `const uint8_t *data, size_t length`: the exact
                                (percent-decoded) bytes, NULs included; `data` is never NULL, even
                                for length 0. Valid during the call. Not a result type. */
+#define PH_TYPE_JSON 8    /**< ABI 1.3: a JSON document (RFC 8259, any value at the top, nested at
+                               most PH_JSON_MAX_DEPTH deep).
+                               As a parameter, from PH_SOURCE_BODY only: two C arguments
+                               `const char *json, size_t length`, the body's exact bytes with one
+                               uncounted NUL after them, valid during the call. The host checks
+                               the body is well-formed JSON (else a 400 saying so) and, when the
+                               endpoint declares `body_schema`, valid against it (else a 400 naming
+                               the failing field's JSON Pointer) before the call.
+                               As a result: `const char *`, a NUL-terminated JSON document with the
+                               lifetime of a STRING result. The host checks it is well-formed (and
+                               valid against `result_schema`) and answers it unchanged; anything
+                               else, NULL included, is a 500 naming the plugin. */
+
+/** How deep a JSON document may nest (arrays and objects) before the host refuses it. */
+#define PH_JSON_MAX_DEPTH 64
 
 /** Where a typed parameter's value comes from. */
 typedef uint32_t ph_source_t;
@@ -76,8 +91,8 @@ typedef struct ph_param {
 } ph_param_t;
 
 /** Kinds of endpoint, as wrappers see them. */
-#define PH_ENDPOINT_RAW 1
-#define PH_ENDPOINT_TYPED 2
+#define PH_ENDPOINT_RAW 1    /**< A raw endpoint (ph_endpoint_t). */
+#define PH_ENDPOINT_TYPED 2  /**< A typed endpoint (ph_typed_endpoint_t), either form. */
 
 /** What a wrapper learns about an endpoint in `accepts` and `prepare`.
  *  Host-owned, valid during those calls only. */
@@ -120,21 +135,57 @@ typedef struct ph_endpoint {
 } ph_endpoint_t;
 
 /** A typed endpoint: `function` is a plain C function whose parameters are,
- *  in order, the C types of `params` (a PH_TYPE_BYTES parameter takes two)
- *  and whose return type is `result`. Copied by the host at registration.
- *  Its result is answered with status 200 and Content-Type application/json:
- *  integers in decimal, exact even past 2^53; doubles in their shortest
- *  round-trip form; booleans as true/false; strings quoted, with `"`, `\` and
- *  control characters escaped; void as `null`. */
+ *  in order, the C types of `params` (a PH_TYPE_BYTES or PH_TYPE_JSON parameter
+ *  takes two) and whose return type is `result`. Copied by the host at
+ *  registration (strings and schemas included).
+ *  Its result is answered with `status` (200 before ABI 1.3) and Content-Type
+ *  `content_type` (application/json before ABI 1.3): integers in decimal, exact
+ *  even past 2^53; doubles in their shortest round-trip form; booleans as
+ *  true/false; strings quoted, with `"`, `\` and control characters escaped;
+ *  void as `null`; a PH_TYPE_JSON result as the document itself.
+ *
+ *  ABI 1.3, the handler form: instead of `function`, a `handler` of the raw
+ *  endpoint's shape. The host parses and checks every parameter first (a 400
+ *  before the handler runs, as for `function`); the handler reads them with
+ *  `http->param` (a JSON body arrives as PH_TYPE_JSON, its text) and writes a
+ *  PH_TYPE_JSON result with `set_body`, checked as a function's result is when
+ *  the status it leaves is 2xx. It may answer an error itself (set a 4xx status
+ *  and a body, return PH_OK) and, with PH_MAY_DEFER in `flags`, answer
+ *  PH_PENDING and finish with `resume` (what the Swift SDK's async endpoints do).
+ *
+ *  JSON Schema (`body_schema`, `result_schema`): JSON text of the subset the host
+ *  checks: `type` (a name or a list of: object, array, string, number, integer,
+ *  boolean, null), `properties`, `required`, `additionalProperties` (false or a
+ *  schema), `items`, `enum`, `const`, `minimum`, `maximum`, `exclusiveMinimum`,
+ *  `exclusiveMaximum`, `minLength`, `maxLength`, `minItems`, `maxItems`; the
+ *  annotations `title`, `description`, `default`, `examples`, `format`, `$schema`,
+ *  `$id` and `$comment` are kept for the OpenAPI document and not checked. Any
+ *  other keyword refuses the endpoint at registration, naming it. */
 typedef struct ph_typed_endpoint {
-    uint32_t struct_size;       /**< sizeof(ph_typed_endpoint_t). */
+    uint32_t struct_size;       /**< sizeof(ph_typed_endpoint_t); members past it are taken as absent. */
     const char *method;         /**< "GET", "POST", … */
     const char *path;           /**< Path pattern, as for raw endpoints. */
-    void (*function)(void);     /**< The C function, cast to void(*)(void). Required. */
+    void (*function)(void);     /**< The C function, cast to void(*)(void). Required unless `handler` is set (ABI 1.3). */
     const ph_param_t *params;   /**< Its parameters, in order; plugin-owned, read during registration. */
     size_t param_count;         /**< At most 16. */
     ph_type_t result;           /**< Its return type. */
+    /* ---- ABI 1.3 (absent when struct_size ends before them) ---- */
+    uint32_t status;            /**< Status of a successful answer, 200–299; 0 is 200. 204 answers no body. */
+    uint32_t flags;             /**< PH_MAY_DEFER (handler form only), or 0. */
+    const char *content_type;   /**< Content-Type of a successful answer; NULL is "application/json". One
+                                     that is not JSON (not application/json nor ending in "+json") sends a
+                                     STRING result as its bytes, unquoted; a PH_TYPE_JSON result needs a
+                                     JSON content type. */
+    const char *body_schema;    /**< JSON Schema of the PH_TYPE_JSON body parameter, as JSON text; NULL accepts any JSON. */
+    const char *result_schema;  /**< JSON Schema of a PH_TYPE_JSON result; NULL for any JSON. */
+    const char *summary;        /**< One line describing the endpoint, for the OpenAPI document; NULL for none. */
+    ph_handler_fn handler;      /**< The handler form (see above), with `function` NULL; `result` must be
+                                     PH_TYPE_JSON or PH_TYPE_VOID. */
+    void *user_data;            /**< Passed to `handler`; plugin-owned, valid until destroy. */
 } ph_typed_endpoint_t;
+
+/** The size of a typed endpoint before ABI 1.3 (what older plugins pass as struct_size). */
+#define PH_TYPED_ENDPOINT_SIZE_1_0 (offsetof(ph_typed_endpoint_t, result) + sizeof(ph_type_t))
 
 /** When a wrapper runs. */
 #define PH_WRAP_PRE 1   /**< Before parameters are parsed: sees the raw request. */

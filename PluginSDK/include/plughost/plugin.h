@@ -54,8 +54,10 @@ extern "C" {
 #define PH_ABI_MAJOR 1u
 /** Minor ABI version. A host accepts plugins built against an equal or older minor.
  *  1.1 added `save_state` and `restore_state` to the descriptor (hot-reload state handoff).
- *  1.2 added deferred completion: PH_PENDING, PH_ERR_CANCELLED and `ph_http_t.resume`. */
-#define PH_ABI_MINOR 2u
+ *  1.2 added deferred completion: PH_PENDING, PH_ERR_CANCELLED and `ph_http_t.resume`.
+ *  1.3 added JSON to typed endpoints (PH_TYPE_JSON bodies and results, schemas, a
+ *  declared status and content type, handler-form typed endpoints; see http.h). */
+#define PH_ABI_MINOR 3u
 
 /** Marks the entry function as exported from a library built with -fvisibility=hidden. */
 #define PH_EXPORT __attribute__((visibility("default")))

@@ -3,11 +3,20 @@
 //!
 //!   GET /hello-rust/hello   answers JSON:
 //!       {"plugin":"hello-rust","message":"Hello from hello-rust!","requests_seen":N,"hellos":M}
+//!   POST /hello-rust/echo-length   with a JSON body {"text":"héllo"}, answers JSON:
+//!       {"text":"héllo","length":5}
 //!
 //! - `requests_seen` counts the host's `plughost.request-received` events: every HTTP
 //!   request the host served since this instance was created, this one included (the
 //!   host publishes the event before it runs the endpoint);
-//! - `hellos` counts the calls of the endpoint.
+//! - `hellos` counts the calls of GET /hello-rust/hello;
+//! - `length` is the number of Unicode scalar values (Rust `char`s) in `text`.
+//!
+//! The first is a raw endpoint: its handler reads the request and writes the response.
+//! The second is a typed endpoint (ABI 1.3, PH_TYPE_JSON): a plain function that takes the
+//! body as JSON text and returns a JSON document; the host checks the body against
+//! `ECHO_BODY_SCHEMA` (else it answers 400 itself) and the result against
+//! `ECHO_RESULT_SCHEMA`, and lists both in its OpenAPI document.
 //!
 //! Config (`[plugin.hello-rust]` in the host config), checked by `parse_config`:
 //!   greeting = "Hello"   optional string, 1 to 64 bytes, no control characters;
@@ -36,8 +45,17 @@ use core::ptr;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::CString;
 
-/// The endpoint's path.
+/// The raw endpoint's path.
 const PATH: &CStr = c"/hello-rust/hello";
+/// The typed JSON endpoint's path.
+const ECHO_PATH: &CStr = c"/hello-rust/echo-length";
+/// JSON Schema of its body, checked by the host before the function runs (a 400 naming the
+/// failing field otherwise): an object with a string `text` of at most 1000 characters.
+const ECHO_BODY_SCHEMA: &CStr =
+    c"{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\",\"maxLength\":1000}}}";
+/// JSON Schema of its result, checked by the host too (a 500 naming the plugin otherwise).
+const ECHO_RESULT_SCHEMA: &CStr =
+    c"{\"type\":\"object\",\"required\":[\"text\",\"length\"],\"properties\":{\"text\":{\"type\":\"string\"},\"length\":{\"type\":\"integer\"}}}";
 /// The greeting when the config sets none.
 const DEFAULT_GREETING: &str = "Hello";
 /// Longest `greeting` accepted, in bytes.
@@ -69,7 +87,7 @@ static DESCRIPTOR: Descriptor = Descriptor(ph_plugin_t {
     flags: PH_PLUGIN_THREAD_SAFE | PH_PLUGIN_NEVER_BLOCKS,
     id: c"com.example.hello-rust".as_ptr(),
     version: c"0.1.0".as_ptr(),
-    description: c"GET /hello-rust/hello answers JSON with a request counter".as_ptr(),
+    description: c"GET /hello-rust/hello answers JSON with a request counter; POST /hello-rust/echo-length echoes a text with its length".as_ptr(),
     plugin_data: ptr::null_mut(),
     parse_config: Some(parse_config),
     create: Some(create),
@@ -82,8 +100,9 @@ static DESCRIPTOR: Descriptor = Descriptor(ph_plugin_t {
 });
 
 /// The entry (`hello-rust = "libhello_rust.so:hello_rust_entry"` in hello-rust.toml), the only symbol a
-/// cdylib exports. No side effects: `plughost check` calls it too. A host of the same
-/// major speaks every member used here, whatever its minor.
+/// cdylib exports. No side effects: `plughost check` calls it too. The descriptor says
+/// ABI 1.3 (the typed JSON endpoint needs it): a host of the same major but an older
+/// minor refuses it by itself.
 #[no_mangle]
 pub extern "C" fn hello_rust_entry(host_abi_major: u32, _host_abi_minor: u32) -> *const ph_plugin_t {
     if host_abi_major == PH_ABI_MAJOR {
@@ -165,6 +184,182 @@ fn json_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+// ---------------------------------------------------------------------------
+// Reading the body of POST /hello-rust/echo-length
+// ---------------------------------------------------------------------------
+
+/// The `text` member of the JSON object in `json`, which the host already checked is
+/// well-formed and valid against `ECHO_BODY_SCHEMA`. A reader for exactly that shape, that
+/// still checks what it reads: `None` (never a panic) for anything else, such as a
+/// top-level value that is not an object, a `text` that is missing, not a string or given
+/// twice, or bytes past the document. Other members are skipped, whatever their values.
+fn text_of(json: &[u8]) -> Option<String> {
+    let mut reader = JsonReader { bytes: json, at: 0 };
+    reader.expect(b'{')?;
+    let mut text = None;
+    if !reader.take(b'}') {
+        loop {
+            let key = reader.string()?;
+            reader.expect(b':')?;
+            if key == "text" {
+                if text.is_some() {
+                    return None; // a duplicate (the host refuses those already)
+                }
+                text = Some(reader.string()?);
+            } else {
+                reader.skip_value(2)?; // the object itself is depth 1
+            }
+            if reader.take(b'}') {
+                break;
+            }
+            reader.expect(b',')?;
+        }
+    }
+    reader.skip_space();
+    if reader.at != json.len() {
+        return None;
+    }
+    text
+}
+
+/// A cursor over JSON bytes (RFC 8259). Every read is bounds-checked (`get`, never an
+/// index), so malformed input ends in `None`, not a panic.
+struct JsonReader<'a> {
+    bytes: &'a [u8],
+    /// The next byte to read.
+    at: usize,
+}
+
+impl JsonReader<'_> {
+    /// The next byte, if any.
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    /// The next byte, consumed.
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    /// Skips JSON whitespace.
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte` after whitespace, if it is next.
+    fn take(&mut self, byte: u8) -> bool {
+        self.skip_space();
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes `byte` after whitespace; `None` when something else is next.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.take(byte).then_some(())
+    }
+
+    /// Four hex digits of a `\u` escape.
+    fn hex4(&mut self) -> Option<u32> {
+        let mut value = 0;
+        for _ in 0..4 {
+            value = value * 16 + char::from(self.next()?).to_digit(16)?;
+        }
+        Some(value)
+    }
+
+    /// A string (after whitespace), its escapes decoded: `\uD83D\uDE00` pairs make one
+    /// character; a lone surrogate, a control character or bytes that are not UTF-8 are `None`.
+    fn string(&mut self) -> Option<String> {
+        self.expect(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            match self.next()? {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let unescaped = match self.next()? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{08}',
+                        b'f' => '\u{0C}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let first = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&first) {
+                                // A high surrogate: its low half must follow as another escape.
+                                if self.next()? != b'\\' || self.next()? != b'u' {
+                                    return None;
+                                }
+                                let second = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&second) {
+                                    return None;
+                                }
+                                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                            } else {
+                                first
+                            };
+                            char::from_u32(code)? // None for a lone low surrogate
+                        }
+                        _ => return None,
+                    };
+                    out.extend_from_slice(unescaped.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                byte if byte < 0x20 => return None,
+                byte => out.push(byte),
+            }
+        }
+    }
+
+    /// Skips one value (after whitespace) of any kind. `depth` is the depth an array or an
+    /// object there would have (the top-level one is 1): deeper than PH_JSON_MAX_DEPTH, which
+    /// the host refuses already, is `None`, so the recursion is bounded.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        self.skip_space();
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            open @ (b'{' | b'[') => {
+                if depth > PH_JSON_MAX_DEPTH {
+                    return None;
+                }
+                self.at += 1;
+                let close = if open == b'{' { b'}' } else { b']' };
+                if self.take(close) {
+                    return Some(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.string()?;
+                        self.expect(b':')?;
+                    }
+                    self.skip_value(depth + 1)?;
+                    if self.take(close) {
+                        return Some(());
+                    }
+                    self.expect(b',')?;
+                }
+            }
+            // A number, true, false or null: the host checked its spelling.
+            _ => {
+                let start = self.at;
+                while matches!(self.peek(), Some(b'0'..=b'9' | b'a'..=b'z' | b'+' | b'-' | b'.' | b'E')) {
+                    self.at += 1;
+                }
+                (self.at > start).then_some(())
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -266,8 +461,10 @@ unsafe extern "C" fn create(
     if (http_api.struct_size as usize) < offset_of!(ph_http_t, set_body) + size_of::<*const c_void>() {
         return fail(PH_ERR_UNSUPPORTED, "the host's HTTP extension is too old");
     }
-    let Some(register_endpoint) = http_api.register_endpoint else {
-        return fail(PH_ERR_UNSUPPORTED, "the host's HTTP extension lacks register_endpoint");
+    let (Some(register_endpoint), Some(register_typed_endpoint)) =
+        (http_api.register_endpoint, http_api.register_typed_endpoint)
+    else {
+        return fail(PH_ERR_UNSUPPORTED, "the host's HTTP extension lacks register_endpoint or register_typed_endpoint");
     };
 
     let alias = if host_api.alias.is_null() {
@@ -276,7 +473,11 @@ unsafe extern "C" fn create(
         // SAFETY: NUL-terminated, host-owned, valid until destroy.
         unsafe { CStr::from_ptr(host_api.alias) }.to_string_lossy().into_owned()
     };
-    let log_line = format!("greeting is '{greeting}'; serving GET {}", PATH.to_string_lossy());
+    let log_line = format!(
+        "greeting is '{greeting}'; serving GET {} and POST {}",
+        PATH.to_string_lossy(),
+        ECHO_PATH.to_string_lossy()
+    );
     let me = Box::into_raw(Box::new(Instance {
         http,
         alias,
@@ -299,6 +500,38 @@ unsafe extern "C" fn create(
     let status = unsafe { register_endpoint(host, &endpoint, error) };
     if status != PH_OK {
         // SAFETY: `me` came from Box::into_raw above and was handed to no one that outlives this.
+        drop(unsafe { Box::from_raw(me) });
+        return status; // the host wrote the reason into `error`
+    }
+
+    // The typed endpoint, the function form: the host parses the body, checks it against
+    // body_schema, calls echo_length with it and answers what it returns. The host copies the
+    // struct, its strings and its schemas, and reads `params` during this call only.
+    let params = [ph_param_t { name: c"body".as_ptr(), source: PH_SOURCE_BODY, kind: PH_TYPE_JSON }];
+    let echo = ph_typed_endpoint_t {
+        // All of it, with the ABI 1.3 members (PH_TYPED_ENDPOINT_SIZE_1_0 would leave them out).
+        struct_size: size_of::<ph_typed_endpoint_t>() as u32,
+        method: c"POST".as_ptr(),
+        path: ECHO_PATH.as_ptr(),
+        // SAFETY: only the pointer's type changes (C's `void (*)(void)`); the host calls it
+        // with the signature `params` and `result` describe, which is echo_length's.
+        function: Some(unsafe { core::mem::transmute::<EchoLengthFn, unsafe extern "C" fn()>(echo_length) }),
+        params: params.as_ptr(),
+        param_count: params.len(),
+        result: PH_TYPE_JSON,
+        status: 200,
+        flags: 0,
+        content_type: c"application/json".as_ptr(),
+        body_schema: ECHO_BODY_SCHEMA.as_ptr(),
+        result_schema: ECHO_RESULT_SCHEMA.as_ptr(),
+        summary: c"Echoes a text with its length".as_ptr(),
+        handler: None,
+        user_data: ptr::null_mut(),
+    };
+    // SAFETY: the host's function during create, with a valid endpoint and the error buffer.
+    let status = unsafe { register_typed_endpoint(host, &echo, error) };
+    if status != PH_OK {
+        // SAFETY: as above.
         drop(unsafe { Box::from_raw(me) });
         return status; // the host wrote the reason into `error`
     }
@@ -330,7 +563,7 @@ unsafe extern "C" fn destroy(instance: *mut c_void) {
 }
 
 // ---------------------------------------------------------------------------
-// The event subscriber and the endpoint
+// The event subscriber and the endpoints
 // ---------------------------------------------------------------------------
 
 /// Called for every `plughost.request-received` (payload "METHOD PATH", valid only
@@ -378,4 +611,34 @@ unsafe extern "C" fn hello(user_data: *mut c_void, request: *mut ph_http_request
         return PH_ERR_FAILED;
     }
     PH_OK
+}
+
+/// The C signature of echo_length, as `params` and `result` declare it: one PH_TYPE_JSON
+/// parameter (two C arguments, the text and its length) and a PH_TYPE_JSON result.
+type EchoLengthFn = unsafe extern "C" fn(json: *const c_char, length: usize) -> *const c_char;
+
+// echo_length has exactly that type.
+const _: EchoLengthFn = echo_length;
+
+/// [request] POST /hello-rust/echo-length, a typed endpoint's function: `json` is the request
+/// body, `length` bytes (plus an uncounted NUL) valid during this call, that the host checked
+/// is a JSON object valid against `ECHO_BODY_SCHEMA`. Returns `{"text":...,"length":N}`, N the
+/// number of Unicode scalar values in `text`, through `keep_json_result` (abi.rs): the text
+/// stays valid until this thread calls into the plugin again, as http.h requires. Any
+/// thread, possibly concurrently; never blocks. Null answers 500, naming the plugin: it is
+/// returned for input the host should never pass, instead of a panic.
+unsafe extern "C" fn echo_length(json: *const c_char, length: usize) -> *const c_char {
+    if json.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: the host passes `length` readable bytes at `json`, valid during this call.
+    let body = unsafe { core::slice::from_raw_parts(json.cast::<u8>(), length) };
+    let Some(text) = text_of(body) else { return ptr::null() };
+    let Ok(count) = i64::try_from(text.chars().count()) else { return ptr::null() };
+    let mut result = JsonWriter::new();
+    result.begin_object().key("text").string(&text).key("length").i64(count).end_object();
+    match result.finish() {
+        Some(document) => keep_json_result(document),
+        None => ptr::null(),
+    }
 }
