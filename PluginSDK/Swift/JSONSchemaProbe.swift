@@ -110,6 +110,8 @@ enum JSONSchemaProbe {
         }
         var kind = Kind.any
         var nullable = false
+        /// The properties decoded as optionals (see ProbeKeyedContainer.decodeNil).
+        var optionalKeys = Set<String>()
 
         var json: String {
             var members: [String] = []
@@ -169,9 +171,15 @@ private struct ProbeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
 
     func contains(_ key: Key) -> Bool { true }
 
-    func decodeNil(forKey key: Key) throws -> Bool { false }
+    /// Asked only for an optional property (the default `decodeIfPresent` asks it before
+    /// `decode`): the key is remembered as optional.
+    func decodeNil(forKey key: Key) throws -> Bool {
+        node.optionalKeys.insert(key.stringValue)
+        return false
+    }
 
     private func record<T: Decodable>(_ type: T.Type, _ key: Key, required: Bool) throws -> T {
+        let required = required && !node.optionalKeys.contains(key.stringValue)
         let child = JSONSchemaProbe.Node()
         child.nullable = !required
         let value = try JSONSchemaProbe.probe(type, into: child, depth: depth)

@@ -301,9 +301,11 @@ enum JSONExchange {
         }
     }
 
-    /// Answers `result` as JSON.
+    /// Answers `result` as JSON, its keys sorted (the same value answers the same bytes).
     static func answer<Result: Encodable>(_ result: Result, _ exchange: HTTPExchange) throws {
-        let data = try JSONEncoder().encode(result)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(result)
         exchange.setHeader("Content-Type", "application/json")
         exchange.setBody(Array(data))
     }

@@ -15,7 +15,7 @@ struct JSONParserTests {
     @Test("malformed documents are refused with a reason and an offset", arguments: [
         ("", "empty document"), ("01", "leading zero"), ("1.", "after '.'"), ("-", "expected a digit"), ("1e", "exponent"),
         ("[1,]", "unexpected character"), ("{\"a\":1,}", "string key"), ("{\"a\" 1}", "':'"), ("[1 2]", "',' or ']'"),
-        ("tru", "expected true"), ("NaN", "unexpected character"), ("'a'", "unexpected character"), ("\"a", "unterminated"),
+        ("tru", "expected 'true'"), ("NaN", "unexpected character"), ("'a'", "unexpected character"), ("\"a", "unterminated"),
         ("\"\\x\"", "invalid escape"), ("\"\\u12\"", "four hex digits"), ("\"\\ud800\"", "high surrogate"),
         ("\"\\udc00\"", "lone low surrogate"), ("\"\t\"", "control character"), ("{\"a\":1,\"a\":2}", "duplicate key"),
         ("1 2", "after the document"), ("// c\n1", "unexpected character"),

@@ -15,6 +15,12 @@
 //                               access.check denies NAME)
 //     GET /greetings         -> JSON count of the greetings served over HTTP (typed, no
 //                               parameters); the count survives hot reloads (state handoff)
+//     POST /greetings        -> a Codable endpoint: the JSON body {"name": "ada", "times": 2}
+//                               (a Decodable struct; the host checks it against the schema the
+//                               SDK derives from the struct, 400 naming the field) answers
+//                               {"name":"ada","lines":["Hello, ada!","Hello, ada!"]} (an
+//                               Encodable struct); 403 {"error": …} when access.check denies NAME
+//     GET /greetings/:name/later -> the same object after an `await` (an async Codable endpoint)
 //   and wraps its own endpoints with "greeter-route" (a wrapper with accepts and prepare),
 //   which adds `X-Greeter-Endpoint: KIND METHOD PATTERN` to each of their responses.
 //
@@ -89,6 +95,23 @@ final class Greeter: Plugin {
             }
             try http.typedEndpoint("GET", "/greetings") { [unowned self] in self.served }
 
+            // Codable endpoints (hosts of ABI 1.3 and later): a JSON body decoded into a struct, a
+            // struct answered as a JSON object, errors as HTTPError.
+            try http.typedEndpoint("POST", "/greetings", body: GreetingRequest.self, returning: Greeted.self,
+                                   options: JSONEndpointOptions(summary: "Greets a name, up to 10 times")) {
+                [unowned self] request in
+                if case .deny(let reason) = self.host.check("access.check", text: request.name) {
+                    throw HTTPError(403, "not greeting \(request.name): \(reason)")
+                }
+                self.served += 1
+                return Greeted(name: request.name, lines: Greeted.lines(greeting, request.name, times: request.times ?? 1))
+            }
+            try http.asyncTypedEndpoint("GET", "/greetings/:name/later", parameters: .string("name", from: .path),
+                                        returning: Greeted.self) { name in
+                try await Task.sleep(for: .milliseconds(10))  // as a handler asking another service would
+                return Greeted(name: name, lines: Greeted.lines(greeting, name, times: 1))
+            }
+
             // A wrapper with accepts and prepare: it wraps only this plugin's endpoints (accepts,
             // once per endpoint when the host builds its endpoint table), computes each one's
             // header value once (prepare), and adds it to every response of that endpoint.
@@ -156,6 +179,26 @@ final class Greeter: Plugin {
     private func record(_ line: String) {
         guard let audit else { return }
         audit.pointee.record(audit.pointee.context, line)
+    }
+}
+
+/// The body of `POST /greetings`.
+struct GreetingRequest: Codable, Sendable {
+    /// Who to greet.
+    var name: String
+    /// How many times, 1 to 10 (1 when absent).
+    var times: Int?
+}
+
+/// What the Codable endpoints answer.
+struct Greeted: Codable, Sendable {
+    /// Who was greeted.
+    var name: String
+    /// One greeting per time.
+    var lines: [String]
+
+    static func lines(_ greeting: String, _ name: String, times: Int) -> [String] {
+        Array(repeating: "\(greeting), \(name)!", count: min(max(times, 1), 10))
     }
 }
 

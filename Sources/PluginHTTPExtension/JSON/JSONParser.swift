@@ -94,7 +94,7 @@ public struct JSONParser {
         let count = word.utf8CodeUnitCount
         guard bytes.count - position >= count,
               (0..<count).allSatisfy({ bytes[position + $0] == word.utf8Start[$0] }) else {
-            throw fail("expected \(word)")
+            throw fail("unexpected text (expected '\(word)')")
         }
         position += count
     }
