@@ -52,6 +52,11 @@ public protocol Plugin: AnyObject {
     /// is that instance's ``PluginInfo/version``. Called after `init(host:)`,
     /// before ``start()``; throwing cancels the reload. Default: ignores it.
     func restoreState(_ state: [UInt8], from version: String) throws
+
+    /// An extension this plugin offers by versioned id (the descriptor's `get_extension`):
+    /// a pointer to a C struct the plugin owns, valid until the instance is released, or
+    /// nil. Called from any thread. Default: nil (no extension).
+    func pluginExtension(_ id: String) -> UnsafeRawPointer?
 }
 
 extension Plugin {
@@ -59,6 +64,9 @@ extension Plugin {
     public static func validate(config: PluginConfig) throws {
         if let key = config.keys.first { throw PluginFailure("plugin takes no config, found key '\(key)'") }
     }
+
+    /// No extension.
+    public func pluginExtension(_ id: String) -> UnsafeRawPointer? { nil }
 
     /// Does nothing.
     public func start() throws {}

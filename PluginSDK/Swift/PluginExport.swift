@@ -84,7 +84,10 @@ private func makeDescriptor(_ box: PluginTypeBox) -> UnsafeMutablePointer<ph_plu
             // plugin object and the host wrapper when it goes out of scope here.
             box.host.releaseHandlers()
         },
-        get_extension: nil,
+        get_extension: { instance, id in
+            guard let instance, let id else { return nil }
+            return instanceBox(instance).plugin.pluginExtension(String(cString: id))
+        },
         save_state: { instance, write, sink, error in
             var result: [UInt8]?
             let status = failing(error) { result = try instanceBox(instance).plugin.saveState() }
