@@ -91,9 +91,11 @@ public struct PluginInfo: Sendable {
     public var description: String
     /// Whether every call may happen concurrently; if false the host serialises them.
     public var isThreadSafe: Bool
-    /// Whether no call into the plugin ever blocks (no sleep, no I/O wait, no long lock):
+    /// Whether no call into the plugin can wait (no sleep, no I/O wait, no long lock):
     /// `plughost serve` then runs its endpoints and wrappers inline on the threads that
     /// serve connections instead of on its blocking pool (`PH_PLUGIN_NEVER_BLOCKS`).
+    /// Set it only when that holds; the scaffolds of `plughost new` set it because their
+    /// code never waits, and say to remove it before adding code that does.
     public var neverBlocks: Bool
 
     /// Creates the info.

@@ -41,7 +41,7 @@ public struct HTTPRegistrar: @unchecked Sendable {
     /// ```
     ///
     /// Throwing answers 500 with the error's description, whatever status was set. The
-    /// status is 200 until you set it. `handler` runs on the thread serving the request,
+    /// status is 200 until you set it. `handler` runs on a host thread serving the request (the event loop with ``PluginInfo/neverBlocks``, else the host's blocking pool),
     /// under the plugin's lock unless ``PluginInfo/isThreadSafe``; for one that waits, see
     /// ``asyncEndpoint(_:_:_:)``.
     public func endpoint(_ method: String, _ path: String, _ handler: @escaping (HTTPExchange) throws -> Void) throws {

@@ -72,7 +72,7 @@ extension HTTPRegistrar {
     /// ```
     ///
     /// Throw ``HTTPError`` to answer an error status; any other error answers 500 naming the
-    /// plugin. `handler` runs on the thread serving the request (under the plugin's lock unless
+    /// plugin. `handler` runs on a host thread serving the request (the event loop with ``PluginInfo/neverBlocks``, else the host's blocking pool) (under the plugin's lock unless
     /// it is thread-safe); ``asyncTypedEndpoint(_:_:parameters:returning:options:handler:)`` runs
     /// one that waits. The endpoint is listed in `GET /_plughost/openapi.json` with its result schema.
     /// - Throws: When the host refuses the endpoint (it needs ABI 1.3).

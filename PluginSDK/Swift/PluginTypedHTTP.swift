@@ -159,7 +159,7 @@ extension HTTPRegistrar {
     ///
     /// A typed endpoint cannot fail: validation is the host's, and the handler does not throw.
     /// To answer an error status, register a raw ``endpoint(_:_:_:)`` instead. `handler` runs
-    /// on the thread serving the request (under the plugin's lock unless it is thread-safe).
+    /// on a host thread serving the request (the event loop with ``PluginInfo/neverBlocks``, else the host's blocking pool) (under the plugin's lock unless it is thread-safe).
     ///
     /// The SDK builds a C function of the exact signature for the host to call, with libffi's
     /// closures (libffi is loaded in every host that serves typed endpoints).

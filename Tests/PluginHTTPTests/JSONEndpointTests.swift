@@ -212,6 +212,8 @@ struct JSONEndpointTests {
                 #expect(parameter["in"] as? String == "path" && parameter["name"] as? String == "id")
                 #expect((parameter["schema"] as? [String: Any])?["format"] as? String == "int64")
             }
+            // The admin page links it (relative, so it works behind a path prefix).
+            try await client.execute(uri: "/_plughost/", method: .get) { #expect($0.text.contains(#"href="openapi.json""#)) }
         }
     }
 }

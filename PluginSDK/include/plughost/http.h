@@ -16,8 +16,12 @@
  *    to wrap an endpoint; `prepare` computes per-endpoint state once; `call`
  *    runs per request and continues the chain with `http->call_next`.
  *
- * Threading tag [request]: called on the thread serving a request, with a
- * `ph_http_request_t` valid only until the handler or wrapper call returns.
+ * Threading tag [request]: called on a host thread serving the request: the
+ * connection's event loop when every plugin on the route (and every listener of
+ * the request events) sets PH_PLUGIN_NEVER_BLOCKS, else a thread of the host's
+ * pool for blocking work (see PH_PLUGIN_NEVER_BLOCKS in plugin.h for when to set
+ * it). The `ph_http_request_t` is valid only until the handler or wrapper call
+ * returns (unless it answers PH_PENDING, see below).
  * Calls into a plugin that is not thread-safe are serialised by the host.
  * Strings and bytes the accessors return are host-owned and valid until the
  * request completes; values passed in are copied.

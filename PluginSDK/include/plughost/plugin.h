@@ -365,8 +365,12 @@ typedef ph_status_t (*ph_state_write_fn)(void *sink, const void *bytes, size_t l
  *  (a few microseconds per request). It covers its event and check callbacks
  *  too (the host publishes connection and request events inline only when all
  *  their subscribers set it), and what its own `publish`/`check` calls run. A
- *  plugin that sets it and blocks stalls every connection of that thread:
- *  leave it unset when in doubt. A host that predates the flag ignores it. */
+ *  plugin that sets it and blocks stalls every connection of that thread.
+ *  The rule: set it only when no call can wait (the scaffolds of `plughost new`
+ *  set it because their code never waits; remove it before adding code that
+ *  does, or defer that work with PH_MAY_DEFER). Unset, the host's pool for
+ *  blocking work runs the calls, under its hang watch and request deadline.
+ *  A host that predates the flag ignores it. */
 #define PH_PLUGIN_NEVER_BLOCKS (1u << 1)
 
 /** What the entry function returns: a descriptor that lives as long as the

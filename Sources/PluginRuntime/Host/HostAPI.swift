@@ -29,7 +29,8 @@ package enum HostAPI {
             log: { host, level, message in
                 guard let message else { return }
                 PluginContext.with(host, retired: ()) { context in
-                    context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))")
+                    // Labelled with the plugin (the source), not the host module that happens to log it.
+                    context.logger.log(level: HostAPI.logLevel(level), "\(String(cString: message))", source: context.alias)
                     if level >= PH_LOG_ERROR { context.owner.countError() }
                 }
             },
