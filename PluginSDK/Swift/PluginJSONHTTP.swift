@@ -58,7 +58,6 @@ extension HTTPRegistrar {
     /// status, after checking it against the result's schema.
     ///
     /// ```swift
-    /// // fragment: declarations
     /// struct Forecast: Codable { var city: String; var days: Int32; var forecast: [String] }
     ///
     /// func register(_ http: HTTPRegistrar) throws {
@@ -96,7 +95,6 @@ extension HTTPRegistrar {
     /// before your code runs.
     ///
     /// ```swift
-    /// // fragment: declarations
     /// struct Greeting: Codable { var name: String; var times: Int }
     /// struct Greeted: Codable { var lines: [String] }
     ///
@@ -127,7 +125,6 @@ extension HTTPRegistrar {
     /// up on the request (deadline, client gone, shutdown) cancels the task.
     ///
     /// ```swift
-    /// // fragment: declarations
     /// struct Forecast: Codable { var city: String; var forecast: [String] }
     ///
     /// func register(_ http: HTTPRegistrar) throws {
@@ -138,7 +135,7 @@ extension HTTPRegistrar {
     ///     }
     /// }
     /// ```
-    public func asyncTypedEndpoint<each Value: TypedValueConvertible & Sendable, Result: Encodable>(
+    public func asyncTypedEndpoint<each Value: TypedValueConvertible & Sendable, Result: Encodable & Sendable>(
         _ method: String, _ path: String, parameters: repeat TypedParameter<each Value>,
         returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping @Sendable (repeat each Value) async throws -> Result
@@ -160,7 +157,7 @@ extension HTTPRegistrar {
 
     /// ``typedEndpoint(_:_:parameters:body:returning:options:handler:)`` whose handler may
     /// wait without holding a host thread (see ``asyncTypedEndpoint(_:_:parameters:returning:options:handler:)``).
-    public func asyncTypedEndpoint<each Value: TypedValueConvertible & Sendable, Body: Decodable & Sendable, Result: Encodable>(
+    public func asyncTypedEndpoint<each Value: TypedValueConvertible & Sendable, Body: Decodable & Sendable, Result: Encodable & Sendable>(
         _ method: String, _ path: String, parameters: repeat TypedParameter<each Value>,
         body: Body.Type, returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping @Sendable (Body, repeat each Value) async throws -> Result
