@@ -76,6 +76,17 @@ struct RustExampleTests {
         let seenSecond = try #require(two["requests_seen"] as? Int, "\(secondBody)")
         #expect(seenSecond > seenFirst, "the request-received subscriber did not count: \(seenFirst) then \(seenSecond)")
 
+        // JSON in and out through abi.rs: a body checked against the schema, an object built with JsonWriter.
+        func post(_ body: String) -> (status: Int?, body: String) {
+            server.send("POST /hello-rust/echo-length HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        }
+        let echoed = post(#"{"text":"héllo \"x\""}"#)
+        #expect(echoed.status == 200, "\(echoed)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(echoed.body.utf8)) as? [String: Any], "\(echoed)")
+        #expect(object["text"] as? String == "héllo \"x\"" && object["length"] as? Int == 9, "\(echoed)")
+        let refused = post(#"{"text":5}"#)
+        #expect(refused.status == 400 && refused.body.contains("/text"), "\(refused)")
+
         #expect(server.stop() == 0, "\(server.log)")
     }
 }
