@@ -20,9 +20,14 @@ plugins:
 run: build plugins
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) plughost serve --plugins plugins --config plughost.toml
 
+# The OpenAPI tests validate the host's document with openapi-spec-validator (PyPI): installed
+# here when missing, so they run on a new machine. Then a Swift client generated from the
+# running host's document by swift-openapi-generator calls calc (Tests/OpenAPIClient/check.sh).
 test: plugins
+	python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q openapi-spec-validator
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
+	PLUGHOST=$$($(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path)/plughost SWIFT=$(SWIFT) Tests/OpenAPIClient/check.sh
 
 clean:
 	$(MAKE) -C plugins clean

@@ -16,6 +16,7 @@ extension EndpointTable {
 
     private static func openAPIDocument(routes: [Route], generation: Int) -> JSONValue {
         var paths: [(path: String, operations: [JSONMember])] = []
+        var others: [String: [JSONMember]] = [:]
         var operationIDs = Set<String>()
         for route in routes {
             let registration = route.registration
@@ -26,11 +27,27 @@ extension EndpointTable {
                 operationID = Self.operationID(registration) + "_\(suffix)"
                 suffix += 1
             }
-            let operation = JSONMember(registration.method.lowercased(), Self.operation(registration, id: operationID))
-            if let index = paths.firstIndex(where: { $0.path == path }) {
-                paths[index].operations.append(operation)
+            let operation = Self.operation(registration, id: operationID)
+            let method = registration.method.lowercased()
+            let index: Int
+            if let existing = paths.firstIndex(where: { $0.path == path }) {
+                index = existing
             } else {
-                paths.append((path, [operation]))
+                index = paths.count
+                paths.append((path, []))
+            }
+            if Self.openAPIMethods.contains(method) {
+                paths[index].operations.append(JSONMember(method, operation))
+            } else {
+                // A path item has a member for the eight methods of OpenAPI 3.1 only (another key
+                // makes the document invalid). Others (PURGE, QUERY, …) go under an extension keyed by
+                // the method as served, as 3.2's `additionalOperations` would hold them.
+                others[path, default: []].append(JSONMember(registration.method, operation))
+            }
+        }
+        for index in paths.indices {
+            if let extra = others[paths[index].path] {
+                paths[index].operations.append(JSONMember("x-plughost-additional-operations", .object(extra)))
             }
         }
         return .object([
@@ -60,6 +77,9 @@ extension EndpointTable {
             ])),
         ])
     }
+
+    /// The methods a path item of OpenAPI 3.1 names, lower-case as its keys are.
+    static let openAPIMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
     /// `/calc/add/:a/:b` as `/calc/add/{a}/{b}`.
     static func openAPIPath(_ pattern: PathPattern) -> String {
@@ -106,12 +126,20 @@ extension EndpointTable {
         }
         if let summary = typed.summary, !summary.isEmpty { members.append(JSONMember("summary", .string(summary))) }
         var parameters: [JSONValue] = []
+        // A parameter is listed once per name and location (a document listing one twice is
+        // invalid): two that read the same query key or header get the same value, so the first
+        // one's type stands for both. Header names are compared ignoring case, as HTTP does.
+        var listed = Set<String>()
+        func add(_ name: String, in location: String, schema: JSONValue, description: String? = nil) {
+            guard listed.insert(location + " " + (location == "header" ? name.lowercased() : name)).inserted else { return }
+            parameters.append(parameter(name, in: location, schema: schema, description: description))
+        }
         var requestBody: JSONValue?
         for input in typed.parameters {
             switch input.source {
-            case ph_source_t(PH_SOURCE_PATH): parameters.append(parameter(input.name, in: "path", schema: schema(of: input.type)))
-            case ph_source_t(PH_SOURCE_QUERY): parameters.append(parameter(input.name, in: "query", schema: schema(of: input.type)))
-            case ph_source_t(PH_SOURCE_HEADER): parameters.append(parameter(input.name, in: "header", schema: schema(of: input.type)))
+            case ph_source_t(PH_SOURCE_PATH): add(input.name, in: "path", schema: schema(of: input.type))
+            case ph_source_t(PH_SOURCE_QUERY): add(input.name, in: "query", schema: schema(of: input.type))
+            case ph_source_t(PH_SOURCE_HEADER): add(input.name, in: "header", schema: schema(of: input.type))
             case ph_source_t(PH_SOURCE_BODY):
                 let (mediaType, bodySchema): (String, JSONValue) = switch input.type {
                 case ph_type_t(PH_TYPE_JSON): ("application/json", typed.bodySchema?.document ?? .object([]))
@@ -125,6 +153,12 @@ extension EndpointTable {
             default:
                 break  // a wrapper provides it
             }
+        }
+        // Every `{name}` of the path must be declared as a path parameter, also a capture that
+        // no parameter of the function reads: the route still matches any segment there.
+        for name in registration.pattern.captureNames {
+            add(name, in: "path", schema: .object([JSONMember("type", "string")]),
+                description: "Matched by the route; the function does not read it.")
         }
         if !parameters.isEmpty { members.append(JSONMember("parameters", .array(parameters))) }
         if let requestBody { members.append(JSONMember("requestBody", requestBody)) }
@@ -149,8 +183,10 @@ extension EndpointTable {
         return .object(members)
     }
 
-    private static func parameter(_ name: String, in location: String, schema: JSONValue) -> JSONValue {
-        .object([JSONMember("name", .string(name)), JSONMember("in", .string(location)), JSONMember("required", true), JSONMember("schema", schema)])
+    private static func parameter(_ name: String, in location: String, schema: JSONValue, description: String? = nil) -> JSONValue {
+        .object([JSONMember("name", .string(name)), JSONMember("in", .string(location))]
+            + (description.map { [JSONMember("description", .string($0))] } ?? [])
+            + [JSONMember("required", true), JSONMember("schema", schema)])
     }
 
     /// The JSON Schema of a parameter's type.
