@@ -36,6 +36,10 @@ static const vt_test_t tests[] = {
     {"typed", "typed endpoints take the boundary values of their parameter types", vt_test_typed, true},
     {"wrappers", "wrappers' accepts, prepare and release work on every endpoint they match, the plugin's and synthetic ones",
      vt_test_wrappers, true},
+    {"endpoints", "raw and handler-form typed endpoints take generated requests (queries, headers, empty, random and large "
+                  "bodies): no crash, PH_PENDING only with PH_MAY_DEFER, one resume, well-formed JSON answers", vt_test_endpoints, true},
+    {"async", "deferring endpoints resume once, also after the host gave up (on_cancel), and leave no thread running their "
+              "code after destroy", vt_test_async, true},
     {"stray-threads", "no thread the plugin started is still running after destroy (and a grace period)", vt_test_stray_threads, true},
     {"late-calls", "no call into the host table after destroy", vt_test_late_calls, true},
 };

@@ -1,20 +1,23 @@
 /*
- * The validator's ph_http_t (plughost.http/1, ABI 1.2 size): registrations during create are
- * checked with the host's rules and words (method, path pattern, reserved prefix, typed
- * signature, wrapper phase and match) and copied, strings included, since the plugin's structs
- * are only read during the call. The validator serves no requests, so a request accessor can only
- * be called with a pointer the host never handed out: such calls are recorded as a misuse and
- * answered without touching the pointer. Also the pattern and match rules wrappers are tested with.
+ * The validator's ph_http_t (plughost.http/1, ABI 1.3): registrations during create are checked
+ * with the host's rules and words (method, path pattern, reserved prefix, typed signature and
+ * ABI 1.3 members, wrapper phase and match) and copied, strings included, since the plugin's
+ * structs are only read during the call. A typed endpoint is read as the host reads it: its 1.0
+ * members always, the 1.3 ones (status, flags, content type, schemas, the handler form) only as
+ * far as its struct_size reaches. The request accessors are in validator_accessors.c. Also the
+ * pattern and match rules wrappers are tested with.
  */
 #define _GNU_SOURCE
 #include "validator_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *vh_type_name(ph_type_t type) {
-    static const char *const names[] = {"void", "bool", "int32", "int64", "uint64", "double", "string", "bytes"};
+    static const char *const names[] = {"void", "bool", "int32", "int64", "uint64", "double", "string", "bytes", "json"};
     return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
@@ -147,6 +150,9 @@ void vh_endpoint_free(vh_endpoint_t *endpoint) {
     free(endpoint->method);
     free(endpoint->path);
     for (size_t i = 0; i < endpoint->param_count; i++) free((char *)endpoint->params[i].name);
+    free(endpoint->body_schema);
+    free(endpoint->result_schema);
+    free(endpoint->body_example);
     memset(endpoint, 0, sizeof *endpoint);
 }
 
@@ -172,7 +178,7 @@ static ph_status_t x_register_endpoint(const ph_host_t *table, const ph_endpoint
     return PH_OK;
 }
 
-/* The host's checks of a typed signature; NULL when it can be called. */
+/* The host's checks of a typed signature's parameters; NULL when it can parse them. */
 static const char *signature_problem(const ph_typed_endpoint_t *endpoint, char *why, size_t capacity) {
     size_t count = endpoint->param_count;
     if (count > VH_MAX_PARAMS) {
@@ -190,8 +196,8 @@ static const char *signature_problem(const ph_typed_endpoint_t *endpoint, char *
             snprintf(why, capacity, "parameter %zu has no name", i);
             return why;
         }
-        if (param->type < PH_TYPE_BOOL || param->type > PH_TYPE_BYTES) {
-            snprintf(why, capacity, "parameter '%s' has unknown type %u", param->name, param->type);
+        if (param->type < PH_TYPE_BOOL || param->type > PH_TYPE_JSON) {
+            snprintf(why, capacity, "parameter '%s' has unknown type %u (known: PH_TYPE_BOOL … PH_TYPE_JSON)", param->name, param->type);
             return why;
         }
         switch (param->source) {
@@ -218,31 +224,117 @@ static const char *signature_problem(const ph_typed_endpoint_t *endpoint, char *
             return why;
         }
     }
-    if (endpoint->result == PH_TYPE_BYTES || endpoint->result > PH_TYPE_BYTES) {
-        snprintf(why, capacity, "result type %s cannot be returned (use string, a number, bool or void)", vh_type_name(endpoint->result));
+    return NULL;
+}
+
+/* Whether content type `type` is JSON (application/json, or ending in +json), as the host decides. */
+static bool json_content_type(const char *type) {
+    size_t length = strcspn(type, ";");
+    while (length > 0 && (type[length - 1] == ' ' || type[length - 1] == '\t')) length--;
+    while (length > 0 && (*type == ' ' || *type == '\t')) { type++; length--; }
+    return (length == 16 && strncasecmp(type, "application/json", 16) == 0) ||
+           (length >= 5 && strncasecmp(type + length - 5, "+json", 5) == 0);
+}
+
+/* The host's checks of the rest (ABI 1.3 members, the two forms, the result); NULL when fine. */
+static const char *form_problem(const ph_typed_endpoint_t *e, char *why, size_t capacity) {
+    uint32_t status = e->status == 0 ? 200 : e->status;
+    if (status < 200 || status > 299) {
+        snprintf(why, capacity, "status %u is not a success status (200–299; 0 means 200)", e->status);
+        return why;
+    }
+    const char *type = e->content_type != NULL ? e->content_type : "application/json";
+    bool printable = type[0] != 0 && strlen(type) <= 200 && strchr(type, '/') != NULL;
+    for (const char *c = type; printable && *c; c++) printable = *c >= 0x20 && *c < 0x7F;
+    if (!printable) {
+        snprintf(why, capacity, "content_type '%.200s' is not a media type such as application/json", type);
+        return why;
+    }
+    bool json_body = false;
+    for (size_t i = 0; i < e->param_count; i++) {
+        if (e->params[i].type != PH_TYPE_JSON) continue;
+        if (e->params[i].source != PH_SOURCE_BODY) {
+            snprintf(why, capacity, "parameter '%s' is json: only a body parameter (PH_SOURCE_BODY) can be", e->params[i].name);
+            return why;
+        }
+        json_body = true;
+    }
+    if (e->result == PH_TYPE_JSON && !json_content_type(type)) {
+        snprintf(why, capacity, "a json result needs a JSON content type, not '%.200s'", type);
+        return why;
+    }
+    const char *schemas[2] = {e->body_schema, e->result_schema}, *names[2] = {"body_schema", "result_schema"};
+    bool applies[2] = {json_body, e->result == PH_TYPE_JSON};
+    for (int i = 0; i < 2; i++) {
+        if (schemas[i] == NULL) continue;
+        if (!applies[i]) {
+            snprintf(why, capacity, "%s is set but %s is not of type json", names[i], i == 0 ? "no body parameter" : "the result");
+            return why;
+        }
+        char problem[300];
+        if (vt_json_problem(schemas[i], strlen(schemas[i]), problem, sizeof problem) != NULL) {
+            snprintf(why, capacity, "%s is not JSON: %s", names[i], problem);
+            return why;
+        }
+    }
+    if ((e->flags & ~PH_MAY_DEFER) != 0) {
+        snprintf(why, capacity, "unknown flags 0x%x", e->flags);
+        return why;
+    }
+    if (e->function != NULL && e->handler != NULL) return "typed endpoint with both a function and a handler: set one";
+    if (e->function == NULL && e->handler == NULL) return "typed endpoint without a function or a handler";
+    if (e->function != NULL) {
+        if (e->flags != 0) return "PH_MAY_DEFER needs the handler form (a function cannot defer)";
+        if (e->result == PH_TYPE_BYTES || e->result > PH_TYPE_JSON) {
+            snprintf(why, capacity, "result type %s cannot be returned (use json, string, a number, bool or void)",
+                     vh_type_name(e->result));
+            return why;
+        }
+    } else if (e->result != PH_TYPE_JSON && e->result != PH_TYPE_VOID) {
+        snprintf(why, capacity, "a handler-form typed endpoint answers json or void, not %s", vh_type_name(e->result));
         return why;
     }
     return NULL;
 }
 
+/* The plugin's struct as the host reads it: the 1.0 members always, the 1.3 ones as far as its
+ * struct_size reaches (the rest zero: absent). */
+static ph_typed_endpoint_t typed_copy(const ph_typed_endpoint_t *endpoint) {
+    ph_typed_endpoint_t raw;
+    memset(&raw, 0, sizeof raw);
+    size_t size = endpoint->struct_size;
+    if (size < PH_TYPED_ENDPOINT_SIZE_1_0) size = PH_TYPED_ENDPOINT_SIZE_1_0;
+    if (size > sizeof raw) size = sizeof raw;
+    memcpy(&raw, endpoint, size);
+    return raw;
+}
+
+static char *copy_or_null(const char *text) { return text != NULL ? strdup(text) : NULL; }
+
 static ph_status_t x_register_typed_endpoint(const ph_host_t *table, const ph_typed_endpoint_t *endpoint, ph_message_t *error) {
     vh_host_t *host = registering(table, "register_typed_endpoint");
     if (host == NULL) return PH_ERR_STATE;
-    if (endpoint == NULL || endpoint->function == NULL) return refuse(host, PH_ERR_INVALID, error, "typed endpoint without a function");
+    if (endpoint == NULL) return refuse(host, PH_ERR_INVALID, error, "typed endpoint is NULL");
+    ph_typed_endpoint_t raw = typed_copy(endpoint);
     char why[600];
-    const char *problem = route_problem(endpoint->method, endpoint->path, why, sizeof why);
+    const char *problem = route_problem(raw.method, raw.path, why, sizeof why);
     if (problem != NULL) return refuse(host, PH_ERR_INVALID, error, problem);
     char signature[600], labelled[1300];
-    problem = signature_problem(endpoint, signature, sizeof signature);
+    problem = signature_problem(&raw, signature, sizeof signature);
+    if (problem == NULL) problem = form_problem(&raw, signature, sizeof signature);
     if (problem != NULL) {
-        snprintf(labelled, sizeof labelled, "%s %s: %s", endpoint->method, endpoint->path, problem);
+        snprintf(labelled, sizeof labelled, "%s %s: %s", raw.method, raw.path, problem);
         return refuse(host, PH_ERR_UNSUPPORTED, error, labelled);
     }
-    vh_endpoint_t record = {.kind = PH_ENDPOINT_TYPED, .method = strdup(endpoint->method), .path = strdup(endpoint->path),
-                            .function = endpoint->function, .param_count = endpoint->param_count, .result = endpoint->result};
-    for (size_t i = 0; i < endpoint->param_count; i++) {
-        record.params[i] = endpoint->params[i];
-        record.params[i].name = strdup(endpoint->params[i].name);
+    vh_endpoint_t record = {.kind = PH_ENDPOINT_TYPED, .method = strdup(raw.method), .path = strdup(raw.path),
+                            .function = raw.function, .handler = raw.handler, .user_data = raw.user_data,
+                            .flags = raw.flags, .param_count = raw.param_count, .result = raw.result,
+                            .status = raw.status == 0 ? 200 : raw.status, .body_schema = copy_or_null(raw.body_schema),
+                            .result_schema = copy_or_null(raw.result_schema)};
+    record.body_example = vt_json_example(record.body_schema);
+    for (size_t i = 0; i < raw.param_count; i++) {
+        record.params[i] = raw.params[i];
+        record.params[i].name = strdup(raw.params[i].name);
     }
     vh_add_endpoint(host, &record);
     vh_leave(host);
@@ -276,59 +368,21 @@ static ph_status_t x_register_wrapper(const ph_host_t *table, const ph_wrapper_t
     return PH_OK;
 }
 
-/* ---- request accessors: no request is ever handed out ---- */
+/* ---- the table: registration here, request accessors in validator_accessors.c ---- */
 
-static void stray(const char *function) {
-    vt_misuse("called ph_http_t.%s with a request the host never handed out", function);
-}
+static ph_http_t http_table;
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 
-static const char *x_method(ph_http_request_t *r) { (void)r; stray("method"); return NULL; }
-static const char *x_path(ph_http_request_t *r) { (void)r; stray("path"); return NULL; }
-static ph_status_t x_path_param(ph_http_request_t *r, const char *n, const char **v, size_t *l) {
-    (void)r; (void)n; (void)v; (void)l; stray("path_param"); return PH_ERR_INVALID;
-}
-static ph_status_t x_query(ph_http_request_t *r, const char *n, const char **v, size_t *l) {
-    (void)r; (void)n; (void)v; (void)l; stray("query"); return PH_ERR_INVALID;
-}
-static ph_status_t x_header(ph_http_request_t *r, const char *n, const char **v, size_t *l) {
-    (void)r; (void)n; (void)v; (void)l; stray("header"); return PH_ERR_INVALID;
-}
-static ph_status_t x_body(ph_http_request_t *r, const void **d, size_t *l) { (void)r; (void)d; (void)l; stray("body"); return PH_ERR_INVALID; }
-static ph_status_t x_set_request_header(ph_http_request_t *r, const char *n, const char *v) {
-    (void)r; (void)n; (void)v; stray("set_request_header"); return PH_ERR_INVALID;
-}
-static uint32_t x_status(ph_http_request_t *r) { (void)r; stray("status"); return 0; }
-static ph_status_t x_set_status(ph_http_request_t *r, uint32_t s) { (void)r; (void)s; stray("set_status"); return PH_ERR_INVALID; }
-static ph_status_t x_set_header(ph_http_request_t *r, const char *n, const char *v) {
-    (void)r; (void)n; (void)v; stray("set_header"); return PH_ERR_INVALID;
-}
-static ph_status_t x_response_body(ph_http_request_t *r, const void **d, size_t *l) {
-    (void)r; (void)d; (void)l; stray("response_body"); return PH_ERR_INVALID;
-}
-static ph_status_t x_set_body(ph_http_request_t *r, const void *d, size_t l) { (void)r; (void)d; (void)l; stray("set_body"); return PH_ERR_INVALID; }
-static ph_status_t x_call_next(ph_http_request_t *r) { (void)r; stray("call_next"); return PH_ERR_STATE; }
-static ph_status_t x_set_property(ph_http_request_t *r, const char *k, ph_type_t t, const void *v, size_t l) {
-    (void)r; (void)k; (void)t; (void)v; (void)l; stray("set_property"); return PH_ERR_INVALID;
-}
-static ph_status_t x_get_property(ph_http_request_t *r, const char *k, ph_type_t *t, const void **v, size_t *l) {
-    (void)r; (void)k; (void)t; (void)v; (void)l; stray("get_property"); return PH_ERR_INVALID;
-}
-static ph_status_t x_param(ph_http_request_t *r, const char *n, ph_type_t *t, const void **v, size_t *l) {
-    (void)r; (void)n; (void)t; (void)v; (void)l; stray("param"); return PH_ERR_INVALID;
-}
-static ph_status_t x_resume(ph_http_request_t *r, ph_status_t s, const char *m) { (void)r; (void)s; (void)m; stray("resume"); return PH_ERR_STATE; }
-static ph_status_t x_on_cancel(ph_http_request_t *r, void (*c)(void *), void *u) {
-    (void)r; (void)c; (void)u; stray("on_cancel"); return PH_ERR_STATE;
+static void http_fill(void) {
+    http_table = (ph_http_t){
+        .struct_size = sizeof(ph_http_t), .reserved = 0,
+        .register_endpoint = x_register_endpoint, .register_typed_endpoint = x_register_typed_endpoint,
+        .register_wrapper = x_register_wrapper,
+    };
+    vq_fill_accessors(&http_table);
 }
 
-static const ph_http_t http_table = {
-    .struct_size = sizeof(ph_http_t), .reserved = 0,
-    .register_endpoint = x_register_endpoint, .register_typed_endpoint = x_register_typed_endpoint,
-    .register_wrapper = x_register_wrapper,
-    .method = x_method, .path = x_path, .path_param = x_path_param, .query = x_query, .header = x_header, .body = x_body,
-    .set_request_header = x_set_request_header, .status = x_status, .set_status = x_set_status, .set_header = x_set_header,
-    .response_body = x_response_body, .set_body = x_set_body, .call_next = x_call_next, .set_property = x_set_property,
-    .get_property = x_get_property, .param = x_param, .resume = x_resume, .on_cancel = x_on_cancel,
-};
-
-const ph_http_t *vh_http_table(void) { return &http_table; }
+const ph_http_t *vh_http_table(void) {
+    pthread_once(&http_once, http_fill);
+    return &http_table;
+}

@@ -6,7 +6,7 @@
  *   validator_host.c           the recording ph_host_t (one per instance), its guard and its records
  *   validator_events.c         the event name table, and delivering one event as the host would
  *   validator_cache.c          one instance's cache namespace
- *   validator_http.c           the ph_http_t: registrations checked and copied as the host does
+ *   validator_http.c           the ph_http_t: registrations checked and copied as the host does (ABI 1.3)
  *   validator_config.c         the ph_config_t: a table of dotted leaves, its JSON, the keys asked for
  *   validator_instance.c       calls into the plugin: lifecycle in the host's order, message rules, state
  *   validator_descriptor.c     tests descriptor and entry
@@ -16,6 +16,16 @@
  *   validator_state.c          test state: the state handoff
  *   validator_typed.c          test typed: typed endpoints through libffi with boundary values
  *   validator_wrappers.c       test wrappers: accepts, prepare and release on every endpoint
+ *   validator_json.c           the host's strict JSON well-formedness check
+ *   validator_json_example.c   a document made to satisfy a body_schema
+ *   validator_request.c        a request handed to an endpoint: its life, resume, on_cancel, giving up
+ *                              (its struct in validator_request.h, shared with validator_accessors.c only)
+ *   validator_accessors.c      the ph_http_t request accessors on those requests
+ *   validator_generate.c       the requests generated for an endpoint
+ *   validator_settle.c         waiting for deferred requests, giving up on them, reporting what requests found
+ *   validator_endpoints.c      test endpoints: raw and handler-form typed endpoints with generated requests
+ *   validator_async.c          test async: deferring endpoints resume once, after cancellation too, leave nothing
+ *   validator_stacks.c         whether a thread runs the plugin's code (a sample of its stack)
  */
 #pragma once
 
@@ -93,6 +103,8 @@ void vt_test_threads(vt_run_t *run);
 void vt_test_state(vt_run_t *run);
 void vt_test_typed(vt_run_t *run);
 void vt_test_wrappers(vt_run_t *run);
+void vt_test_endpoints(vt_run_t *run);
+void vt_test_async(vt_run_t *run);
 void vt_test_stray_threads(vt_run_t *run);
 void vt_test_late_calls(vt_run_t *run);
 
@@ -140,14 +152,23 @@ typedef struct vh_endpoint {
     uint32_t kind;            /* PH_ENDPOINT_RAW or PH_ENDPOINT_TYPED */
     char *method;
     char *path;
-    ph_handler_fn handler;    /* raw */
-    void *user_data;          /* raw */
-    uint32_t flags;           /* raw, ABI 1.2 */
-    void (*function)(void);   /* typed */
+    ph_handler_fn handler;    /* raw, and typed in the handler form (ABI 1.3) */
+    void *user_data;          /* with handler */
+    uint32_t flags;           /* PH_MAY_DEFER: raw from ABI 1.2, handler-form typed from 1.3 */
+    void (*function)(void);   /* typed, the function form */
     ph_param_t params[VH_MAX_PARAMS]; /* typed; names are copies */
     size_t param_count;
     ph_type_t result;
+    uint32_t status;          /* typed: the status of a successful answer (200 when 0 was given) */
+    char *body_schema;        /* typed, ABI 1.3: copies, or NULL */
+    char *result_schema;
+    char *body_example;       /* a document made from body_schema (vt_json_example), or NULL */
 } vh_endpoint_t;
+
+/** Whether the host hands `endpoint` a request: a raw endpoint, or a typed one in the handler form. */
+#define VH_HANDLES(endpoint) ((endpoint)->handler != NULL)
+/** Whether it may answer PH_PENDING. */
+#define VH_DEFERS(endpoint) (((endpoint)->flags & PH_MAY_DEFER) != 0)
 
 /** A wrapper registered during create; `raw.name` and `raw.match` point at copies. */
 typedef struct vh_wrapper {
@@ -331,7 +352,137 @@ ph_status_t vi_restore_state(vi_instance_t *instance, const char *from_version, 
 /* Typed calls (validator_typed.c), also used by the threads test           */
 /* ------------------------------------------------------------------------ */
 
-/** Calls typed `endpoint` once with every parameter at its neutral value (1, true, "validator"). */
-void vt_typed_call_neutral(vh_host_t *host, const vh_endpoint_t *endpoint);
+/** Calls typed `endpoint` (the function form) once with every parameter at its neutral value (1,
+ *  true, "validator", a JSON document); a malformed JSON result fails `run`. */
+void vt_typed_call_neutral(vt_run_t *run, vh_host_t *host, const vh_endpoint_t *endpoint);
+
+/* ------------------------------------------------------------------------ */
+/* JSON (validator_json.c, validator_json_example.c)                        */
+/* ------------------------------------------------------------------------ */
+
+/** NULL when `length` bytes at `text` are one well-formed JSON document as the host reads them
+ *  (RFC 8259, UTF-8, nested at most PH_JSON_MAX_DEPTH deep, no key twice in an object, no escaped
+ *  lone surrogate); else why ("duplicate key \"a\" at bytes 1 and 9"), written into `why`. */
+const char *vt_json_problem(const void *text, size_t length, char *why, size_t capacity);
+/** The length of the well-formed UTF-8 sequence of 2 to 4 bytes at `p` (before `end`), or 0 (ASCII
+ *  included: check it first). */
+size_t vt_utf8_sequence(const unsigned char *p, const unsigned char *end);
+/** A document (malloc'ed, NUL-terminated) made to satisfy JSON Schema `schema`; NULL for NULL. */
+char *vt_json_example(const char *schema);
+
+/* ------------------------------------------------------------------------ */
+/* Requests handed to endpoints (validator_request.c, validator_accessors.c) */
+/* ------------------------------------------------------------------------ */
+
+/** A request the validator hands an endpoint's handler, as the host's ph_http_request_t: never
+ *  freed (a plugin that keeps it past its end is caught, not handed freed memory). */
+typedef struct vq_request vq_request_t;
+
+/** What a request's plugin did wrong, found while it ran (bits of vq_request_problems). */
+#define VQ_PENDING_UNDECLARED (1u << 0)  /* answered PH_PENDING without PH_MAY_DEFER */
+#define VQ_RESUMED_TWICE (1u << 1)       /* a second resume (answered PH_ERR_STATE) */
+#define VQ_RESUME_UNDEFERRED (1u << 2)   /* resume on a request of an endpoint without PH_MAY_DEFER */
+#define VQ_RESUMED_NOT_PENDING (1u << 3) /* resumed, then returned something other than PH_PENDING */
+#define VQ_USED_AFTER_END (1u << 4)      /* a request function after the request finished */
+#define VQ_BAD_ANSWER (1u << 5)          /* a handler-form typed endpoint answered no or malformed JSON */
+
+/** A new request for `endpoint` of `host`'s instance, described as `label` in messages. */
+vq_request_t *vq_new(vt_run_t *run, vh_host_t *host, const vh_endpoint_t *endpoint, const char *label);
+/** Building it, before the call (copies): the path as sent; a capture's decoded value; the query
+ *  without '?'; a request header; the body; a parsed typed parameter (the `param` encoding); a
+ *  request property. */
+void vq_set_path(vq_request_t *request, const char *path);
+void vq_add_capture(vq_request_t *request, const char *name, const void *value, size_t length);
+void vq_set_query(vq_request_t *request, const char *query);
+void vq_add_header(vq_request_t *request, const char *name, const char *value);
+void vq_set_body(vq_request_t *request, const void *body, size_t length);
+void vq_add_param(vq_request_t *request, const char *name, ph_type_t type, const void *value, size_t length);
+void vq_add_property(vq_request_t *request, const char *name, ph_type_t type, const void *value, size_t length);
+
+/** Calls the endpoint's handler with it (under the plugin lock) and answers what it returned. */
+ph_status_t vq_call(vq_request_t *request);
+/** The host gives up on a deferred request: its on_cancel callback runs (at once, or when it is
+ *  registered), a later resume answers PH_ERR_CANCELLED. False when it had finished already. */
+bool vq_cancel(vq_request_t *request);
+/** Whether the handler answered PH_PENDING (and the request was kept); resumed; cancelled. */
+bool vq_deferred(const vq_request_t *request);
+bool vq_resumed(const vq_request_t *request);
+bool vq_cancelled(const vq_request_t *request);
+/** Whether the plugin registered an on_cancel callback for it. */
+bool vq_asked_cancel(const vq_request_t *request);
+/** Waits until every deferred request of `requests` that `cancelled_too` covers (only those not
+ *  cancelled when false) resumed, or until `deadline_ns` (vt_now_ns); true when they all did. */
+bool vq_wait(vq_request_t *const *requests, size_t count, bool cancelled_too, uint64_t deadline_ns);
+/** Its problems (VQ_* bits), and the text of one of them ("" when it has not that one). */
+unsigned vq_problems(const vq_request_t *request);
+void vq_problem_text(const vq_request_t *request, unsigned bit, char *text, size_t capacity);
+/** The endpoint ("GET /a/:b") and the request ("with an empty body") it was made for. */
+const char *vq_endpoint_name(const vq_request_t *request);
+const char *vq_label(const vq_request_t *request);
+/** The end of the test: frees its memory; any later call from the plugin is answered without it. */
+void vq_release(vq_request_t *request);
+
+/* Used by the accessors (validator_accessors.c): the request behind a handle, locked (NULL, with
+ * the misuse recorded, when it is not one or has ended), and its problem recorder. */
+vq_request_t *vq_enter(ph_http_request_t *handle, const char *function);
+void vq_leave(vq_request_t *request);
+ph_status_t vq_resume(ph_http_request_t *handle, ph_status_t status, const char *message);
+ph_status_t vq_on_cancel(ph_http_request_t *handle, void (*cancelled)(void *), void *user_data);
+
+/** The request accessors of the validator's ph_http_t (validator_accessors.c). */
+void vq_fill_accessors(ph_http_t *table);
+
+/* ------------------------------------------------------------------------ */
+/* Generated requests (validator_generate.c)                                */
+/* ------------------------------------------------------------------------ */
+
+/** At most this many requests per endpoint. */
+#define VG_VARIANTS 6
+
+/** The requests the validator sends `endpoint` (raw: no query and an empty body, a query with JSON
+ *  headers and body, percent-escapes and UTF-8, random bytes, long values; typed handler form:
+ *  neutral, edge and large parameter values), at most VG_VARIANTS, into `out`; their number. */
+size_t vg_requests(vt_run_t *run, vh_host_t *host, const vh_endpoint_t *endpoint, vq_request_t **out, size_t capacity);
+
+/* ------------------------------------------------------------------------ */
+/* Requests sent by a test (validator_settle.c)                             */
+/* ------------------------------------------------------------------------ */
+
+/** How long a deferred request may take to resume, and to resume after the host gave up on it. */
+#define VT_RESUME_MS 4000
+#define VT_CANCEL_MS 4000
+
+/** A request a test sent, and what the test did with it. */
+typedef struct vt_sent {
+    vq_request_t *request;
+    bool cancelled_at_once;   /* the test gave up on it as soon as the handler answered PH_PENDING */
+    bool given_up;            /* it had not resumed within VT_RESUME_MS: the host gave up on it then */
+} vt_sent_t;
+
+/** Waits until every deferred request resumed: VT_RESUME_MS (from the call), then the host gives up
+ *  on those left (their on_cancel callbacks run) and waits VT_CANCEL_MS more. */
+void vt_settle(vt_run_t *run, vt_sent_t *sent, size_t count);
+/** Fails `run` once per endpoint and kind of problem its requests showed (VQ_* bits, deferred
+ *  requests never resumed, or never resumed after cancellation); counts into `tally`. */
+typedef struct vt_tally {
+    unsigned answered;        /* answered during the call */
+    unsigned resumed;         /* deferred, then resumed (not given up on) */
+    unsigned cancelled;       /* given up on, then resumed (PH_ERR_CANCELLED) */
+    unsigned unresumed;       /* deferred and never resumed */
+} vt_tally_t;
+void vt_report_sent(vt_run_t *run, const vt_sent_t *sent, size_t count, vt_tally_t *tally);
+/** vq_release on each. */
+void vt_release_sent(vt_sent_t *sent, size_t count);
+
+/* ------------------------------------------------------------------------ */
+/* Stacks (validator_stacks.c)                                              */
+/* ------------------------------------------------------------------------ */
+
+/** Loads the unwinder and installs the sampling handler (SIGPROF): before the plugin runs. */
+void vt_stacks_prepare(void);
+/** Whether thread `tid` is running code of the library holding `anchor` (a frame of it on its
+ *  stack): 1 with the innermost such frame's function in `where`, 0 when not, -1 when it cannot be
+ *  looked at (it blocks SIGPROF, or did not answer within 300 ms). */
+int vt_stack_in_library(pid_t tid, const void *anchor, char *where, size_t capacity);
 
 #pragma GCC visibility pop

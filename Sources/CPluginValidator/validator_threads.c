@@ -3,7 +3,7 @@
  * into the others): on a started instance, 4 threads released together each run 2,500 rounds of
  * what the host may run concurrently: every subscription to an event that fires many times
  * (custom events, connection and request events; lifecycle events fire once), every check
- * callback of a custom event, and every typed endpoint with neutral arguments. A lost update or a
+ * callback of a custom event, and every typed endpoint in the function form with neutral arguments. A lost update or a
  * data race shows up as a crash (an abort, a SIGSEGV).
  */
 #define _GNU_SOURCE
@@ -35,7 +35,7 @@ static void *deliver(void *argument) {
     while (!atomic_load(&shared->go)) sched_yield();
     for (int round = 0; round < ROUNDS && vt_now_ns() < shared->deadline_ns; round++) {
         for (size_t i = 0; i < shared->subscription_count; i++) vh_deliver(shared->run, shared->host, shared->subscriptions[i]);
-        for (size_t i = 0; i < shared->typed_count; i++) vt_typed_call_neutral(shared->host, shared->typed[i]);
+        for (size_t i = 0; i < shared->typed_count; i++) vt_typed_call_neutral(shared->run, shared->host, shared->typed[i]);
         atomic_fetch_add(&shared->rounds, 1);
     }
     return NULL;
@@ -63,7 +63,8 @@ void vt_test_threads(vt_run_t *run) {
         else checks++;
     }
     for (size_t i = 0; shared.typed != NULL && i < endpoints; i++) {
-        if (vh_endpoint(host, i)->kind == PH_ENDPOINT_TYPED) shared.typed[shared.typed_count++] = vh_endpoint(host, i);
+        const vh_endpoint_t *endpoint = vh_endpoint(host, i);
+        if (endpoint->kind == PH_ENDPOINT_TYPED && endpoint->function != NULL) shared.typed[shared.typed_count++] = endpoint;
     }
     if (shared.subscription_count == 0 && shared.typed_count == 0) {
         vi_destroy(&instance);

@@ -11,8 +11,9 @@ import PluginRuntime
 /// time limit, so a plugin that crashes or hangs is reported and the validator
 /// goes on. The tests exercise the plugin through the ABI from a host of the
 /// validator's own (CPluginValidator), which records what the plugin does;
-/// `host` loads it into the real runtime.
-struct Validate: ParsableCommand {
+/// `host` loads it into the real runtime. Tests run off the Swift concurrency pool
+/// (``ValidateThread``), which they leave to the plugin's tasks.
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the conformance suite on plugin libraries (a .so, a manifest or a folder): one line per test, exit 1 on any failure.",
         discussion: """
@@ -66,14 +67,17 @@ struct Validate: ParsableCommand {
         asked.isEmpty ? ValidationTests.all.map(\.name) : ValidationTests.all.map(\.name).filter(asked.contains)
     }
 
-    func run() throws {
+    func run() async throws {
         if let runTest, let symbol {
             // A child: one test, its result as one JSON line on a descriptor of its own (what the
             // plugin prints goes to standard error), then out at once: threads the plugin left may
             // still run, and its static destructors must not run under them.
             let result = fcntl(1, F_DUPFD_CLOEXEC, 10)
             dup2(2, 1)
-            let found = ValidationTests.runHere(runTest, library: paths[0], symbol: symbol, alias: alias ?? "plugin", config: config)
+            let (library, alias, config) = (paths[0], alias ?? "plugin", config)
+            let found = await ValidateThread.run {
+                ValidationTests.runHere(runTest, library: library, symbol: symbol, alias: alias, config: config)
+            }
             var line = Array(try JSONEncoder().encode(found))
             line.append(UInt8(ascii: "\n"))
             _ = line.withUnsafeBytes { write(result >= 0 ? result : 2, $0.baseAddress, $0.count) }
@@ -86,9 +90,12 @@ struct Validate: ParsableCommand {
             if catalog.entryPoints.isEmpty && catalog.problems.isEmpty { report.problems.append("\(path): no plugin found") }
             for entry in catalog.entryPoints {
                 for test in selected {
+                    let (library, symbol, alias, config) = (entry.libraryPath, entry.symbol, entry.alias, config)
                     let result = inProcess
-                        ? ValidationTests.runHere(test, library: entry.libraryPath, symbol: entry.symbol, alias: entry.alias, config: config)
-                        : ValidationTests.runInChild(test, library: entry.libraryPath, symbol: entry.symbol, alias: entry.alias,
+                        ? await ValidateThread.run {
+                            ValidationTests.runHere(test, library: library, symbol: symbol, alias: alias, config: config)
+                        }
+                        : ValidationTests.runInChild(test, library: library, symbol: symbol, alias: alias,
                                                      config: config, timeLimit: timeLimit)
                     let line = ValidationReport.Line(library: entry.libraryPath, alias: entry.alias, test: test, result: result)
                     report.lines.append(line)

@@ -17,7 +17,7 @@ enum ValidationTests {
     }
 
     /// What one test found.
-    struct Result: Codable {
+    struct Result: Codable, Sendable {
         /// "pass", "fail" or "skip".
         var outcome: String
         /// Why it failed or was skipped; on a pass, a short note.

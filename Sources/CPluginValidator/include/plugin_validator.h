@@ -35,7 +35,8 @@ typedef enum { PH_VALIDATION_PASS = 0, PH_VALIDATION_FAIL = 1, PH_VALIDATION_SKI
 size_t ph_validation_test_count(void);
 
 /* The name of test `index` (< ph_validation_test_count()), or NULL: "descriptor", "entry", "heap",
- * "lifecycle", "config", "threads", "state", "typed", "wrappers", "stray-threads", "late-calls".
+ * "lifecycle", "config", "threads", "state", "typed", "wrappers", "endpoints", "async", "stray-threads",
+ * "late-calls".
  * Static strings. */
 const char *ph_validation_test_name(size_t index);
 

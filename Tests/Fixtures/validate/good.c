@@ -3,7 +3,7 @@
  * test must pass on it; a test that fails here has a false positive.
  *
  * It uses every part of the ABI a test looks at:
- *   descriptor  ABI 1.2, struct_size = sizeof(ph_plugin_t), PH_PLUGIN_THREAD_SAFE
+ *   descriptor  ABI 1.3 (PH_ABI_MINOR), struct_size = sizeof(ph_plugin_t), PH_PLUGIN_THREAD_SAFE
  *   entry       NULL for a foreign major, the same static descriptor every time
  *   config      one key, `level` (string: debug | info | warning | error); any
  *               other key, a wrong type or an unknown level is refused with a status
@@ -13,8 +13,13 @@
  *   state       save_state writes 40 bytes; restore_state takes exactly those back
  *               (a second save is byte-identical) and refuses anything else
  *   HTTP        raw      GET /good/echo/:word
+ *               raw      GET /good/later (PH_MAY_DEFER): the worker thread resumes it ~2 ms later,
+ *                        at once when the host gives up on it (on_cancel), and at stop whatever is left
  *               typed    GET /good/describe/:count?text=&scale=&loud=
  *                        string describe(int64 count, string text, double scale, bool loud)
+ *               typed    POST /good/measure   json measure(json body): {"bytes": N}, any JSON body
+ *               typed    POST /good/sum       handler form, json body checked against a body_schema
+ *                        ({"values": [integers]}), answers {"count": N, "sum": S} with set_body
  *               wrapper  "good-tag" (pre, match "*") with accepts, prepare, call, release
  * No host call after destroy, no thread left after destroy.
  */
@@ -44,7 +49,24 @@ typedef struct good {
     pthread_t worker;
     bool worker_running;                /* [control] only */
     atomic_bool stopping;
+    pthread_mutex_t jobs_lock;          /* the deferred requests of GET /good/later */
+    struct job *jobs;
 } good_t;
+
+/* A deferred request of GET /good/later, until the worker resumes it. */
+typedef struct job {
+    good_t *self;
+    ph_http_request_t *request;
+    uint64_t due_ns;
+    atomic_bool cancelled;              /* the host gave up: resume at once */
+    struct job *next;
+} job_t;
+
+static uint64_t now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 static int level_index(const char *text, size_t length) {
     for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
@@ -111,8 +133,94 @@ static ph_status_t echo_handler(void *user_data, ph_http_request_t *request, ph_
     return self->http->set_body(request, body, used + length);
 }
 
+/* The host gave up on a deferred request: the worker resumes it at once (it must not block here). */
+static void later_cancelled(void *user_data) {
+    job_t *job = user_data;
+    atomic_store(&job->cancelled, true);
+}
+
+static ph_status_t later_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    good_t *self = user_data;
+    job_t *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        ph_message_printf(error, "out of memory");
+        return PH_ERR_FAILED;
+    }
+    job->self = self;
+    job->request = request;
+    job->due_ns = now_ns() + 2000000u;
+    self->http->set_header(request, "Content-Type", "text/plain");
+    /* Registered before the worker can see the job: it never runs after the job's resume. */
+    self->http->on_cancel(request, later_cancelled, job);
+    pthread_mutex_lock(&self->jobs_lock);
+    job->next = self->jobs;
+    self->jobs = job;
+    pthread_mutex_unlock(&self->jobs_lock);
+    return PH_PENDING;
+}
+
+/* Resumes the jobs that are due (all of them when `all`), then frees them. */
+static void finish_jobs(good_t *self, bool all) {
+    pthread_mutex_lock(&self->jobs_lock);
+    job_t *due = NULL;
+    for (job_t **link = &self->jobs; *link != NULL;) {
+        job_t *job = *link;
+        if (all || atomic_load(&job->cancelled) || now_ns() >= job->due_ns) {
+            *link = job->next;
+            job->next = due;
+            due = job;
+        } else {
+            link = &job->next;
+        }
+    }
+    pthread_mutex_unlock(&self->jobs_lock);
+    while (due != NULL) {
+        job_t *next = due->next;
+        if (!atomic_load(&due->cancelled)) self->http->set_body(due->request, "later", 5);
+        /* PH_ERR_CANCELLED when the host gave up: nothing else to do. Exactly one resume per job. */
+        self->http->resume(due->request, all ? PH_ERR_FAILED : PH_OK, all ? "stopping" : NULL);
+        free(due);
+        due = next;
+    }
+}
+
 /* Plugin-owned result, valid until this thread calls into the plugin again. */
 static _Thread_local char described[512];
+
+/* Any JSON body: its size, as a JSON document (thread-local, like a string result). */
+static _Thread_local char measured[64];
+
+static const char *measure(const char *json, size_t length) {
+    (void)json;
+    snprintf(measured, sizeof measured, "{\"bytes\":%zu}", length);
+    return measured;
+}
+
+/* Handler form: the host checked the body against SUM_SCHEMA; reads it with `param`. */
+static ph_status_t sum_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    good_t *self = user_data;
+    ph_type_t type;
+    const void *value;
+    size_t length;
+    if (self->http->param(request, "body", &type, &value, &length) != PH_OK || type != PH_TYPE_JSON) {
+        ph_message_printf(error, "no JSON body parameter");
+        return PH_ERR_FAILED;
+    }
+    /* Counts the integers of "values" without a JSON library: digits runs after the first '['. */
+    const char *text = value, *end = text + length, *at = memchr(text, '[', length);
+    long long count = 0, sum = 0;
+    while (at != NULL && at < end && *at != ']') {
+        char *stop;
+        long long number = strtoll(at + 1, &stop, 10);
+        if (stop == at + 1) { at++; continue; }
+        count++;
+        sum += number;          /* the schema bounds them: no overflow */
+        at = stop;
+    }
+    char answer[96];
+    int written = snprintf(answer, sizeof answer, "{\"count\":%lld,\"sum\":%lld}", count, sum);
+    return self->http->set_body(request, answer, (size_t)written);
+}
 
 /* Every value of every type is fine: no arithmetic on count, text cut at a UTF-8 boundary. */
 static const char *describe(int64_t count, const char *text, double scale, bool loud) {
@@ -157,6 +265,11 @@ static void tag_release(void *user_data, void *state) {
     free(state);
 }
 
+#define SUM_SCHEMA "{\"type\":\"object\",\"required\":[\"values\"],\"properties\":{\"values\":{\"type\":\"array\"," \
+                   "\"items\":{\"type\":\"integer\",\"minimum\":-1000000,\"maximum\":1000000},\"maxItems\":100}}}"
+
+static const ph_param_t body_params[] = {{"body", PH_SOURCE_BODY, PH_TYPE_JSON}};
+
 static const ph_param_t describe_params[] = {
     {"count", PH_SOURCE_PATH, PH_TYPE_INT64},
     {"text", PH_SOURCE_QUERY, PH_TYPE_STRING},
@@ -173,11 +286,22 @@ static ph_status_t register_http(good_t *self, ph_message_t *error) {
                                        .params = describe_params,
                                        .param_count = sizeof describe_params / sizeof *describe_params,
                                        .result = PH_TYPE_STRING};
+    const ph_endpoint_t later = {.struct_size = sizeof(ph_endpoint_t), .method = "GET", .path = "/good/later",
+                                 .handler = later_handler, .user_data = self, .flags = PH_MAY_DEFER};
+    const ph_typed_endpoint_t measured_endpoint = {.struct_size = sizeof(ph_typed_endpoint_t), .method = "POST",
+                                                   .path = "/good/measure", .function = (void (*)(void))measure,
+                                                   .params = body_params, .param_count = 1, .result = PH_TYPE_JSON};
+    const ph_typed_endpoint_t sum = {.struct_size = sizeof(ph_typed_endpoint_t), .method = "POST", .path = "/good/sum",
+                                     .params = body_params, .param_count = 1, .result = PH_TYPE_JSON,
+                                     .body_schema = SUM_SCHEMA, .handler = sum_handler, .user_data = self};
     const ph_wrapper_t tag = {.struct_size = sizeof(ph_wrapper_t), .phase = PH_WRAP_PRE, .name = "good-tag",
                               .match = "*", .user_data = self, .accepts = tag_accepts, .prepare = tag_prepare,
                               .call = tag_call, .release = tag_release, .flags = 0};
     ph_status_t status = self->http->register_endpoint(host, &echo, error);
+    if (status == PH_OK) status = self->http->register_endpoint(host, &later, error);
     if (status == PH_OK) status = self->http->register_typed_endpoint(host, &typed, error);
+    if (status == PH_OK) status = self->http->register_typed_endpoint(host, &measured_endpoint, error);
+    if (status == PH_OK) status = self->http->register_typed_endpoint(host, &sum, error);
     if (status == PH_OK) status = self->http->register_wrapper(host, &tag, error);
     return status;
 }
@@ -193,6 +317,7 @@ static ph_status_t good_create(const ph_plugin_t *plugin, const ph_host_t *host,
     }
     self->host = host;
     self->level = 1;
+    pthread_mutex_init(&self->jobs_lock, NULL);
     const char *value = NULL;
     size_t length = 0;
     if (host->config != NULL && host->config->get_string(host->config, "level", &value, &length) == PH_OK && value != NULL) {
@@ -220,9 +345,11 @@ static void *worker_main(void *argument) {
     pthread_setname_np(pthread_self(), "good-worker");
     self->host->log(self->host, PH_LOG_DEBUG, "worker running");   /* a host call while alive: allowed */
     while (!atomic_load(&self->stopping)) {
-        struct timespec pause = {0, 5 * 1000 * 1000};
+        struct timespec pause = {0, 1 * 1000 * 1000};
         nanosleep(&pause, NULL);
+        if (self->http != NULL) finish_jobs(self, false);
     }
+    if (self->http != NULL) finish_jobs(self, true);   /* what is left is finished before the thread ends */
     return NULL;
 }
 
@@ -257,6 +384,7 @@ static ph_status_t good_stop(void *instance, ph_message_t *error) {
 static void good_destroy(void *instance) {
     good_t *self = instance;
     join_worker(self);                                         /* no thread outlives the instance */
+    pthread_mutex_destroy(&self->jobs_lock);
     free(self);
 }
 
