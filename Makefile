@@ -5,6 +5,7 @@
 #   make plugins  build the example plugins into plugins/ (next to their manifests)
 #   make bench    performance figures against their baselines (release build)
 #   make fuzz     libFuzzer on the parsers of hostile bytes (FUZZ_SECONDS per target)
+#   make docs     render the Swift SDK's DocC into a static site (fails on an unresolved link)
 
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
@@ -33,7 +34,23 @@ clean:
 	$(MAKE) -C plugins clean
 	rm -rf .build
 
-.PHONY: all build plugins run test clean
+# make docs: the Swift SDK's DocC (articles in PluginSDK/Swift/PluginSDK.docc and every
+# public symbol's doc comment) rendered into DOCS_OUT, a static site. Fails on any warning,
+# an unresolved symbol or article link among them. Its own scratch folder: the symbol-graph
+# flags never touch the main build. Browse: python3 -m http.server -d $(DOCS_OUT), then
+# http://localhost:8000/documentation/pluginsdk/
+DOCS_OUT ?= $(CURDIR)/.build/docs-site
+DOCC ?= $(shell command -v docc 2>/dev/null || echo $(dir $(shell command -v $(SWIFT)))docc)
+docs:
+	$(SWIFT) build --scratch-path .build-docs --target PluginSDK \
+	  -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(CURDIR)/.build-docs/symbol-graphs
+	rm -rf $(DOCS_OUT)
+	$(DOCC) convert PluginSDK/Swift/PluginSDK.docc --additional-symbol-graph-dir $(CURDIR)/.build-docs/symbol-graphs \
+	  --fallback-display-name PluginSDK --fallback-bundle-identifier dev.plughost.PluginSDK \
+	  --transform-for-static-hosting --warnings-as-errors --output-path $(DOCS_OUT)
+	@echo "SDK documentation in $(DOCS_OUT): python3 -m http.server -d $(DOCS_OUT), then http://localhost:8000/documentation/pluginsdk/"
+
+.PHONY: all build plugins run test clean docs
 
 bench: plugins
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -51,7 +68,7 @@ bench: plugins
 # build never sees -sanitize flags; release, as its fuzzers ran 1.3-7x more inputs
 # per second than a debug build's (measured). Exits non-zero on any crash or hang.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= manifest hostconfig route typedvalue elf
+FUZZ_TARGETS ?= manifest hostconfig route typedvalue json elf
 
 fuzz:
 	@# Same dependency versions as the main build (copied only when they differ, so no re-resolve).

@@ -15,7 +15,7 @@ import PackageDescription
 // executable's `main` to `<module>_main` and links `--defsym main=<module>_main`,
 // which fails here (undefined symbol) because a fuzzer's `main` is libFuzzer's.
 
-let targetNames = ["manifest", "hostconfig", "route", "typedvalue", "elf"]
+let targetNames = ["manifest", "hostconfig", "route", "typedvalue", "json", "elf"]
 
 let package = Package(
     name: "plughost-fuzz",

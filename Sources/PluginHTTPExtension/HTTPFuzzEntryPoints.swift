@@ -16,7 +16,36 @@ import Logging
         }),
         FuzzEntryPoints.Target(name: "route", run: route),
         FuzzEntryPoints.Target(name: "typedvalue", run: typedValue),
+        FuzzEntryPoints.Target(name: "json", run: json),
     ] + FuzzEntryPoints.targets.dropFirst(2)
+
+    /// JSON bodies and results, and schemas: the input is `schema NUL document` (or only a
+    /// document). The strict reader and the allocation-free checker agree on every input; a
+    /// document that parses writes back as text that parses to the same text; a schema
+    /// that compiles checks the document without failing.
+    public static func json(_ bytes: [UInt8]) -> String? {
+        let split = bytes.firstIndex(of: 0)
+        let document = split.map { Array(bytes[($0 + 1)...]) } ?? bytes
+        let parsed: JSONValue?
+        do throws(JSONParser.Malformed) { parsed = try JSONParser.parse(document) } catch {
+            guard error.offset >= 0, error.offset <= document.count else { return "error offset \(error.offset) outside the document" }
+            parsed = nil
+        }
+        let checked = document.withUnsafeBufferPointer { (try? JSONParser.check($0)) != nil }
+        if (parsed != nil) != checked { return "parse (\(parsed != nil)) and check (\(checked)) disagree" }
+        if let parsed {
+            let text = parsed.text
+            guard let again = try? JSONParser.parse(text) else { return "the written form \(text) does not parse" }
+            if again.text != text { return "the written form is not stable: \(text) then \(again.text)" }
+        }
+        if let split, let schema = try? JSONSchema.compile(text: String(decoding: bytes[..<split], as: UTF8.self)) {
+            guard (try? JSONParser.parse(schema.document.text)) != nil else { return "a compiled schema does not write back as JSON" }
+            if let parsed, let violation = schema.violation(in: parsed), !violation.pointer.isEmpty, !violation.pointer.hasPrefix("/") {
+                return "violation pointer '\(violation.pointer)' is not a JSON Pointer"
+            }
+        }
+        return nil
+    }
 
     /// The body of `LLVMFuzzerTestOneInput` for any target `name`.
     public static func fuzz(_ name: String, _ data: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {

@@ -74,6 +74,14 @@ struct GreeterExampleTests {
         // An async Codable endpoint: the answer after an await.
         let later = serve.get("/greetings/bob/later")
         #expect(later.status == 200 && later.body == #"{"lines":["Hello, bob!"],"name":"bob"}"#, "\(later)")
+        // The listing names each endpoint's real kind: raw, async (a raw one that defers), typed.
+        let listing = try #require(try JSONSerialization.jsonObject(with: Data(serve.get("/_plughost/plugins").body.utf8)) as? [String: Any])
+        let greeter = (listing["plugins"] as? [[String: Any]])?.first { $0["alias"] as? String == "greeter" }
+        let kinds = Dictionary(uniqueKeysWithValues: ((greeter?["endpoints"] as? [[String: Any]]) ?? []).map {
+            ("\($0["method"] ?? "") \($0["path"] ?? "")", $0["kind"] as? String ?? "")
+        })
+        #expect(kinds["GET /hello"] == "raw" && kinds["GET /hello/later"] == "async" && kinds["POST /greetings"] == "typed"
+                && kinds["GET /greetings/:name/later"] == "typed", "\(kinds)")
         #expect(serve.stop() == 0)
     }
 }
