@@ -1,7 +1,7 @@
 # plughost — build, run and test.
 #   make          build the host and the example plugins
 #   make run      build everything and serve the examples (Ctrl-C to stop)
-#   make test     build the test fixtures and run the whole test suite
+#   make test     build the test fixtures and run the whole test suite (and the OpenAPI client and docs checks)
 #   make plugins  build the example plugins into plugins/ (next to their manifests)
 #   make bench    performance figures against their baselines (release build)
 #   make fuzz     libFuzzer on the parsers of hostile bytes (FUZZ_SECONDS per target)
@@ -24,15 +24,17 @@ run: build plugins
 # The OpenAPI tests validate the host's document with openapi-spec-validator (PyPI): installed
 # here when missing, so they run on a new machine. Then a Swift client generated from the
 # running host's document by swift-openapi-generator calls calc (Tests/OpenAPIClient/check.sh).
+# Last, the SDK's DocC must render with every link resolved (make docs).
 test: plugins
 	python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q openapi-spec-validator
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 	PLUGHOST=$$($(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path)/plughost SWIFT=$(SWIFT) Tests/OpenAPIClient/check.sh
+	$(MAKE) docs
 
 clean:
 	$(MAKE) -C plugins clean
-	rm -rf .build
+	rm -rf .build .build-docs Tests/OpenAPIClient/.build-openapi-client
 
 # make docs: the Swift SDK's DocC (articles in PluginSDK/Swift/PluginSDK.docc and every
 # public symbol's doc comment) rendered into DOCS_OUT, a static site. Fails on any warning,
