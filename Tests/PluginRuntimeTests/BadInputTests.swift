@@ -43,7 +43,7 @@ struct BadInputTests {
             $0.copyFixture("libbroken.so")
             $0.manifest("bad.toml", [("bad", "libbroken.so:abi2_entry")])
         },
-        BadInput(name: "ABI minor newer than the host's", code: .abiMismatch, reason: "needs ABI 1.99, host speaks 1.2", file: "libbroken.so") {
+        BadInput(name: "ABI minor newer than the host's", code: .abiMismatch, reason: "needs ABI 1.99, host speaks 1.3", file: "libbroken.so") {
             $0.copyFixture("libbroken.so")
             $0.manifest("bad.toml", [("bad", "libbroken.so:newer_minor_entry")])
         },
