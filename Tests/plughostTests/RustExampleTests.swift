@@ -58,6 +58,8 @@ struct RustExampleTests {
         #expect(first.status == 200, "\(first.body)\n\(server.log)")
         // create logged through host->log, tagged with the alias.
         #expect(server.log.contains("plugin=hello-rust") && server.log.contains("greeting is 'Ahoy'"), "\(server.log)")
+        // Labelled with the plugin, not with the host module that wrote the line.
+        #expect(server.log.contains("[hello-rust] greeting is 'Ahoy'") && !server.log.contains("[PluginRuntime] greeting"), "\(server.log)")
         let one = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any], "\(first.body)")
         #expect(one["plugin"] as? String == "hello-rust")
         #expect(one["message"] as? String == "Ahoy from hello-rust!")
