@@ -207,6 +207,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PluginSDKTests",
+            dependencies: ["PluginSDK", "PluginHTTPExtension"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "plughostTests",
             dependencies: ["plughost", "PluginTestSupport"],
             swiftSettings: swiftSettings

@@ -54,6 +54,12 @@ enum JSONSchemaProbe {
         case is UInt16.Type: node.kind = .type("integer", minimum: 0); return UInt16(0) as? T
         case is UInt32.Type: node.kind = .type("integer", minimum: 0); return UInt32(0) as? T
         case is UInt64.Type: node.kind = .type("integer", minimum: 0); return UInt64(0) as? T
+        // Types JSONDecoder reads its own way, not as their init(from:) asks: as it does.
+        case is Data.Type: node.kind = .type("string"); return Data() as? T            // base64
+        case is Date.Type: node.kind = .type("number"); return Date(timeIntervalSinceReferenceDate: 0) as? T
+        case is Decimal.Type: node.kind = .type("number"); return Decimal() as? T
+        case is URL.Type: node.kind = .type("string"); return URL(string: "about:blank") as? T
+        case is UUID.Type: node.kind = .type("string"); return UUID() as? T
         default: return nil
         }
     }
@@ -227,8 +233,9 @@ private final class ProbeUnkeyedContainer: UnkeyedDecodingContainer {
         self.depth = depth
     }
     var codingPath: [any CodingKey] { [] }
-    var count: Int? { 1 }
-    var isAtEnd: Bool { decoded }
+    /// At the probe's depth an array is empty (its element type unknown): a recursive type ends there.
+    var count: Int? { depth >= JSONSchemaProbe.maxDepth ? 0 : 1 }
+    var isAtEnd: Bool { decoded || depth >= JSONSchemaProbe.maxDepth }
     var currentIndex: Int { decoded ? 1 : 0 }
 
     func decodeNil() throws -> Bool { false }
