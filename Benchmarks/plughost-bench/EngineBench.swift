@@ -96,6 +96,11 @@ enum EngineBench {
         let plughostConfig = "[host]\nnamespaces = [\"plughost.plugins\"]\nenabled = [\"calc\"]\nstate-dir = \"\(folder)\"\n"
         try plughostConfig.write(toFile: folder + "/calc.toml", atomically: true, encoding: .utf8)
 
+        // POST /calc/stats: a JSON body checked against its schema, a JSON result checked against its own.
+        let statsScript = folder + "/stats.lua"
+        try #"wrk.method = "POST"; wrk.body = '{"values":[1,2,3,4,5,6,7,8]}'; wrk.headers["Content-Type"] = "application/json""#
+            .write(toFile: statsScript, atomically: true, encoding: .utf8)
+
         let plughostPort = try freePort()
         let barePort = try freePort()
         let servers = [
@@ -116,6 +121,10 @@ enum EngineBench {
                 }
                 loads[server.name, default: []].append(
                     try HTTPBench.wrk(port: server.port, seconds: seconds, path: "/calc/add/2/3", connections: 64, placement: placement))
+                if server.name == "plughost" {
+                    loads["plughost-json", default: []].append(try HTTPBench.wrk(
+                        port: server.port, seconds: seconds, path: "/calc/stats", connections: 64, placement: placement, script: statsScript))
+                }
             }
         }
         let pinning = "server on core(s) \(placement.host.map(String.init).joined(separator: ",")), wrk -t1 -c64 on \(placement.load.map(String.init).joined(separator: ","))"
@@ -133,6 +142,13 @@ enum EngineBench {
                                   value: otherRate * ratio, baseline: otherRate, unit: "req/s", target: target, met: ratio >= goal,
                                   spread: .of(ratios, ratio: true)))
         }
+        let json = loads["plughost-json"]!
+        let jsonRatios = zip(json, host).map { $0.requestsPerSecond / $1.requestsPerSecond }
+        let jsonRatio = HTTPBench.median(jsonRatios)
+        let scalarRate = HTTPBench.median(host.map(\.requestsPerSecond))
+        figures.append(Figure(name: "HTTP requests/s of a JSON typed endpoint (POST /calc/stats, 8 numbers: body checked against its schema, result against its own) against a scalar one (GET /calc/add/2/3), same server; \(pinning); median of \(rounds) rounds",
+                              value: scalarRate * jsonRatio, baseline: scalarRate, unit: "req/s", target: "—", met: true,
+                              spread: .of(jsonRatios, ratio: true)))
         for (percentile, values) in [("p50", \HTTPBench.Load.p50), ("p99", \HTTPBench.Load.p99)] {
             for baseline in ["nginx", "bare"] {
                 let mine = host.map { $0[keyPath: values] }

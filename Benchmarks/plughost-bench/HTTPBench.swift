@@ -115,9 +115,9 @@ enum HTTPBench {
     /// Runs wrk against `path` (default `/t/add/40/2`) on `port` with `connections` connections
     /// (on the load generators' cores of `placement`, when given).
     static func wrk(port: Int, seconds: Int, path: String = "/t/add/40/2", connections: Int = 32,
-                    placement: CorePlacement? = nil) throws -> Load {
-        let process = wrkProcess(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)\(path)"],
-                                 placement: placement)
+                    placement: CorePlacement? = nil, script: String? = nil) throws -> Load {
+        let process = wrkProcess(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency"] + (script.map { ["-s", $0] } ?? [])
+                                 + ["http://127.0.0.1:\(port)\(path)"], placement: placement)
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

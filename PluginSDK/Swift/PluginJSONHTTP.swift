@@ -1,7 +1,4 @@
 import CPluginABI
-#if canImport(Glibc)
-import Glibc
-#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -206,17 +203,12 @@ extension HTTPRegistrar {
         let box = HTTPHandlerBox(api: api) { exchange in
             do { try handler(exchange) } catch let error as HTTPError { JSONExchange.answer(error, exchange) }
         }
-        let names = parameters.map { strdup($0.name) }
-        defer { names.forEach { free($0) } }
-        var params = zip(parameters, names).map { parameter, name in
-            ph_param_t(name: UnsafePointer(name), source: parameter.source.raw, type: parameter.kind.raw)
-        }
         let status = method.withCString { cMethod in
             path.withCString { cPath in
                 bodySchema.withOptionalCString { cBodySchema in
                     resultSchema.withOptionalCString { cResultSchema in
                         options.summary.withOptionalCString { cSummary in
-                            params.withUnsafeMutableBufferPointer { list in
+                            parameters.withCParameters { list in
                                 var endpoint = ph_typed_endpoint_t()
                                 endpoint.struct_size = UInt32(MemoryLayout<ph_typed_endpoint_t>.size)
                                 endpoint.method = cMethod

@@ -249,14 +249,9 @@ extension HTTPRegistrar {
             throw PluginFailure("\(method) \(path): typed endpoints need libffi, which is not loaded in this process and could not be opened")
         }
         let box = try TypedEndpointBox(ffi: ffi, parameters: parameters.map(\.kind), result: result, call: call)
-        let names = parameters.map { strdup($0.name) }
-        defer { names.forEach { free($0) } }
-        var params = zip(parameters, names).map { parameter, name in
-            ph_param_t(name: UnsafePointer(name), source: parameter.source.raw, type: parameter.kind.raw)
-        }
         let status = method.withCString { cMethod in
             path.withCString { cPath in
-                params.withUnsafeMutableBufferPointer { list in
+                parameters.withCParameters { list in
                     var endpoint = ph_typed_endpoint_t()
                     endpoint.struct_size = UInt32(MemoryLayout<ph_typed_endpoint_t>.size)
                     endpoint.method = cMethod
@@ -271,6 +266,18 @@ extension HTTPRegistrar {
         }
         try check(status)
         host.retain(box)
+    }
+}
+
+extension Array where Element == EndpointInfo.Parameter {
+    /// The parameters as `ph_param_t`s, their names C strings that live while `body` runs.
+    func withCParameters<R>(_ body: (UnsafeMutableBufferPointer<ph_param_t>) -> R) -> R {
+        let names = map { strdup($0.name) }
+        defer { names.forEach { free($0) } }
+        var params = zip(self, names).map { parameter, name in
+            ph_param_t(name: UnsafePointer(name), source: parameter.source.raw, type: parameter.kind.raw)
+        }
+        return params.withUnsafeMutableBufferPointer { body($0) }
     }
 }
 

@@ -1,3 +1,5 @@
+import PluginRuntime
+
 /// A strict JSON reader (RFC 8259) for bytes the host does not trust: request
 /// bodies and plugins' results.
 ///
@@ -261,28 +263,9 @@ public struct JSONParser {
         return value
     }
 
-    /// The length of the well-formed UTF-8 sequence (2–4 bytes) at the position; no overlong
-    /// forms, no surrogates, nothing past U+10FFFF.
+    /// The length of the well-formed UTF-8 sequence (2–4 bytes) at the position.
     private func utf8Sequence() throws(Malformed) -> Int {
-        let lead = bytes[position]
-        let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw fail("not UTF-8")
-        }
-        guard bytes.count - position >= length else { throw fail("not UTF-8 (a sequence cut short)") }
-        for index in 1..<length {
-            let byte = bytes[position + index]
-            let (min, max) = index == 1 ? (low, high) : (UInt8(0x80), UInt8(0xBF))
-            guard byte >= min, byte <= max else { throw fail("not UTF-8") }
-        }
+        guard let length = UTF8Sequence.length(in: bytes, at: position) else { throw fail("not UTF-8") }
         return length
     }
 }

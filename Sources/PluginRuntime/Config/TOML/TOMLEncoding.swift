@@ -24,7 +24,7 @@ enum TOMLEncoding {
                 }
                 index += 1
             } else {
-                guard let length = sequenceLength(bytes, at: index) else {
+                guard let length = UTF8Sequence.length(in: bytes, at: index) else {
                     throw TOMLParseError("invalid UTF-8 byte \(hex(byte))", at: index, in: bytes)
                 }
                 index += length
@@ -51,33 +51,6 @@ enum TOMLEncoding {
         default:
             return nil
         }
-    }
-
-    /// The length of the well-formed UTF-8 sequence starting at `index` (a byte of 0x80 or more), or nil.
-    ///
-    /// Refuses overlong forms, surrogates (U+D800–U+DFFF) and scalars above U+10FFFF.
-    private static func sequenceLength(_ bytes: [UInt8], at index: Int) -> Int? {
-        let lead = bytes[index]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return nil
-        }
-        guard bytes.count - index >= length else { return nil }
-        let second = bytes[index + 1]
-        guard second >= low && second <= high else { return nil }
-        for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 {
-            return nil
-        }
-        return length
     }
 
     /// `byte` as `0xAB`.
