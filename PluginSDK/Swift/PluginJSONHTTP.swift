@@ -77,8 +77,7 @@ extension HTTPRegistrar {
         returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping (repeat each Value) throws -> Result
     ) throws {
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         let names = infos.map(\.name)
         try registerJSON(method, path, infos, body: nil, result: Result.self, options: options, mayDefer: false) { exchange in
             let arguments = try JSONExchange.arguments(exchange, names, as: repeat (each Value).self)
@@ -106,8 +105,7 @@ extension HTTPRegistrar {
         body: Body.Type, returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping (Body, repeat each Value) throws -> Result
     ) throws {
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         let names = infos.map(\.name)
         try registerJSON(method, path, infos, body: Body.self, result: Result.self, options: options, mayDefer: false) { exchange in
             let arguments = try JSONExchange.arguments(exchange, names, as: repeat (each Value).self)
@@ -137,9 +135,7 @@ extension HTTPRegistrar {
         returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping @Sendable (repeat each Value) async throws -> Result
     ) throws {
-        guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         let names = infos.map(\.name)
         let api = self.api
         try registerJSON(method, path, infos, body: nil, result: Result.self, options: options, mayDefer: true) { exchange in
@@ -159,9 +155,7 @@ extension HTTPRegistrar {
         body: Body.Type, returning result: Result.Type, options: JSONEndpointOptions = JSONEndpointOptions(),
         handler: @escaping @Sendable (Body, repeat each Value) async throws -> Result
     ) throws {
-        guard supportsDeferral else { throw PluginFailure("the host does not finish deferred requests (ABI 1.2 or later needed)") }
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         let names = infos.map(\.name)
         let api = self.api
         try registerJSON(method, path, infos, body: Body.self, result: Result.self, options: options, mayDefer: true) { exchange in

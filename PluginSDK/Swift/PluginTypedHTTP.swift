@@ -173,8 +173,7 @@ extension HTTPRegistrar {
         _ method: String, _ path: String, parameters: repeat TypedParameter<each Value>,
         handler: @escaping (repeat each Value) -> Result
     ) throws {
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         let resultKind = Result.resultKind
         if Result.isNullable && resultKind != .string && resultKind != .double {
             throw PluginFailure("\(method) \(path): a \(resultKind) result cannot be null (only string and double results can)")
@@ -204,8 +203,7 @@ extension HTTPRegistrar {
         _ method: String, _ path: String, parameters: repeat TypedParameter<each Value>,
         handler: @escaping (repeat each Value) -> Void
     ) throws {
-        var infos: [EndpointInfo.Parameter] = []
-        for parameter in repeat each parameters { infos.append(parameter.info) }
+        let infos = Self.infos(repeat each parameters)
         // Weak: the endpoint's box lives in the host's handlers, and a strong capture would be
         // a cycle (it is broken at destroy anyway; the host calls no endpoint after it).
         let host = self.host
@@ -218,6 +216,13 @@ extension HTTPRegistrar {
             handler(repeat each arguments)
             return nil
         }
+    }
+
+    /// The parameters' descriptions, in the handler's order.
+    static func infos<each Value: TypedValueConvertible>(_ parameters: repeat TypedParameter<each Value>) -> [EndpointInfo.Parameter] {
+        var infos: [EndpointInfo.Parameter] = []
+        for parameter in repeat each parameters { infos.append(parameter.info) }
+        return infos
     }
 
     /// `values` as the handler's parameter types, in order; nil (and why in `refused`) when a type refuses one.

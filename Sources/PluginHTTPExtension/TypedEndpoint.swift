@@ -38,9 +38,6 @@ final class TypedEndpoint: @unchecked Sendable {
     /// `[("Content-Type", contentType)]`, made once.
     let contentTypeHeaders: [(String, String)]
 
-    /// The parameter read from the body, if one is.
-    var bodyParameter: TypedParameter? { parameters.first { $0.source == ph_source_t(PH_SOURCE_BODY) } }
-
     /// Why a registration is refused.
     struct Refusal: Error {
         let reason: String

@@ -1,4 +1,5 @@
 import Foundation
+import PluginTestSupport
 import Testing
 
 @Suite("The C SDK's JSON helper (plughost/json.h)")
@@ -18,17 +19,9 @@ struct CHelperTests {
     }
 
     private func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         // The test process may itself run under a sanitizer: the child must not inherit its options.
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("SAN_OPTIONS") && $0.key != "LD_PRELOAD" }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("SAN_OPTIONS") && $0.key != "LD_PRELOAD" }
+        let result = try ChildCommand.run(path, arguments, environment: environment)
+        return (result.status, result.output)
     }
 }

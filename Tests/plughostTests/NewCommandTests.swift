@@ -16,16 +16,7 @@ private let sdk = Fixtures.repositoryRoot + "/PluginSDK"
 
 /// Runs `make -s -C folder` and captures its output.
 private func make(_ folder: String) throws -> Plughost.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["make", "-s", "-C", folder]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Plughost.Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    try ChildCommand.run("make", ["-s", "-C", folder])
 }
 
 /// The permission bits of `path` (lstat), nil when nothing is there.

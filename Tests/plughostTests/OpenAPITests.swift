@@ -155,16 +155,8 @@ struct OpenAPITests {
 
     /// Runs `command` found on PATH; its exit status (127: not found) and its output and errors together.
     private static func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let result = try ChildCommand.run(command, arguments)
+        return (result.status, result.output)
     }
 
     private struct ValidatorMissing: Error, CustomStringConvertible {

@@ -174,17 +174,21 @@ typedef struct ph_typed_endpoint {
     size_t param_count;         /**< At most 16. */
     ph_type_t result;           /**< Its return type. */
     /* ---- ABI 1.3 (absent when struct_size ends before them) ---- */
-    uint32_t status;            /**< Status of a successful answer, 200–299; 0 is 200. 204 answers no body. */
-    uint32_t flags;             /**< PH_MAY_DEFER (handler form only), or 0. */
+    uint32_t status;            /**< Status of a successful answer, 200–299; 0 is 200. 204 answers no body. Read once, at registration. */
+    uint32_t flags;             /**< PH_MAY_DEFER (handler form only), or 0; other bits refuse the endpoint. Read once, at registration. */
     const char *content_type;   /**< Content-Type of a successful answer; NULL is "application/json". One
                                      that is not JSON (not application/json nor ending in "+json") sends a
                                      STRING result as its bytes, unquoted; a PH_TYPE_JSON result needs a
-                                     JSON content type. */
-    const char *body_schema;    /**< JSON Schema of the PH_TYPE_JSON body parameter, as JSON text; NULL accepts any JSON. */
-    const char *result_schema;  /**< JSON Schema of a PH_TYPE_JSON result; NULL for any JSON. */
-    const char *summary;        /**< One line describing the endpoint, for the OpenAPI document; NULL for none. */
+                                     JSON content type. Plugin-owned; copied during registration, not read after. */
+    const char *body_schema;    /**< JSON Schema of the PH_TYPE_JSON body parameter, as NUL-terminated JSON text;
+                                     NULL accepts any JSON. Plugin-owned; compiled during registration, not read after. */
+    const char *result_schema;  /**< JSON Schema of a PH_TYPE_JSON result, as body_schema; NULL for any JSON.
+                                     Plugin-owned; compiled during registration, not read after. */
+    const char *summary;        /**< One line describing the endpoint, for the OpenAPI document; NULL for none.
+                                     Plugin-owned; copied during registration, not read after. */
     ph_handler_fn handler;      /**< The handler form (see above), with `function` NULL; `result` must be
-                                     PH_TYPE_JSON or PH_TYPE_VOID. */
+                                     PH_TYPE_JSON or PH_TYPE_VOID. Called [request], as a raw endpoint's handler,
+                                     until destroy; with PH_MAY_DEFER the request may be finished from any thread. */
     void *user_data;            /**< Passed to `handler`; plugin-owned, valid until destroy. */
 } ph_typed_endpoint_t;
 

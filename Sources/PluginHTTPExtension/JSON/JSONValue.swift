@@ -1,3 +1,5 @@
+import PluginRuntime
+
 /// A JSON document as the host reads it: request bodies, plugins' results and
 /// schemas, and the OpenAPI document it writes.
 ///
@@ -137,24 +139,8 @@ extension JSONValue {
         }
     }
 
-    /// Appends `text` as a JSON string: `"` and `\` escaped, control characters as `\uXXXX`.
+    /// Appends `text` as a JSON string, escaped as every JSON text the host writes (`ConfigValue.jsonQuoted`).
     static func writeString(_ text: String, to output: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0..<0x20:
-                output.append(contentsOf: Array("\\u00".utf8))
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0xF)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: ConfigValue.jsonQuoted(text).utf8)
     }
 }
