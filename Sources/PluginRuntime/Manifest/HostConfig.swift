@@ -19,6 +19,9 @@
 ///
 /// [plugin.audit]                      # handed to audit's parse_config
 /// level = "info"
+///
+/// [isolation.audit]                   # run audit in a sandboxed process of its own
+/// mode = "process"
 /// ```
 ///
 /// Every key is described in docs/CONFIG.md.
@@ -87,6 +90,8 @@ public struct HostConfig: Sendable {
     /// Where the host keeps private working files such as shadow copies; nil
     /// uses `$XDG_RUNTIME_DIR/plughost`, else a private folder in `$TMPDIR` or `/tmp`.
     public var stateDirectory: String?
+    /// Each alias's `[isolation.ALIAS]` table, read; an alias without one runs in the host's process.
+    public var isolation: [String: IsolationSettings] = [:]
 
     /// Creates a config in code (for embedding).
     public init(
@@ -100,6 +105,11 @@ public struct HostConfig: Sendable {
         self.enabled = enabled
         self.pluginConfigs = pluginConfigs
         self.cacheEntriesPerPlugin = cacheEntriesPerPlugin
+    }
+
+    /// How `alias` is isolated: its `[isolation.ALIAS]` table, else ``IsolationSettings/inProcess``.
+    public func isolation(of alias: String) -> IsolationSettings {
+        isolation[alias] ?? .inProcess
     }
 
     /// Reads the host config at `path`.
@@ -134,8 +144,8 @@ public struct HostConfig: Sendable {
         func fail(_ reason: String, alias: String? = nil) -> PluginError {
             PluginError(.invalidHostConfig, file: path, alias: alias, reason: reason)
         }
-        for key in document.keys.sorted() where !["host", "plugin", "pins", "request-timeouts"].contains(key) {
-            throw fail("unknown top-level key '\(key)' (expected [host], [pins], [request-timeouts] and [plugin.ALIAS])")
+        for key in document.keys.sorted() where !["host", "plugin", "pins", "request-timeouts", "isolation"].contains(key) {
+            throw fail("unknown top-level key '\(key)' (expected [host], [pins], [request-timeouts], [plugin.ALIAS] and [isolation.ALIAS])")
         }
         var config = HostConfig()
         if let host = document["host"] {
@@ -182,6 +192,15 @@ public struct HostConfig: Sendable {
                     throw fail("[plugin.\(alias)] has a key with a NUL character (\(ConfigValue.jsonQuoted(key))): plugins read keys as C strings", alias: alias)
                 }
                 config.pluginConfigs[alias] = pluginTable
+            }
+        }
+        if let isolation = document["isolation"] {
+            guard let table = isolation.table else { throw fail("'isolation' must hold one table per alias") }
+            for (alias, value) in table.sorted(by: { $0.key < $1.key }) {
+                guard let settings = value.table else {
+                    throw fail("[isolation.\(alias)] must be a table, found a \(value.typeName)", alias: alias)
+                }
+                config.isolation[alias] = try IsolationSettings.parse(settings, alias: alias, fail: fail)
             }
         }
         return config

@@ -17,6 +17,8 @@ final class PluginInstance: @unchecked Sendable {
     let context: PluginContext
     /// The `[plugin.ALIAS]` table it was created with (a reload compares it).
     let configTable: [String: ConfigValue]
+    /// The `[isolation.ALIAS]` settings it was created with (a reload compares them).
+    let isolation: IsolationSettings
     private(set) var state: State
     private var handle: UnsafeMutableRawPointer?
 
@@ -24,11 +26,13 @@ final class PluginInstance: @unchecked Sendable {
     /// The way into the plugin's code.
     private var owner: PluginOwner { context.owner }
 
-    private init(loaded: LoadedPlugin, context: PluginContext, handle: UnsafeMutableRawPointer?, configTable: [String: ConfigValue]) {
+    private init(loaded: LoadedPlugin, context: PluginContext, handle: UnsafeMutableRawPointer?,
+                 configTable: [String: ConfigValue], isolation: IsolationSettings) {
         self.loaded = loaded
         self.context = context
         self.handle = handle
         self.configTable = configTable
+        self.isolation = isolation
         self.state = .created
     }
 
@@ -51,7 +55,8 @@ final class PluginInstance: @unchecked Sendable {
         try context.owner.callChecked(.create, .createFailed, .returned("create")) {
             loaded.descriptor.pointee.create(loaded.descriptor, context.host, &handle, $0)
         }
-        return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable)
+        return PluginInstance(loaded: loaded, context: context, handle: handle, configTable: prepared.configTable,
+                              isolation: prepared.isolation)
     }
 
     /// The cache namespace of a build as configured: its library's SHA-256 and its config table, so

@@ -7,12 +7,15 @@ struct PluginFingerprint: Equatable, Sendable {
     let contentHash: String
     /// The `[plugin.ALIAS]` table.
     let config: [String: ConfigValue]
+    /// The `[isolation.ALIAS]` settings.
+    let isolation: IsolationSettings
 
     /// The fingerprint of a running instance.
     init(_ instance: PluginInstance) {
         entry = instance.loaded.entry
         contentHash = instance.loaded.contentHash
         config = instance.configTable
+        isolation = instance.isolation
     }
 
     /// The fingerprint of `entry` as it is on disk now, configured by `config`.
@@ -24,6 +27,7 @@ struct PluginFingerprint: Equatable, Sendable {
             contentHash = "unreadable: \(error.description)"
         }
         self.config = config.pluginConfigs[entry.alias] ?? [:]
+        isolation = config.isolation(of: entry.alias)
     }
 }
 

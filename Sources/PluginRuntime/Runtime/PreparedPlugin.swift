@@ -7,6 +7,8 @@ struct PreparedPlugin {
     /// The `[plugin.ALIAS]` table of the host config.
     let configTable: [String: ConfigValue]
     let configuration: PluginConfiguration
+    /// The `[isolation.ALIAS]` settings of the host config.
+    let isolation: IsolationSettings
 
     /// Loads `entry` in `pass` and validates its config table from `config`.
     /// The prepared plugin holds one use of its library (given back on failure).
@@ -25,7 +27,8 @@ struct PreparedPlugin {
         let table = config.pluginConfigs[loaded.entry.alias] ?? [:]
         let configuration = PluginConfiguration(table)
         try validate(configuration, of: loaded, configFile: config.path ?? loaded.entry.manifestPath)
-        return PreparedPlugin(loaded: loaded, configTable: table, configuration: configuration)
+        return PreparedPlugin(loaded: loaded, configTable: table, configuration: configuration,
+                              isolation: config.isolation(of: loaded.entry.alias))
     }
 
     private static func validate(_ configuration: PluginConfiguration, of loaded: LoadedPlugin, configFile: String) throws(PluginError) {

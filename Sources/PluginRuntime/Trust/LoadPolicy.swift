@@ -15,6 +15,8 @@ struct LoadPolicy: Sendable {
     var requireSignatures: Bool
     /// Where shadow copies go (see ``ShadowCopy``).
     var stateDirectory: String?
+    /// How each alias is isolated (`[isolation.ALIAS]`); an alias not here runs in the host's process.
+    var isolation: [String: IsolationSettings]
     /// Parents already checked in this pass.
     let safeParents = FilePermissions.SafeParents()
 
@@ -25,6 +27,7 @@ struct LoadPolicy: Sendable {
         trustedKeys = config.trustedKeys
         requireSignatures = config.requireSignatures
         stateDirectory = config.stateDirectory
+        isolation = config.isolation
     }
 
     /// Refuses `path` when strict permissions are on and someone else could have written it.
