@@ -37,6 +37,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "plughost", targets: ["plughost"]),
+        .executable(name: "plughost-plugin-process", targets: ["plughost-plugin-process"]),
         .library(name: "PluginRuntime", targets: ["PluginRuntime"]),
         .library(name: "PluginSDK", targets: ["PluginSDK"]),
         .library(name: "PluginHTTPExtension", targets: ["PluginHTTPExtension"]),
@@ -94,9 +95,23 @@ let package = Package(
         .target(name: "CSharedCache", dependencies: ["CDescriptor"]),
         // The supervisor's system calls: sockets it owns, workers it spawns, signals, descriptor passing.
         .target(name: "CProcessControl", dependencies: ["CDescriptor"]),
+        // The plugin process's sandbox: rlimits, no new privileges, Landlock, a seccomp allow-list.
+        .target(name: "CSandbox", exclude: ["generate_syscall_names.sh"]),
+        // Isolated plugins: the worker's proxy and the plugin process, talking over Unix sockets.
+        .target(
+            name: "CIsolation",
+            dependencies: ["CPluginABI", "CSandbox", "CFFI"],
+            linkerSettings: [.linkedLibrary("ffi")]
+        ),
+        // The program an isolated plugin runs in.
+        .executableTarget(
+            name: "plughost-plugin-process",
+            dependencies: ["CIsolation"],
+            path: "Sources/PluginProcess"
+        ),
         .target(
             name: "PluginRuntime",
-            dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters", "CSharedCache",
+            dependencies: ["CPluginABI", "CMemoryFile", "CCallRecord", "CCrashJournal", "CHostGuard", "CEventCounters", "CSharedCache", "CIsolation",
                            logging, crypto, metrics],
             swiftSettings: swiftSettings
         ),

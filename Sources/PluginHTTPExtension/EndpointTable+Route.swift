@@ -142,6 +142,10 @@ extension EndpointTable {
                 switch endpoint.call {
                 case .function(let invoker):
                     let result = CallRecord.untimed(.endpoint, owner.build.record) { owner.lock.withLock { invoker.invoke(context.parameters!) } }
+                    if IsolatedCallFailure.isPending {
+                        pluginFailed(context, owner, what: "endpoint", status: PH_ERR_FAILED, message: "")
+                        return PH_ERR_FAILED
+                    }
                     return answerTyped(endpoint, result, context)
                 case .handler(let handler, let userData):
                     let status = callHandler(handler, userData, context, handle: handle)
@@ -178,6 +182,12 @@ extension EndpointTable {
         func pluginFailed(_ context: RequestContext, _ owner: PluginOwner, what: String, status: ph_status_t, message: String) {
             let alias = owner.alias
             owner.countError()
+            if let failure = IsolatedCallFailure.take() {
+                registration.owner.logger.error("\(registration.method) \(context.path): \(what) of '\(alias)': \(failure.message); answered \(failure.status)")
+                context.fail(status: UInt32(failure.status), HostErrorBody(failure.status == 504 ? "plugin timed out" : "plugin unavailable",
+                                                                   ["plugin": .text(alias), "message": .text(failure.message)]))
+                return
+            }
             let text = message.isEmpty ? "status \(status)" : message
             registration.owner.logger.error("\(registration.method) \(context.path): \(what) of '\(alias)' failed: \(text)")
             context.fail(status: 500, HostErrorBody("plugin failed", ["plugin": .text(alias), "message": .text(text)]))

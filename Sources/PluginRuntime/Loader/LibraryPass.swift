@@ -23,8 +23,10 @@ final class LibraryPass {
         versionByPath = Dictionary(planned.map { ($0.libraryPath, $0.packageVersion) }, uniquingKeysWith: { first, _ in first })
         let shared = Set(running.map(\.path))
         for library in running { libraries[library.path] = library }
-        // Libraries this pass will open for the first time are tried in a probe process first.
-        probeFailures = LibraryProbe.check(planned.map(\.libraryPath).filter { !shared.contains($0) })
+        // Libraries this pass will open for the first time are tried in a probe process first
+        // (not those only isolated plugins use: their plugin process is the probe, and a sandboxed one).
+        let inProcess = planned.filter { policy.isolation[$0.alias]?.mode != .process }
+        probeFailures = LibraryProbe.check(inProcess.map(\.libraryPath).filter { !shared.contains($0) })
     }
 
     /// Why libraries that crashed a probe process were refused, by path.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CCrashJournal
+import CIsolation
 
 /// One `dlopen`ed shared library, shared by every alias a load pass finds in it.
 ///
@@ -41,9 +42,12 @@ final class PluginLibrary: @unchecked Sendable {
 
     /// The image's entry in the crash journal's table of address ranges (-1 if it has none).
     private let crashIndex: Int32
+    /// For an isolated plugin: its proxy and plugin process (the library is loaded there, not here).
+    let isolated: OpaquePointer?
 
-    private init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer,
-                 shadowDescriptor: Int32?, crashIndex: Int32) {
+    init(path: String, digest: LibraryDigest, needsSwiftRuntime: Bool, handle: UnsafeMutableRawPointer?,
+         shadowDescriptor: Int32?, crashIndex: Int32, isolated: OpaquePointer? = nil) {
+        self.isolated = isolated
         self.crashIndex = crashIndex
         self.path = path
         self.digest = digest
@@ -118,6 +122,12 @@ final class PluginLibrary: @unchecked Sendable {
     func release() -> Release {
         precondition(users > 0, "library released more often than shared")
         users -= 1
+        if users == 0, let isolated {
+            // Its plugin process ends; nothing was mapped here.
+            ph_isolated_close(isolated)
+            if let shadowDescriptor { close(shadowDescriptor) }
+            return .unloaded
+        }
         guard users == 0, let handle else { return .stillInUse }
         self.handle = nil
         // Its range stays known: a fault there now is code that outlived its plugin.

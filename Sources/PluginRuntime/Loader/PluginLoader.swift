@@ -1,4 +1,5 @@
 import CPluginABI
+import CIsolation
 
 /// Opens a plugin library and negotiates its ABI, touching nothing of the
 /// plugin but its entry function until the descriptor's version is known good.
@@ -13,6 +14,9 @@ enum PluginLoader {
     /// library), entry lookup, ABI check, required members. The result holds one use
     /// of the library; on failure that use is given back.
     static func load(_ entry: EntryPoint, in pass: LibraryPass) throws(PluginError) -> LoadedPlugin {
+        if let settings = pass.policy.isolation[entry.alias], settings.mode == .process {
+            return try loadIsolated(entry, settings: settings, policy: pass.policy)
+        }
         let library = try pass.open(path: entry.libraryPath, alias: entry.alias)
         do {
             let (descriptor, record) = try negotiate(library: library, entry: entry)
@@ -21,6 +25,16 @@ enum PluginLoader {
             library.release()
             throw error
         }
+    }
+
+    /// Loads `entry` in a plugin process of its own: the process checks the descriptor as
+    /// ``negotiate(library:entry:)`` does, and the runtime gets the proxy's descriptor.
+    private static func loadIsolated(_ entry: EntryPoint, settings: IsolationSettings, policy: LoadPolicy) throws(PluginError) -> LoadedPlugin {
+        let library = try IsolatedLibrary.open(entry, settings: settings, policy: policy)
+        let descriptor = ph_isolated_descriptor(library.isolated)!
+        let record = CallRecord.register(alias: entry.alias, manifestVersion: entry.packageVersion, pluginVersion: "",
+                                         sha256: library.contentHash)
+        return LoadedPlugin(entry: entry, library: library, descriptor: descriptor, callRecord: record)
     }
 
     /// Calls the entry and checks the descriptor it returns.

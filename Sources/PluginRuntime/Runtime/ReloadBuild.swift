@@ -26,7 +26,9 @@ final class ReloadBuild {
     func create(_ entry: EntryPoint, replacing old: PluginInstance?, reusing reuse: LoadedPlugin?,
                 ledger: inout Ledger) throws(PluginError) {
         let prepared: PreparedPlugin
-        if let reuse {
+        // An isolated plugin's loaded build is its plugin process, which serves one instance:
+        // a new instance (or a change of tier) gets a new one.
+        if let reuse, reuse.library.isolated == nil, config.isolation(of: entry.alias).mode == .inProcess {
             try libraries.policy.admit(reuse.library, alias: entry.alias)
             _ = reuse.library.share()
             do {
@@ -60,13 +62,17 @@ final class ReloadBuild {
     /// Re-creates the kept `old` in its place (its library reused), so that it finds services it missed before.
     func recreate(_ old: PluginInstance, ledger: inout Ledger) throws(PluginError) {
         guard let index = instances.firstIndex(where: { $0 === old }) else { return }
-        _ = old.loaded.library.share()
         let prepared: PreparedPlugin
-        do {
-            prepared = try PreparedPlugin.prepare(old.loaded, config: config)
-        } catch {
-            old.loaded.library.release()
-            throw error
+        if old.loaded.library.isolated != nil {
+            prepared = try PreparedPlugin.prepare(old.loaded.entry, config: config, in: libraries)
+        } else {
+            _ = old.loaded.library.share()
+            do {
+                prepared = try PreparedPlugin.prepare(old.loaded, config: config)
+            } catch {
+                old.loaded.library.release()
+                throw error
+            }
         }
         do {
             let instance = try runtime.createInstance(prepared, after: Array(instances[..<index]), config: config)
