@@ -198,8 +198,9 @@ static void usage(const char *why) {
 }
 
 int ph_plugin_process_main(int argc, char **argv) {
-    /* The worker is this process's reason to exist. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* No PR_SET_PDEATHSIG: it fires when the worker *thread* that started this process ends (a
+     * restart is started by the monitor thread of its predecessor). The worker's end closes the
+     * control socket instead, and ph_peer_run returns. */
     signal(SIGPIPE, SIG_IGN);
     int control = -1, report = -1, strict = 1;
     uint64_t memory_mb = 0, open_files = 0;

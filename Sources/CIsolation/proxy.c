@@ -113,8 +113,26 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    /* The environment, plus: no Swift backtracer (it would try to start a program, which the
+     * sandbox refuses, and delay the death the worker is waiting to see). */
+    size_t count = 0;
+    while (environ[count]) count++;
+    char **environment = calloc(count + 2, sizeof(char *));
+    if (!environment) {
+        snprintf(error, capacity, "out of memory");
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+        close(control[0]); close(control[1]); close(report[0]); close(report[1]);
+        return -1;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++)
+        if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) != 0) environment[kept++] = environ[i];
+    environment[kept++] = "SWIFT_BACKTRACE=enable=no";
+    environment[kept] = NULL;
     pid_t pid;
-    int failed = posix_spawn(&pid, proxy->executable, &actions, &attributes, (char *const *)argv, environ);
+    int failed = posix_spawn(&pid, proxy->executable, &actions, &attributes, (char *const *)argv, environment);
+    free(environment);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(control[1]);
@@ -394,7 +412,7 @@ static void *monitor(void *argument) {
     if (expected) return NULL;
     proxy_fail_pending(proxy);
     ph_isolation_death_t death = {
-        .alias = proxy->alias, .version = proxy->version, .pid = pid,
+        .isolated = proxy, .alias = proxy->alias, .version = proxy->version, .pid = pid,
         .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0, .exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0,
         .hang = hang, .detail = detail, .restarts = proxy->restarts,
     };

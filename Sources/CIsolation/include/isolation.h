@@ -66,6 +66,7 @@ void ph_isolated_close(ph_isolated_t *isolated);
 
 /** What the observer is told when a plugin process ends unexpectedly. */
 typedef struct ph_isolation_death {
+    const ph_isolated_t *isolated; /**< Which isolated plugin (as ph_isolated_open answered it). */
     const char *alias;        /**< The plugin. */
     const char *version;      /**< Its descriptor's version. */
     pid_t pid;                /**< The process that ended. */

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CCrashJournal
+import Synchronization
 
 /// The crash journal: one line per fatal signal in a process that runs plugin
 /// code, naming the plugin it came from (see docs/CONTAINMENT.md).
@@ -24,6 +25,10 @@ public enum CrashJournal {
         line.hasPrefix("plughost: fatal signal: ") || line.hasPrefix("plughost: exit in plugin code: ")
     }
 
+    /// The journal this process's handlers append to, once ``install(path:)`` ran.
+    public static var installedPath: String? { installed.withLock { $0 } }
+    private static let installed = Mutex<String?>(nil)
+
     /// Installs the fatal-signal handlers of this process, appending to `path`.
     /// Call once, before any plugin runs; the Swift runtime's own backtracer is
     /// replaced (it would delay the process's death by seconds).
@@ -31,6 +36,7 @@ public enum CrashJournal {
         guard ph_crash_install(path) == 0 else {
             throw PluginError(.loadFailed, file: path, alias: nil, reason: "cannot open the crash journal: \(String(cString: strerror(errno)))")
         }
+        installed.withLock { $0 = path }
     }
 
     /// The records in the journal at `path`, oldest first (none if it does not exist).

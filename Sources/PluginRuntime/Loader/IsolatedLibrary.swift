@@ -72,6 +72,8 @@ enum IsolatedLibrary {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: "in its plugin process: \(reason)")
         }
         keepDescriptor = true
+        IsolatedDeaths.register(isolated, .init(alias: alias, manifestVersion: entry.packageVersion, sha256: shadow.digest.hex,
+                                                crashLimit: policy.crashLimit, crashWindowSeconds: policy.crashWindowSeconds))
         return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: false, handle: nil,
                              shadowDescriptor: shadow.descriptor, crashIndex: -1, isolated: isolated)
     }

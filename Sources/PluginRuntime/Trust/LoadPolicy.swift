@@ -17,6 +17,11 @@ struct LoadPolicy: Sendable {
     var stateDirectory: String?
     /// How each alias is isolated (`[isolation.ALIAS]`); an alias not here runs in the host's process.
     var isolation: [String: IsolationSettings]
+    /// Crashes of one build within ``crashWindowSeconds`` that quarantine it (an isolated plugin's
+    /// process is then not restarted).
+    var crashLimit = 3
+    /// The window of ``crashLimit``, in seconds.
+    var crashWindowSeconds = 60
     /// Parents already checked in this pass.
     let safeParents = FilePermissions.SafeParents()
 
@@ -27,6 +32,8 @@ struct LoadPolicy: Sendable {
         trustedKeys = config.trustedKeys
         requireSignatures = config.requireSignatures
         stateDirectory = config.stateDirectory
+        crashLimit = config.crashLimit
+        crashWindowSeconds = config.crashWindowSeconds
         isolation = config.isolation
     }
 

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CIsolation
+import Logging
+import Synchronization
+
+/// What the host does when an isolated plugin's process ends unexpectedly (a crash, a
+/// seccomp kill, its memory limit) or is killed for a hang: a journal line charged to
+/// the plugin's build, like a crash in a worker, with the signal (and the syscall for
+/// SIGSYS); a log line; and a restart with backoff unless the build's crashes within
+/// `crash-window-s` reached `crash-limit` (quarantine: it stays down, and what it
+/// guarded fails closed, until a new build is loaded or `plughost unquarantine`).
+enum IsolatedDeaths {
+    /// The build behind each isolated plugin, to charge deaths to.
+    struct Build: Sendable {
+        let alias: String
+        let manifestVersion: String
+        let sha256: String
+        let crashLimit: Int
+        let crashWindowSeconds: Int
+    }
+
+    private static let builds = Mutex<[UInt: Build]>([:])
+    private static let logger = Logger(label: "plughost")
+
+    /// Remembers `isolated`'s build (and installs the observer, once).
+    static func register(_ isolated: OpaquePointer, _ build: Build) {
+        installOnce
+        builds.withLock { $0[UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(isolated)))] = build }
+    }
+
+    private static let installOnce: Void = {
+        ph_isolation_set_observer({ _, death in
+            guard let death else { return 1 }
+            return IsolatedDeaths.handle(death.pointee) ? 1 : 0
+        }, nil)
+    }()
+
+    /// Journals and logs `death`; answers whether to restart the plugin process.
+    static func handle(_ death: ph_isolation_death_t) -> Bool {
+        let key = UInt(bitPattern: Int(bitPattern: death.isolated.map { UnsafeRawPointer($0) }))
+        let alias = death.alias.map { String(cString: $0) } ?? "?"
+        let version = death.version.map { String(cString: $0) } ?? ""
+        let detail = death.detail.map { String(cString: $0) } ?? ""
+        let build = builds.withLock { $0[key] }
+        let signal = death.hang != 0 ? "HANG" : death.signal != 0 ? signalName(death.signal) : "EXIT"
+        var note = death.hang != 0 ? "a call into \(alias) \(version) got no answer within its call-timeout-ms: its plugin process was killed"
+            : death.signal != 0 ? "plugin process of \(alias) \(version) died of \(signalName(death.signal))"
+            : "plugin process of \(alias) \(version) exited with status \(death.exit_status)"
+        var syscall = ""
+        if detail.hasPrefix("SIGSYS syscall ") {
+            let parts = detail.split(separator: " ")
+            if parts.count >= 4 { syscall = " syscall=\(parts[3])"; note += " in syscall \(parts[3]) (\(parts[2])), which its seccomp allow-list refuses" }
+        }
+        logger.error("[\(alias)] \(note) (pid \(death.pid)); the worker and other plugins carry on")
+        guard let build else { return true }
+        let line = "\(CrashRecord.timestamp(time(nil))) pid=\(death.pid) signal=\(signal) alias=\(build.alias) version=\(build.manifestVersion) plugin_version=\(version.isEmpty ? "-" : version) sha256=\(build.sha256) state=loaded\(syscall) source=isolation note=\"\(note.filter { $0 != "\"" && $0 != "\n" })\"\n"
+        guard let journal = CrashJournal.installedPath else { return true }
+        do {
+            try CrashJournal.append(line: line, path: journal)
+        } catch {
+            logger.error("\(error)")
+        }
+        let quarantine = QuarantineList.evaluate(CrashJournal.records(path: journal), limit: build.crashLimit, window: build.crashWindowSeconds)
+        if quarantine.entry(alias: build.alias, sha256: build.sha256) != nil {
+            logger.error("[\(alias)] plugin '\(alias)' is quarantined after \(build.crashLimit) crashes of its plugin process within \(build.crashWindowSeconds) s: not restarted; what it serves or guards answers 503 until a new build is loaded (or plughost unquarantine \(alias))")
+            return false
+        }
+        logger.info("[\(alias)] restarting its plugin process (restart \(death.restarts + 1))")
+        return true
+    }
+
+    /// "SIGSEGV" for 11, and so on.
+    static func signalName(_ number: Int32) -> String {
+        switch number {
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGBUS: "SIGBUS"
+        case SIGILL: "SIGILL"
+        case SIGFPE: "SIGFPE"
+        case SIGKILL: "SIGKILL"
+        case SIGSYS: "SIGSYS"
+        case SIGTERM: "SIGTERM"
+        case SIGTRAP: "SIGTRAP"
+        case SIGXCPU: "SIGXCPU"
+        default: "SIG\(number)"
+        }
+    }
+}
