@@ -140,7 +140,15 @@ static void lifecycle(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
     case PH_OP_CREATE: {
         process.host.abi_minor = ph_rbuf_u32(args);
         if (!process_read_config(args)) { answer_status(reply, PH_ERR_INVALID, "malformed config from the worker"); return; }
+        process.refusal[0] = 0;
         ph_status_t status = plugin->create(plugin, &process.host, &process.instance, &message);
+        if (status != PH_OK && process.refusal[0]) {
+            /* Say why, beside whatever the plugin made of the refusal. */
+            char both[sizeof text];
+            snprintf(both, sizeof both, "%s%s%s", text, text[0] ? " (" : "", process.refusal);
+            if (text[0]) strncat(both, ")", sizeof both - strlen(both) - 1);
+            snprintf(text, sizeof text, "%s", both);
+        }
         answer_status(reply, status, text);
         return;
     }

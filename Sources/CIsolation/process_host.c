@@ -216,6 +216,7 @@ static ph_status_t host_provide_service(const ph_host_t *host, const char *id, c
                  "service '%s' is a table of function pointers, which cannot cross the plugin process's boundary: "
                  "an isolated plugin can provide only message services (run this plugin in-process to provide it)", id);
         host_log(host, PH_LOG_ERROR, line);
+        snprintf(process.refusal, sizeof process.refusal, "%s", line);
         return PH_ERR_UNSUPPORTED;
     }
     process_service_t entry = {service};

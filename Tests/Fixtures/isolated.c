@@ -12,6 +12,10 @@
  *   GET /iso/hang        sleeps for an hour
  *   GET /iso/ptrace      calls ptrace, which the seccomp allow-list refuses (SIGSYS)
  *   GET /iso/deferred    defers, and a thread of its own finishes the request 20 ms later
+ *   GET /iso/greet/:name calls the message service "greeter.greetings/1" (the example greeter's) with
+ *                        :name and answers its reply, or "no greeter service"
+ *   GET /iso/seen        the "greeter.greeted" events it received, as "N: LAST PAYLOAD"
+ * It subscribes a check to "access.check" that denies "eve" (reason "eve is on isolated's list").
  * Builds: a, b (FIXTURE_BUILD). */
 #define _GNU_SOURCE
 #include <plughost/http.h>
@@ -153,6 +157,72 @@ static ph_status_t deferred(void *u, ph_http_request_t *r, ph_message_t *e) {
     return PH_PENDING;
 }
 
+/** A message service table (PluginSDK's Services article). */
+typedef struct message_service {
+    uint32_t struct_size;
+    uint32_t magic;
+    void *context;
+    ph_status_t (*call)(void *context, const void *request, size_t length, ph_state_write_fn reply, void *sink, ph_message_t *error);
+} message_service_t;
+
+static const ph_host_t *the_host;
+
+typedef struct reply_buffer { char text[512]; size_t length; } reply_buffer_t;
+
+static ph_status_t collect(void *sink, const void *bytes, size_t length) {
+    reply_buffer_t *buffer = sink;
+    if (buffer->length + length >= sizeof buffer->text) return PH_ERR_TOO_SMALL;
+    memcpy(buffer->text + buffer->length, bytes, length);
+    buffer->length += length;
+    return PH_OK;
+}
+
+static ph_status_t greet(void *u, ph_http_request_t *r, ph_message_t *e) {
+    (void)u;
+    const char *name;
+    size_t length;
+    if (http->path_param(r, "name", &name, &length) != PH_OK) return PH_ERR_INVALID;
+    const message_service_t *service = the_host->get_service(the_host, "greeter.greetings/1");
+    if (service == NULL) return say(r, "no greeter service");
+    if (service->struct_size < sizeof *service || service->magic != 0x50484D53u) return say(r, "not a message service");
+    reply_buffer_t reply = {{0}, 0};
+    ph_status_t status = service->call(service->context, name, length, collect, &reply, e);
+    if (status != PH_OK) return status;
+    return http->set_body(r, reply.text, reply.length);
+}
+
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static long seen_count;
+static char seen_last[256];
+
+static void on_greeted(void *user_data, const ph_event_t *event) {
+    (void)user_data;
+    pthread_mutex_lock(&seen_lock);
+    seen_count++;
+    size_t length = event->payload_length < sizeof seen_last - 1 ? event->payload_length : sizeof seen_last - 1;
+    memcpy(seen_last, event->payload, length);
+    seen_last[length] = 0;
+    pthread_mutex_unlock(&seen_lock);
+}
+
+static ph_verdict_t on_access(void *user_data, const ph_event_t *event, ph_message_t *reason) {
+    (void)user_data;
+    if (event->payload_length == 3 && memcmp(event->payload, "eve", 3) == 0) {
+        ph_message_printf(reason, "eve is on isolated's list");
+        return PH_DENY;
+    }
+    return PH_ABSTAIN;
+}
+
+static ph_status_t seen(void *u, ph_http_request_t *r, ph_message_t *e) {
+    (void)u; (void)e;
+    char text[300];
+    pthread_mutex_lock(&seen_lock);
+    snprintf(text, sizeof text, "%ld: %s", seen_count, seen_last);
+    pthread_mutex_unlock(&seen_lock);
+    return say(r, text);
+}
+
 #define ENDPOINT(m, p, h, f) {.struct_size = sizeof(ph_endpoint_t), .method = m, .path = p, .handler = h, .flags = f}
 static const ph_endpoint_t endpoints[] = {
     ENDPOINT("GET", "/iso/ok", ok, 0), ENDPOINT("GET", "/iso/pid", pid, 0), ENDPOINT("GET", "/iso/count", counter, 0),
@@ -160,15 +230,22 @@ static const ph_endpoint_t endpoints[] = {
     ENDPOINT("GET", "/iso/tmpfile", tmpfile_, 0), ENDPOINT("GET", "/iso/connect/:port", connect_, 0),
     ENDPOINT("GET", "/iso/statefile", statefile, 0), ENDPOINT("GET", "/iso/hang", hang, 0),
     ENDPOINT("GET", "/iso/ptrace", trace, 0), ENDPOINT("GET", "/iso/deferred", deferred, PH_MAY_DEFER),
+    ENDPOINT("GET", "/iso/greet/:name", greet, 0), ENDPOINT("GET", "/iso/seen", seen, 0),
 };
 
 static ph_status_t create(const ph_plugin_t *plugin, const ph_host_t *host, void **instance, ph_message_t *error) {
     (void)plugin;
+    the_host = host;
     http = host->get_extension(host, PH_EXT_HTTP);
     if (!http) { ph_message_printf(error, "no http extension"); return PH_ERR_UNSUPPORTED; }
     for (size_t i = 0; i < sizeof endpoints / sizeof *endpoints; i++) {
         ph_status_t status = http->register_endpoint(host, &endpoints[i], error);
         if (status != PH_OK) return status;
+    }
+    if (host->subscribe(host, host->event_id(host, "greeter.greeted"), PH_PRIORITY_DEFAULT, on_greeted, NULL) != PH_OK ||
+        host->subscribe_check(host, host->event_id(host, "access.check"), PH_PRIORITY_DEFAULT, on_access, NULL) != PH_OK) {
+        ph_message_printf(error, "could not subscribe");
+        return PH_ERR_FAILED;
     }
     *instance = &count;
     return PH_OK;

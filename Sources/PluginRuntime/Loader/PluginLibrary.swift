@@ -110,6 +110,13 @@ final class PluginLibrary: @unchecked Sendable {
         return dlsym(handle, name)
     }
 
+    /// Gives up on an instance whose `create` failed: its threads may still run, so a library
+    /// loaded here stays mapped until shutdown (kept in `abandoned`); an isolated plugin's
+    /// process ends now.
+    func abandon(to abandoned: inout [PluginLibrary]) {
+        if isolated != nil { release() } else { abandoned.append(self) }
+    }
+
     /// Takes one more use of the library (given back with ``release()``).
     func share() -> PluginLibrary {
         precondition(users > 0, "share of a released library")

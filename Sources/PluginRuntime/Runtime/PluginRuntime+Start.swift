@@ -77,7 +77,7 @@ extension PluginRuntime {
             } catch {
                 progress.record(FailedPlugin(plugin.loaded.entry, config: config, error: error))
                 // Its create may have left threads behind: keep its library mapped until shutdown.
-                progress.ledger.abandonedLibraries.append(plugin.loaded.library)
+                plugin.loaded.library.abandon(to: &progress.ledger.abandonedLibraries)
             }
         }
         return instances

@@ -46,7 +46,7 @@ final class ReloadBuild {
             instances.append(instance)
         } catch {
             // Its create may have left threads behind: keep its library mapped until shutdown.
-            ledger.abandonedLibraries.append(prepared.loaded.library)
+            prepared.loaded.library.abandon(to: &ledger.abandonedLibraries)
             throw error
         }
     }
@@ -79,7 +79,7 @@ final class ReloadBuild {
             created.append((instance, old))
             instances[index] = instance
         } catch {
-            ledger.abandonedLibraries.append(prepared.loaded.library)
+            prepared.loaded.library.abandon(to: &ledger.abandonedLibraries)
             throw error
         }
     }
