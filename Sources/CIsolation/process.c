@@ -3,6 +3,8 @@
 #include "process.h"
 #include "isolation.h"
 
+#include <sandbox.h>
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -102,6 +104,7 @@ static void open_plugin(ph_wbuf_t *reply) {
     ph_wbuf_u32(reply, plugin->abi_minor);
     ph_wbuf_u32(reply, members);
     ph_wbuf_u32(reply, (uint32_t)getpid());
+    ph_wbuf_string(reply, process.sandbox);
     return;
 refuse:
     ph_wbuf_u32(reply, 0);
@@ -247,6 +250,7 @@ int ph_plugin_process_main(int argc, char **argv) {
         fprintf(stderr, "plughost plugin process '%s': the sandbox could not be applied: %s\n", process.alias, error);
         return 71;
     }
+    snprintf(process.sandbox, sizeof process.sandbox, "%s", strict || memory_mb || open_files ? ph_sandbox_summary() : "no sandbox");
     ph_peer_init(&process.peer, control, dispatch, &process, 0);
     /* The worker's lanes arrive on the control socket; when it closes, the worker is done with this process. */
     ph_peer_run(&process.peer);

@@ -57,6 +57,7 @@ typedef struct plugin_process {
     process_table_t wrappers;      /**< ph_wrapper_t by token. */
     process_table_t services;      /**< process_service_t by token. */
     process_table_t cancels;       /**< process_cancel_t by token. */
+    char sandbox[512];             /**< What the sandbox applied, as one line (ph_sandbox_summary). */
     char refusal[512];             /**< Why the last thing the plugin offered was refused (added to a failing create's message). */
 } plugin_process_t;
 

@@ -113,26 +113,19 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    /* The environment, plus: no Swift backtracer (it would try to start a program, which the
+    /* Not the worker's environment (it may hold secrets): only what locale, time and the
+     * runtimes read, and no Swift backtracer (it would try to start a program, which the
      * sandbox refuses, and delay the death the worker is waiting to see). */
-    size_t count = 0;
-    while (environ[count]) count++;
-    char **environment = calloc(count + 2, sizeof(char *));
-    if (!environment) {
-        snprintf(error, capacity, "out of memory");
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attributes);
-        close(control[0]); close(control[1]); close(report[0]); close(report[1]);
-        return -1;
-    }
+    static const char *const passed[] = {"PATH=", "HOME=", "USER=", "LANG=", "LC_ALL=", "LC_CTYPE=", "LC_MESSAGES=", "TZ=", "TMPDIR=", NULL};
+    char *environment[16];
     size_t kept = 0;
-    for (size_t i = 0; i < count; i++)
-        if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) != 0) environment[kept++] = environ[i];
+    for (size_t i = 0; environ[i] && kept < 12; i++)
+        for (size_t j = 0; passed[j]; j++)
+            if (strncmp(environ[i], passed[j], strlen(passed[j])) == 0) { environment[kept++] = environ[i]; break; }
     environment[kept++] = "SWIFT_BACKTRACE=enable=no";
     environment[kept] = NULL;
     pid_t pid;
     int failed = posix_spawn(&pid, proxy->executable, &actions, &attributes, (char *const *)argv, environment);
-    free(environment);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(control[1]);
@@ -457,6 +450,8 @@ static int open_plugin(ph_isolated_t *proxy, char *error, size_t capacity) {
     uint32_t flags = ph_rbuf_u32(&reply);
     uint32_t minor = ph_rbuf_u32(&reply);
     uint32_t members = ph_rbuf_u32(&reply);
+    uint32_t process_id = ph_rbuf_u32(&reply);
+    const char *sandbox = ph_rbuf_string(&reply);
     if (reply.failed || !id || !version || minor > PH_ABI_MINOR) {
         snprintf(error, capacity, "the plugin process answered a malformed descriptor");
         free(frame);
@@ -474,6 +469,9 @@ static int open_plugin(ph_isolated_t *proxy, char *error, size_t capacity) {
         free(frame);
         goto fail;
     }
+    (void)process_id;
+    free(proxy->sandbox);
+    proxy->sandbox = strdup(sandbox ? sandbox : "");
     free(frame);
     if (start_monitor(proxy) != 0) { snprintf(error, capacity, "cannot start a thread"); goto fail; }
     return 0;
@@ -589,6 +587,8 @@ pid_t ph_isolated_pid(const ph_isolated_t *isolated) {
 }
 
 uint32_t ph_isolated_restarts(const ph_isolated_t *isolated) { return isolated->restarts; }
+
+const char *ph_isolated_sandbox(const ph_isolated_t *isolated) { return isolated->sandbox ? isolated->sandbox : ""; }
 
 void ph_isolated_close(ph_isolated_t *proxy) {
     if (proxy == NULL) return;

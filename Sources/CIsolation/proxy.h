@@ -49,6 +49,7 @@ struct ph_isolated {
     uint64_t memory_mb, open_files;
     /* What the plugin declared. */
     char *id, *version, *description;
+    char *sandbox;               /**< What the plugin process's sandbox applied (its last start). */
     uint32_t members;
     /* The plugin process now. */
     pthread_mutex_t lock;

@@ -61,6 +61,8 @@ const ph_plugin_t *ph_isolated_descriptor(const ph_isolated_t *isolated);
 pid_t ph_isolated_pid(const ph_isolated_t *isolated);
 /** How many times its plugin process was restarted. */
 uint32_t ph_isolated_restarts(const ph_isolated_t *isolated);
+/** What the plugin process's sandbox applied, as one line (e.g. "seccomp allow-list (…), landlock ABI 7 (…), rlimits …"). */
+const char *ph_isolated_sandbox(const ph_isolated_t *isolated);
 /** Ends the plugin process (after the instance's destroy, if any) and frees what can be freed. */
 void ph_isolated_close(ph_isolated_t *isolated);
 

@@ -22,7 +22,8 @@ enum IsolatedDeaths {
     }
 
     private static let builds = Mutex<[UInt: Build]>([:])
-    private static let logger = Logger(label: "plughost")
+    /// Where the host's lines about plugin processes go.
+    static let logger = Logger(label: "plughost")
 
     /// Remembers `isolated`'s build (and installs the observer, once).
     static func register(_ isolated: OpaquePointer, _ build: Build) {

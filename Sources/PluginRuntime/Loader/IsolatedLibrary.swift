@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CIsolation
 import CPluginABI
+import Logging
 
 /// Opens a plugin whose `[isolation.ALIAS]` says `mode = "process"`: the same checks
 /// as an in-process library (permissions, signature, pin, ELF headers, on one sealed
@@ -72,6 +73,7 @@ enum IsolatedLibrary {
             throw PluginError(.loadFailed, file: path, alias: alias, reason: "in its plugin process: \(reason)")
         }
         keepDescriptor = true
+        IsolatedDeaths.logger.info("[\(alias)] plugin process \(ph_isolated_pid(isolated)): \(String(cString: ph_isolated_sandbox(isolated)))")
         IsolatedDeaths.register(isolated, .init(alias: alias, manifestVersion: entry.packageVersion, sha256: shadow.digest.hex,
                                                 crashLimit: policy.crashLimit, crashWindowSeconds: policy.crashWindowSeconds))
         return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: false, handle: nil,
@@ -125,7 +127,11 @@ enum PluginProcessProgram {
     /// Files and folders the strict sandbox lets the plugin process read: the system's
     /// libraries and settings, the Swift runtime this host uses, and the plugin's own folder.
     static func readPaths(pluginFolder: String) -> [String] {
-        var paths = ["/usr", "/lib", "/lib64", "/etc", "/dev/null", "/dev/urandom", "/sys/devices/system/cpu", "/proc/self", pluginFolder]
+        // Of /etc only what the dynamic loader and the C and Swift runtimes read: the rest (the
+        // host's own config with its admin token, say) stays out of reach.
+        var paths = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                     "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/dev/null", "/dev/urandom", "/sys/devices/system/cpu",
+                     "/proc/self", pluginFolder]
         if let runtime = swiftRuntimeFolder, !paths.contains(where: { runtime.hasPrefix($0 + "/") }) { paths.append(runtime) }
         return paths
     }
