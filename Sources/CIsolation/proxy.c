@@ -512,6 +512,7 @@ static int restart(ph_isolated_t *proxy, char *error, size_t capacity) {
         snprintf(text, sizeof text, "the plugin registered other things than its first instance did");
         status = PH_ERR_STATE;
     }
+    if (status == PH_OK && proxy_replay_prepares(proxy, text, sizeof text) != 0) status = PH_ERR_STATE;
     if (status == PH_OK && (proxy->members & PH_HAS_START)) status = simple_call(proxy, PH_OP_START, &message);
     ph_isolation_take_failure(NULL, NULL, 0);
     if (status != PH_OK) {

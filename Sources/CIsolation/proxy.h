@@ -16,6 +16,15 @@
 /** Lifecycle states of the proxied instance. */
 enum { PROXY_OPEN, PROXY_CREATED, PROXY_STARTED, PROXY_STOPPED, PROXY_DESTROYED, PROXY_CLOSED };
 
+/** A per-endpoint state a wrapper's prepare made: the value the host holds (from the first
+ *  plugin process), the value in the plugin process now, and the endpoint it was made for
+ *  (prepare runs again in a restarted plugin process). */
+typedef struct proxy_prepared {
+    uint64_t host_state;
+    uint64_t state;
+    ph_wbuf_t endpoint;
+} proxy_prepared_t;
+
 /** Something of the plugin's that the worker registered: the callback context handed to the host. */
 typedef struct proxy_record {
     struct ph_isolated *proxy;
@@ -29,6 +38,9 @@ typedef struct proxy_record {
     ph_type_t params[16];
     size_t param_count;
     ph_type_t result;
+    /* A wrapper's prepared states (guarded by the proxy's lock). */
+    proxy_prepared_t *prepared;
+    size_t prepared_count, prepared_capacity;
     struct proxy_record *next;
 } proxy_record_t;
 
@@ -94,6 +106,9 @@ void proxy_register_wrapper(struct ph_isolated *proxy, ph_rbuf_t *args, ph_wbuf_
 proxy_record_t *proxy_record(struct ph_isolated *proxy, uint64_t token);
 /** During a replay: checks that `token` names a registration of `kind` the first create made. Answers PH_OK or PH_ERR_STATE. */
 ph_status_t proxy_replay_check(struct ph_isolated *proxy, int kind, uint64_t token);
+/** In a restarted plugin process: runs every wrapper's prepare again for the endpoints it
+ *  prepared before, so the host's state values map to the new process's. 0, or -1 with a reason. */
+int proxy_replay_prepares(struct ph_isolated *proxy, char *error, size_t capacity);
 /** Answers every deferred request of the plugin with a 503 (its process is gone). */
 void proxy_fail_pending(struct ph_isolated *proxy);
 /** Sets this thread's failure for the host to answer. */

@@ -317,6 +317,22 @@ static void write_endpoint(ph_wbuf_t *args, const ph_endpoint_info_t *info) {
     ph_wbuf_u32(args, info->result);
 }
 
+/** Keeps what prepare made for `endpoint`, to make it again in a restarted plugin process. */
+static void remember_prepared(proxy_record_t *record, uint64_t value, const ph_endpoint_info_t *endpoint) {
+    proxy_prepared_t entry = {.host_state = value, .state = value};
+    ph_wbuf_init(&entry.endpoint);
+    write_endpoint(&entry.endpoint, endpoint);
+    pthread_mutex_lock(&record->proxy->lock);
+    if (record->prepared_count == record->prepared_capacity) {
+        size_t grown = record->prepared_capacity ? record->prepared_capacity * 2 : 8;
+        proxy_prepared_t *bigger = realloc(record->prepared, grown * sizeof *bigger);
+        if (bigger) { record->prepared = bigger; record->prepared_capacity = grown; }
+    }
+    if (record->prepared_count < record->prepared_capacity) record->prepared[record->prepared_count++] = entry;
+    else ph_wbuf_free(&entry.endpoint);
+    pthread_mutex_unlock(&record->proxy->lock);
+}
+
 static bool proxy_accepts(void *user_data, const ph_endpoint_info_t *endpoint) {
     proxy_record_t *record = user_data;
     ph_wbuf_t args;
@@ -358,7 +374,58 @@ static ph_status_t proxy_prepare(void *user_data, const ph_endpoint_info_t *endp
     if (message && *message && error) ph_message_copy(error, message, strlen(message));
     *state = (void *)(uintptr_t)value;
     free(frame);
+    if (status == PH_OK) remember_prepared(record, value, endpoint);
     return status;
+}
+
+/** The state in the plugin process now for the state `host_state` the host holds. */
+static uint64_t current_state(proxy_record_t *record, void *host_state) {
+    uint64_t value = (uint64_t)(uintptr_t)host_state;
+    pthread_mutex_lock(&record->proxy->lock);
+    for (size_t i = 0; i < record->prepared_count; i++)
+        if (record->prepared[i].host_state == value) { value = record->prepared[i].state; break; }
+    pthread_mutex_unlock(&record->proxy->lock);
+    return value;
+}
+
+int proxy_replay_prepares(ph_isolated_t *proxy, char *error, size_t capacity) {
+    for (proxy_record_t *record = proxy->records; record; record = record->next) {
+        if (!(record->members & PH_WRAP_HAS_PREPARE)) continue;
+        for (size_t i = 0;; i++) {
+            pthread_mutex_lock(&proxy->lock);
+            int more = i < record->prepared_count;
+            ph_wbuf_t args;
+            ph_wbuf_init(&args);
+            if (more) {
+                ph_wbuf_u64(&args, record->token);
+                ph_wbuf_raw(&args, record->prepared[i].endpoint.data, record->prepared[i].endpoint.length);
+            }
+            pthread_mutex_unlock(&proxy->lock);
+            if (!more) { ph_wbuf_free(&args); break; }
+            uint8_t *frame;
+            ph_rbuf_t reply;
+            ph_call_result_t result = proxy_call(proxy, PH_OP_WRAP_PREPARE, &args, &frame, &reply);
+            ph_wbuf_free(&args);
+            if (result != PH_CALL_OK) {
+                ph_isolation_take_failure(NULL, NULL, 0);
+                snprintf(error, capacity, "a wrapper's prepare: %s", ph_call_result_name(result));
+                return -1;
+            }
+            ph_status_t status = (ph_status_t)ph_rbuf_u32(&reply);
+            const char *message = ph_rbuf_string(&reply);
+            uint64_t value = ph_rbuf_u64(&reply);
+            if (reply.failed || status != PH_OK) {
+                snprintf(error, capacity, "a wrapper's prepare failed again: %s", message ? message : "malformed answer");
+                free(frame);
+                return -1;
+            }
+            free(frame);
+            pthread_mutex_lock(&proxy->lock);
+            record->prepared[i].state = value;
+            pthread_mutex_unlock(&proxy->lock);
+        }
+    }
+    return 0;
 }
 
 static ph_status_t proxy_wrapper_call(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error) {
@@ -368,7 +435,7 @@ static ph_status_t proxy_wrapper_call(void *user_data, void *state, ph_http_requ
     ph_wbuf_t args;
     ph_wbuf_init(&args);
     ph_wbuf_u64(&args, record->token);
-    ph_wbuf_u64(&args, (uint64_t)(uintptr_t)state);
+    ph_wbuf_u64(&args, current_state(record, state));
     ph_wbuf_u64(&args, (uint64_t)(uintptr_t)request);
     uint8_t *frame;
     ph_rbuf_t reply;
@@ -393,7 +460,7 @@ static void proxy_release(void *user_data, void *state) {
     ph_wbuf_t args;
     ph_wbuf_init(&args);
     ph_wbuf_u64(&args, record->token);
-    ph_wbuf_u64(&args, (uint64_t)(uintptr_t)state);
+    ph_wbuf_u64(&args, current_state(record, state));
     uint8_t *frame;
     ph_rbuf_t reply;
     if (proxy_call(record->proxy, PH_OP_WRAP_RELEASE, &args, &frame, &reply) == PH_CALL_OK) free(frame);

@@ -83,6 +83,7 @@ extension PluginRuntime {
                                           version: instance.loaded.version, abi: instance.loaded.abi)
                 status.warnings = warnings.filter { $0.alias == instance.alias }
                 status.sha256 = instance.loaded.contentHash
+                status.isolation = .of(instance.loaded.library)
                 statuses.append(status)
             } else if let failure = running.ledger.failed[entry.alias] {
                 statuses.append(PluginStatus(entry: failure.entry, state: failure.quarantine == nil ? .failed : .quarantined,

@@ -112,7 +112,14 @@ public final class PluginRuntime: Sendable {
     }
 
     /// The state of every alias and every refused file, in a stable order.
-    public var statuses: [PluginStatus] { published.withLock { $0.statuses } }
+    public var statuses: [PluginStatus] {
+        published.withLock { $0.statuses }.map { status in
+            guard let isolation = status.isolation, isolation.handle != 0 else { return status }
+            var live = status
+            live.isolation = isolation.refreshed()
+            return live
+        }
+    }
 
     /// The outcome of the last reload, or nil before the first.
     public var lastReload: ReloadReport? { published.withLock { $0.lastReload } }
@@ -152,7 +159,9 @@ public final class PluginRuntime: Sendable {
             }
             do {
                 let prepared = try PreparedPlugin.prepare(entry, config: config, in: pass)
-                statuses.append(PluginStatus(entry: entry, state: .loaded, version: prepared.loaded.version, abi: prepared.loaded.abi))
+                var status = PluginStatus(entry: entry, state: .loaded, version: prepared.loaded.version, abi: prepared.loaded.abi)
+                status.isolation = IsolationStatus(mode: config.isolation(of: entry.alias).mode.rawValue)
+                statuses.append(status)
                 prepared.loaded.library.release()
             } catch {
                 statuses.append(PluginStatus(entry: entry, state: .failed, error: error))

@@ -34,6 +34,8 @@ public struct PluginStatus: Sendable, Codable {
     public var state: State
     /// Why it failed, for ``State/failed``.
     public var error: PluginError?
+    /// Where it runs (`[isolation.ALIAS]`), and its plugin process when isolated; nil for a refused file.
+    public var isolation: IsolationStatus?
     /// Registrations refused while it ran (endpoint conflicts, bad signatures, wrapper prepare failures); it still runs.
     public var warnings: [PluginError] = []
 
