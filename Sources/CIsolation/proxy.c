@@ -57,6 +57,10 @@ void proxy_log(ph_isolated_t *proxy, ph_log_level_t level, const char *format, .
     else fprintf(stderr, "[%s] %s\n", proxy->alias, line);
 }
 
+/** The proxy whose restarted process this thread is setting up (its calls go to the new process
+ *  before other threads' do). */
+static __thread ph_isolated_t *restarting;
+
 /* ---- Starting a plugin process -------------------------------------------------------------------------- */
 
 /** A copy of `fd` at 10 or above, close-on-exec (so the spawn's dup2 to 3, 4, 5 never meets itself). */
@@ -157,6 +161,7 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
     }
     pthread_mutex_lock(&proxy->lock);
     proxy->peer = peer;
+    proxy->ready_peer = restarting == proxy ? NULL : peer;
     proxy->pid = pid;
     proxy->report_fd = report[0];
     proxy->hang = 0;
@@ -165,10 +170,11 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
     return 0;
 }
 
-/** The current process's peer (NULL when none runs). */
+/** The peer this thread calls: the process being set up for the thread that sets it up, else
+ *  the process serving (NULL when none runs or it is not set up yet). */
 static ph_peer_t *current_peer(ph_isolated_t *proxy) {
     pthread_mutex_lock(&proxy->lock);
-    ph_peer_t *peer = proxy->peer;
+    ph_peer_t *peer = restarting == proxy ? proxy->peer : proxy->ready_peer;
     pthread_mutex_unlock(&proxy->lock);
     return peer;
 }
@@ -327,6 +333,13 @@ static ph_status_t proxy_save_state(void *instance, ph_state_write_fn write, voi
     uint8_t *frame;
     ph_rbuf_t reply;
     ph_call_result_t result = proxy_call(proxy, PH_OP_SAVE_STATE, NULL, &frame, &reply);
+    if (result == PH_CALL_DEAD) {
+        /* No plugin process (quarantined, or between a death and its restart): its state is gone
+         * with it, and a new build must still be able to replace it. */
+        ph_isolation_take_failure(NULL, NULL, 0);
+        proxy_log(proxy, PH_LOG_WARNING, "its plugin process is not running: no state handed over to its successor");
+        return PH_ERR_NOT_FOUND;
+    }
     if (result != PH_CALL_OK) return status_of(proxy, result, frame, &reply, error);
     ph_status_t status = (ph_status_t)ph_rbuf_u32(&reply);
     const char *message = ph_rbuf_string(&reply);
@@ -396,7 +409,8 @@ static void *monitor(void *argument) {
     read_report(proxy->report_fd, detail, sizeof detail);
     close(proxy->report_fd);
     proxy->report_fd = -1;
-    proxy->peer = NULL;
+    if (proxy->peer == peer) proxy->peer = NULL;
+    if (proxy->ready_peer == peer) proxy->ready_peer = NULL;
     proxy->pid = 0;
     pthread_cond_broadcast(&proxy->changed);
     pthread_mutex_unlock(&proxy->lock);
@@ -422,7 +436,10 @@ static void *monitor(void *argument) {
         pthread_mutex_unlock(&proxy->lock);
         if (over) return NULL;
         char error[512];
-        if (restart(proxy, error, sizeof error) == 0) break;
+        restarting = proxy;
+        int restarted = restart(proxy, error, sizeof error);
+        restarting = NULL;
+        if (restarted == 0) break;
         proxy_log(proxy, PH_LOG_ERROR, "restarting its plugin process failed (attempt %u): %s", attempt + 1, error);
     }
     return NULL;
@@ -480,6 +497,7 @@ fail:
     pid_t pid = proxy->pid;
     ph_peer_t *peer = proxy->peer;
     proxy->peer = NULL;
+    proxy->ready_peer = NULL;
     proxy->pid = 0;
     if (proxy->report_fd >= 0) close(proxy->report_fd);
     proxy->report_fd = -1;
@@ -525,6 +543,9 @@ static int restart(ph_isolated_t *proxy, char *error, size_t capacity) {
         if (pid > 0) kill(pid, SIGKILL);
         return 0;
     }
+    pthread_mutex_lock(&proxy->lock);
+    proxy->ready_peer = proxy->peer;
+    pthread_mutex_unlock(&proxy->lock);
     proxy->restarts++;
     proxy_log(proxy, PH_LOG_INFO, "plugin process restarted (pid %d, restart %u)", (int)proxy->pid, proxy->restarts);
     return 0;

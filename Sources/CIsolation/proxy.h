@@ -67,6 +67,7 @@ struct ph_isolated {
     pthread_mutex_t lock;
     pthread_cond_t changed;      /**< Signalled when the process is replaced or the proxy closes. */
     ph_peer_t *peer;             /**< NULL while none runs. */
+    ph_peer_t *ready_peer;       /**< The peer other threads call: NULL while a restarted process is being set up. */
     pid_t pid;
     int report_fd;               /**< Read end of what the process reports before dying. */
     int hang;                    /**< The worker killed it for a hang. */

@@ -18,6 +18,14 @@ struct CHelperTests {
         #expect(check.output.contains("checks passed"))
     }
 
+    @Test("sandbox_check.sh passes: the plugin process's sandbox (files, network, dlopen of a C and a Swift plugin, SIGSYS reports, rlimits), checked in forked children")
+    func sandbox() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let check = try run("/bin/sh", [root.appendingPathComponent("Tests/CHelpers/sandbox_check.sh").path])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(!check.output.contains("FAIL"), "\(check.output)")
+    }
+
     private func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         // The test process may itself run under a sanitizer: the child must not inherit its options.
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("SAN_OPTIONS") && $0.key != "LD_PRELOAD" }

@@ -133,6 +133,35 @@ struct IsolationTests {
         #expect(!lastPids.contains(where: alive), "\(lastPids)")
     }
 
+    @Test("crash-limit crashes of an isolated plugin quarantine it: its plugin process is not restarted, it answers 503 naming it, and a new build with a reload brings it back")
+    func quarantine() throws {
+        let folder = isolationFolder(extra: "")
+        folder.write("host.toml", isolationConfig(isolated: true).replacingOccurrences(of: "crash-limit = 50", with: "crash-limit = 2"))
+        let serve = try ServeProcess(folder: folder, extraArguments: ["--workers", "0"])
+        OperationsTests.waitUntilReady(serve)
+        #expect(serve.get("/iso/segv").status == 503)
+        let back = Date().addingTimeInterval(5)
+        while serve.get("/iso/ok").body != "ok a" && Date() < back { usleep(20_000) }
+        let pid = serve.get("/iso/pid").body
+        #expect(serve.get("/iso/segv").status == 503)
+        // The second crash within the window: quarantined, not restarted.
+        usleep(500_000)
+        for _ in 0..<3 {
+            let reply = serve.get("/iso/ok")
+            #expect(reply.status == 503 && reply.body.contains(#""plugin":"isolated""#), "\(reply)")
+        }
+        #expect(!alive(pid))
+        #expect(serve.log.contains("plugin 'isolated' is quarantined after 2 crashes of its plugin process"), "\(serve.log)")
+        #expect(serve.get("/version").body == "v1")
+        // A new build is not quarantined.
+        install(folder, "isolated/b/libisolated.so", as: "isolated/libisolated.so")
+        let before = ServeProcess.now()
+        serve.hangUp()
+        #expect(serve.reload(startedAfter: before)?["succeeded"] as? Bool == true, "\(serve.log)")
+        #expect(serve.get("/iso/ok").body == "ok b")
+        #expect(serve.stop() == 0)
+    }
+
     @Test("a reload of an isolated plugin under a client loop fails no request and hands its state over; moving it in-process and back too")
     func reloadUnderLoad() throws {
         let folder = isolationFolder()
