@@ -14,6 +14,36 @@ struct AdminListing: Encodable {
         var unavailable: String?
     }
 
+    /// Where a plugin runs: `mode` ("in-process" or "process"), and for an isolated plugin its
+    /// plugin process as it is now (pid and resident memory absent while none runs).
+    struct Isolation: Codable, Equatable {
+        var mode: String
+        var pid: Int32?
+        var residentBytes: Int?
+        var restarts: Int?
+
+        private enum CodingKeys: String, CodingKey { case mode, pid, residentBytes = "resident_bytes", restarts }
+
+        /// What `status` says, else the mode `[isolation.ALIAS]` in `config` gives `alias`
+        /// (a plugin that does not run now); nil for a file that yielded no alias.
+        init?(_ status: PluginStatus, config: HostConfig) {
+            if let isolation = status.isolation {
+                self.init(mode: isolation.mode, pid: isolation.pid, residentBytes: isolation.residentBytes, restarts: isolation.restarts)
+            } else if let alias = status.alias {
+                self.init(mode: config.isolation(of: alias).mode.rawValue)
+            } else {
+                return nil
+            }
+        }
+
+        init(mode: String, pid: Int32? = nil, residentBytes: Int? = nil, restarts: Int? = nil) {
+            self.mode = mode
+            self.pid = pid
+            self.residentBytes = residentBytes
+            self.restarts = restarts
+        }
+    }
+
     /// One alias, or one file that yielded none.
     struct Plugin: Encodable {
         var alias: String?
@@ -28,12 +58,18 @@ struct AdminListing: Encodable {
         var wrappers: [String]
         var warnings: [String]
         var lastError: String?
+        /// Where it runs (`[isolation.ALIAS]`), and its plugin process in this worker when isolated;
+        /// nil for a file that yielded no alias.
+        var isolation: Isolation?
         /// With workers: this alias's state in each worker, by pid.
         var workerStates: [String: String]?
+        /// With workers: where it runs in each worker that reported it, by worker pid (each worker
+        /// has a plugin process of its own for an isolated plugin).
+        var workerIsolation: [String: Isolation]?
 
         private enum CodingKeys: String, CodingKey {
-            case alias, namespace, state, version, library, manifest, abi, sha256, endpoints, wrappers, warnings
-            case lastError = "last_error", workerStates = "worker_states"
+            case alias, namespace, state, version, library, manifest, abi, sha256, endpoints, wrappers, warnings, isolation
+            case lastError = "last_error", workerStates = "worker_states", workerIsolation = "worker_isolation"
         }
 
         // Absent optionals are written as null, so every key is always there.
@@ -51,7 +87,9 @@ struct AdminListing: Encodable {
             try container.encode(wrappers, forKey: .wrappers)
             try container.encode(warnings, forKey: .warnings)
             try container.encode(lastError, forKey: .lastError)
+            try container.encodeIfPresent(isolation, forKey: .isolation)
             try container.encodeIfPresent(workerStates, forKey: .workerStates)
+            try container.encodeIfPresent(workerIsolation, forKey: .workerIsolation)
         }
     }
 
@@ -63,6 +101,8 @@ struct AdminListing: Encodable {
             var state: String
             var version: String?
             var sha256: String?
+            /// Where it runs in that worker, and its plugin process there when isolated.
+            var isolation: Isolation?
         }
         var pid: Int32?
         var generation: Int
@@ -116,10 +156,14 @@ struct AdminListing: Encodable {
         for index in plugins.indices {
             guard let alias = plugins[index].alias else { continue }
             var states: [String: String] = [:]
+            var isolation: [String: Isolation] = [:]
             for worker in workers ?? [] {
-                states[String(worker.pid ?? 0)] = worker.plugins.first { $0.alias == alias }?.state ?? "absent"
+                let own = worker.plugins.first { $0.alias == alias }
+                states[String(worker.pid ?? 0)] = own?.state ?? "absent"
+                if let isolated = own?.isolation { isolation[String(worker.pid ?? 0)] = isolated }
             }
             plugins[index].workerStates = states
+            if !isolation.isEmpty { plugins[index].workerIsolation = isolation }
         }
     }
 
@@ -135,6 +179,7 @@ struct AdminListing: Encodable {
         drainingGenerations = runtime.drainingGenerations
         retainedSwiftImages = runtime.retainedSwiftImages
         lingeringGenerations = runtime.lingeringGenerations
+        let config = runtime.config
         plugins = runtime.statuses.map { status in
             Plugin(
                 alias: status.alias, namespace: status.namespace, state: status.state.rawValue, version: status.version,
@@ -144,7 +189,8 @@ struct AdminListing: Encodable {
                 },
                 wrappers: status.alias.flatMap { wrappers[$0] } ?? [],
                 warnings: status.warnings.map(\.description),
-                lastError: (status.error ?? status.warnings.last)?.description)
+                lastError: (status.error ?? status.warnings.last)?.description,
+                isolation: Isolation(status, config: config))
         }
     }
 

@@ -3,13 +3,18 @@ import PluginRuntime
 /// The whole host's metrics from each worker's Prometheus text: counters and
 /// histograms summed over the live workers plus what ended workers had
 /// counted (so no counter goes back when a worker dies or is replaced), gauges
-/// labelled `worker` (or summed, for those whose meaning is a total), and the
-/// supervisor's own figures once.
+/// labelled `worker` (or summed, for those whose meaning is a total; the largest
+/// value, for a flag), and the supervisor's own figures once.
 public enum MetricsMerge {
     /// Gauges whose meaning is a total over the workers: summed, not labelled.
     static let summedGauges: Set<String> = [
         "plughost_draining_generations", "plughost_lingering_generations", "plughost_retained_swift_images",
+        // Each worker has a plugin process of its own for an isolated plugin: the host's is the sum.
+        MetricNames.pluginProcessResidentBytes, MetricNames.pluginProcessRestarts,
     ]
+    /// Gauges whose meaning is a flag or a setting, the same in every worker: the largest
+    /// value, not labelled (a plugin isolated in one worker counts as isolated).
+    static let maximumGauges: Set<String> = [MetricNames.pluginIsolated]
 
     /// What ended workers had counted: counter and histogram samples by series.
     public struct Totals: Sendable, Equatable {
@@ -152,7 +157,7 @@ public enum MetricsMerge {
         var familyOrder: [String] = []
         var seriesByFamily: [String: [String]] = [:]
         var values: [String: Double] = [:]
-        func add(_ family: String, _ key: String, _ value: Double, sum: Bool) {
+        func add(_ family: String, _ key: String, _ value: Double, sum: Bool, maximum: Bool = false) {
             if seriesByFamily[family] == nil {
                 familyOrder.append(family)
                 seriesByFamily[family] = []
@@ -162,6 +167,8 @@ public enum MetricsMerge {
                 values[key] = value
             } else if sum {
                 values[key]! += value
+            } else if maximum {
+                values[key] = max(values[key]!, value)
             } else {
                 values[key] = value
             }
@@ -178,6 +185,8 @@ public enum MetricsMerge {
                 let family = parsed[sample.family]
                 if isCumulative(sample, of: family) || summedGauges.contains(sample.family) {
                     add(sample.family, sample.key, sample.value, sum: true)
+                } else if maximumGauges.contains(sample.family) {
+                    add(sample.family, sample.key, sample.value, sum: false, maximum: true)
                 } else {
                     let labels = sample.labels.isEmpty ? "worker=\"\(pid)\"" : "\(sample.labels),worker=\"\(pid)\""
                     add(sample.family, "\(sample.name){\(labels)}", sample.value, sum: false)

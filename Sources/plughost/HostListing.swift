@@ -8,6 +8,16 @@ struct HostListing: Decodable {
         var unavailable: String?
     }
 
+    /// Where a plugin runs, and its plugin process when isolated (`isolation` in the listing).
+    struct Isolation: Decodable {
+        var mode: String
+        var pid: Int32?
+        var residentBytes: Int?
+        var restarts: Int?
+
+        private enum CodingKeys: String, CodingKey { case mode, pid, residentBytes = "resident_bytes", restarts }
+    }
+
     struct Plugin: Decodable {
         var alias: String?
         var state: String
@@ -17,10 +27,35 @@ struct HostListing: Decodable {
         var manifest: String
         var endpoints: [Endpoint]
         var lastError: String?
+        /// Absent from a host older than isolated plugins.
+        var isolation: Isolation?
+        /// With workers: each worker's, by worker pid.
+        var workerIsolation: [String: Isolation]?
 
         private enum CodingKeys: String, CodingKey {
-            case alias, state, version, abi, sha256, manifest, endpoints
-            case lastError = "last_error"
+            case alias, state, version, abi, sha256, manifest, endpoints, isolation
+            case lastError = "last_error", workerIsolation = "worker_isolation"
+        }
+
+        /// The MODE, PID, MEMORY and RESTARTS cells: with workers, every worker's plugin process
+        /// (pids in worker order, memory and restarts summed); `-` where nothing applies.
+        var isolationCells: [String] {
+            let each = workerIsolation.map { byWorker in
+                byWorker.sorted { (Int32($0.key) ?? 0) < (Int32($1.key) ?? 0) }.map(\.value)
+            } ?? isolation.map { [$0] } ?? []
+            guard let mode = (each.first { $0.mode == "process" } ?? each.first)?.mode else { return ["-", "-", "-", "-"] }
+            let processes = each.filter { $0.mode == "process" }
+            guard !processes.isEmpty else { return [mode, "-", "-", "-"] }
+            let pids = processes.map { $0.pid.map(String.init) ?? "none" }.joined(separator: ",")
+            let bytes = processes.compactMap(\.residentBytes)
+            let memory = bytes.isEmpty ? "-" : Self.mebibytes(bytes.reduce(0, +))
+            return [mode, pids, memory, String(processes.reduce(0) { $0 + ($1.restarts ?? 0) })]
+        }
+
+        /// `bytes` in MiB with one decimal.
+        static func mebibytes(_ bytes: Int) -> String {
+            let tenths = (bytes * 10 + (1 << 19)) >> 20
+            return "\(tenths / 10).\(tenths % 10) MiB"
         }
     }
 
@@ -97,10 +132,11 @@ struct HostListing: Decodable {
                 lines.append("  worker \(worker.pid.map(String.init) ?? "?"): generation \(worker.generation); \(states)")
             }
             lines.append("")
-            let header = ["ALIAS", "STATE", "VERSION", "ABI", "SHA256", "ENDPOINTS", "LAST ERROR"]
+            let header = ["ALIAS", "STATE", "VERSION", "ABI", "SHA256", "ENDPOINTS", "MODE", "PID", "MEMORY", "RESTARTS", "LAST ERROR"]
             let rows = listing.plugins.map { plugin in
                 [plugin.alias ?? plugin.manifest, plugin.state, plugin.version ?? "-", plugin.abi ?? "-",
-                 plugin.sha256.map { String($0.prefix(12)) } ?? "-", String(plugin.endpoints.count), plugin.lastError ?? ""]
+                 plugin.sha256.map { String($0.prefix(12)) } ?? "-", String(plugin.endpoints.count)]
+                    + plugin.isolationCells + [plugin.lastError ?? ""]
             }
             let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
             for row in [header] + rows {

@@ -7,7 +7,7 @@ import PluginRuntime
 /// `plughost list`: every alias found, with its state.
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List every plugin alias found, with namespace, library, version, ABI and state (loaded, failed, disabled).")
+        abstract: "List every plugin alias found, with namespace, library, version, ABI, state (loaded, failed, disabled) and mode (in-process, process).")
 
     @OptionGroup var options: HostOptions
 
@@ -21,7 +21,7 @@ struct List: ParsableCommand {
         // listed as failed, not the end of list.
         let statuses = InspectionChild.statuses([options.plugins], list: true, config: options.config,
                                                 unsafePermissions: options.unsafePermissions, journal: journal)
-        print(StatusTable.render(statuses))
+        print(StatusTable.render(statuses, config: config))
         fflush(nil)  // see Check.run
     }
 }

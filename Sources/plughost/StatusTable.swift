@@ -2,13 +2,15 @@ import PluginRuntime
 
 /// Renders plugin statuses as an aligned text table.
 enum StatusTable {
-    /// The table with a header row: alias, namespace, library, version, ABI, state, reason.
-    static func render(_ statuses: [PluginStatus]) -> String {
-        let header = ["ALIAS", "NAMESPACE", "LIBRARY", "VERSION", "ABI", "STATE", "REASON"]
+    /// The table with a header row: alias, namespace, library, version, ABI, state, mode, reason.
+    /// MODE is where the alias runs (`[isolation.ALIAS] mode` in `config`: `in-process` or `process`).
+    static func render(_ statuses: [PluginStatus], config: HostConfig = HostConfig()) -> String {
+        let header = ["ALIAS", "NAMESPACE", "LIBRARY", "VERSION", "ABI", "STATE", "MODE", "REASON"]
         let rows = statuses.map { status in
             [
                 status.alias ?? "-", status.namespace ?? "-", status.library ?? status.file,
                 status.version ?? "-", status.abi ?? "-", status.state.rawValue,
+                status.isolation?.mode ?? status.alias.map { config.isolation(of: $0).mode.rawValue } ?? "-",
                 status.error.map(reason(of:)) ?? "",
             ]
         }

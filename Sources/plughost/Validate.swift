@@ -39,6 +39,9 @@ struct Validate: AsyncParsableCommand {
     @Option(help: "A host config whose [plugin.ALIAS] table the host test gives the plugin (the other tests generate their own configs).")
     var config: String?
 
+    @Option(help: "Where the host test runs the plugin: in-process (in the host's process) or process (isolated in a plugin process of its own, as [isolation.ALIAS] mode = \"process\" does). Default: as --config's [isolation.ALIAS] says, else in-process.")
+    var isolation: IsolationOption?
+
     @Option(help: .hidden)
     var runTest: String?
 
@@ -74,9 +77,9 @@ struct Validate: AsyncParsableCommand {
             // still run, and its static destructors must not run under them.
             let result = fcntl(1, F_DUPFD_CLOEXEC, 10)
             dup2(2, 1)
-            let (library, alias, config) = (paths[0], alias ?? "plugin", config)
+            let (library, alias, config, isolation) = (paths[0], alias ?? "plugin", config, isolation?.mode)
             let found = await ValidateThread.run {
-                ValidationTests.runHere(runTest, library: library, symbol: symbol, alias: alias, config: config)
+                ValidationTests.runHere(runTest, library: library, symbol: symbol, alias: alias, config: config, isolation: isolation)
             }
             var line = Array(try JSONEncoder().encode(found))
             line.append(UInt8(ascii: "\n"))
@@ -84,19 +87,21 @@ struct Validate: AsyncParsableCommand {
             _exit(0)
         }
         var report = ValidationReport()
+        report.isolation = isolation?.rawValue
         for path in paths {
             let catalog = PluginChecker.catalog(at: path)
             for problem in catalog.problems { report.problems.append(problem.description) }
             if catalog.entryPoints.isEmpty && catalog.problems.isEmpty { report.problems.append("\(path): no plugin found") }
             for entry in catalog.entryPoints {
                 for test in selected {
-                    let (library, symbol, alias, config) = (entry.libraryPath, entry.symbol, entry.alias, config)
+                    let (library, symbol, alias, config, isolation) = (entry.libraryPath, entry.symbol, entry.alias, config, isolation?.mode)
                     let result = inProcess
                         ? await ValidateThread.run {
-                            ValidationTests.runHere(test, library: library, symbol: symbol, alias: alias, config: config)
+                            ValidationTests.runHere(test, library: library, symbol: symbol, alias: alias, config: config,
+                                                    isolation: isolation)
                         }
                         : ValidationTests.runInChild(test, library: library, symbol: symbol, alias: alias,
-                                                     config: config, timeLimit: timeLimit)
+                                                     config: config, isolation: isolation, timeLimit: timeLimit)
                     let line = ValidationReport.Line(library: entry.libraryPath, alias: entry.alias, test: test, result: result)
                     report.lines.append(line)
                     if !json {
@@ -117,4 +122,12 @@ struct Validate: AsyncParsableCommand {
         fflush(nil)
         if report.failed > 0 || !report.problems.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// `--isolation`'s values, `[isolation.ALIAS] mode`'s.
+enum IsolationOption: String, ExpressibleByArgument, CaseIterable {
+    case inProcess = "in-process"
+    case process
+
+    var mode: IsolationSettings.Mode { self == .process ? .process : .inProcess }
 }

@@ -27,12 +27,15 @@ enum ValidationTests {
     /// Every test, in the order they run.
     static let all: [Test] = (0..<ph_validation_test_count()).map {
         Test(name: String(cString: ph_validation_test_name($0)), summary: String(cString: ph_validation_test_summary($0)))
-    } + [Test(name: "host", summary: "loads, starts, reloads and stops it in the real runtime, with an empty config")]
+    } + [Test(name: "host", summary: "loads, starts, reloads and stops it in the real runtime, with an empty config (isolated in a plugin process with --isolation process)")]
 
     /// Runs `test` in this process (it may crash or hang when the plugin does).
-    /// - Parameter config: A host config file whose `[plugin.ALIAS]` table the `host` test uses.
-    static func runHere(_ test: String, library: String, symbol: String, alias: String, config: String? = nil) -> Result {
-        if test == "host" { return realHost(library: library, symbol: symbol, alias: alias, config: config) }
+    /// - Parameters:
+    ///   - config: A host config file whose `[plugin.ALIAS]` (and `[isolation.ALIAS]`) table the `host` test uses.
+    ///   - isolation: Where the `host` test runs the plugin; nil: as `config` says.
+    static func runHere(_ test: String, library: String, symbol: String, alias: String, config: String? = nil,
+                        isolation: IsolationSettings.Mode? = nil) -> Result {
+        if test == "host" { return realHost(library: library, symbol: symbol, alias: alias, config: config, isolation: isolation) }
         setenv("PH_VALIDATION_ALIAS", alias, 1)
         var reason = [CChar](repeating: 0, count: 4096)
         let outcome = ph_validation_run(test, library, symbol, &reason, reason.count)
@@ -45,8 +48,10 @@ enum ValidationTests {
     }
 
     /// Runs `test` in a child process, killed after `timeLimit` seconds; a crash or a hang is that test's failure.
-    static func runInChild(_ test: String, library: String, symbol: String, alias: String, config: String?, timeLimit: Double) -> Result {
-        let arguments = ["validate", "--run-test", test, "--symbol", symbol, "--alias", alias] + (config.map { ["--config", $0] } ?? []) + [library]
+    static func runInChild(_ test: String, library: String, symbol: String, alias: String, config: String?,
+                           isolation: IsolationSettings.Mode? = nil, timeLimit: Double) -> Result {
+        let arguments = ["validate", "--run-test", test, "--symbol", symbol, "--alias", alias] + (config.map { ["--config", $0] } ?? [])
+            + (isolation.map { ["--isolation", $0.rawValue] } ?? []) + [library]
         // The child writes each step to standard error ("validate: step: …"), so a crash or a hang names where it happened.
         // In a sanitizer build of plughost the plugin's signal must end the child as itself, not as
         // the sanitizer's report and an exit status (ASan 1, TSan 66): the result names the signal.
@@ -80,8 +85,11 @@ enum ValidationTests {
 
     /// The real runtime over a folder of its own: the library beside a one-line manifest,
     /// enabled with an empty config (or `config`'s table for it), started, reloaded once (nothing changed), shut down.
-    /// A plugin that refuses an empty config is skipped when no config was given.
-    private static func realHost(library: String, symbol: String, alias: String, config path: String?) -> Result {
+    /// A plugin that refuses an empty config is skipped when no config was given. With `isolation`
+    /// `.process` (or `config`'s `[isolation.ALIAS] mode = "process"`) the plugin runs in a plugin
+    /// process of its own, which must run through start and reload without being restarted.
+    private static func realHost(library: String, symbol: String, alias: String, config path: String?,
+                                 isolation: IsolationSettings.Mode?) -> Result {
         var config = HostConfig()
         if let path {
             do {
@@ -90,6 +98,15 @@ enum ValidationTests {
                 return Result(outcome: "fail", reason: "--config: \(error.description)")
             }
         }
+        // The alias's own [isolation] table under the alias the test uses; --isolation decides the mode
+        // (the config's other keys kept for process, none for in-process: they only apply with process).
+        let configured = config.isolation(of: alias)
+        switch isolation {
+        case .process?: config.isolation[alias] = configured.mode == .process ? configured : IsolationSettings(mode: .process)
+        case .inProcess?: config.isolation[alias] = nil
+        case nil: break
+        }
+        let isolated = config.isolation(of: alias).mode == .process
         let folder = NSTemporaryDirectory() + "plughost-validate-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
@@ -119,10 +136,22 @@ enum ValidationTests {
             }
             return Result(outcome: "fail", reason: "the host refused it: \(error.description)")
         }
+        let started = runtime.statuses.first { $0.alias == alias }?.isolation
         let reload = runtime.reload()
+        let reloaded = runtime.statuses.first { $0.alias == alias }?.isolation
         runtime.shutdown()
         guard reload.succeeded else { return Result(outcome: "fail", reason: "a reload failed: \(reload.description)") }
-        return Result(outcome: "pass", reason: "started, reloaded and stopped")
+        guard isolated else { return Result(outcome: "pass", reason: "started, reloaded and stopped (isolation: in-process)") }
+        guard let started, started.mode == IsolationSettings.Mode.process.rawValue, let pid = started.pid else {
+            return Result(outcome: "fail", reason: "isolation: process, but no plugin process ran it after start")
+        }
+        guard let reloaded, reloaded.pid != nil else {
+            return Result(outcome: "fail", reason: "isolation: process, but no plugin process ran it after the reload")
+        }
+        if let restarts = reloaded.restarts, restarts > 0 {
+            return Result(outcome: "fail", reason: "isolation: process, and its plugin process was restarted \(restarts) time(s) (it died or hung)")
+        }
+        return Result(outcome: "pass", reason: "started, reloaded and stopped (isolation: process, plugin process pid \(pid))")
     }
 
     /// How the validator's steps start on a child's standard error.
@@ -151,6 +180,8 @@ struct ValidationReport: Encodable {
     var lines: [Line] = []
     /// Files that yielded no plugin to test (a manifest that does not parse, a missing library).
     var problems: [String] = []
+    /// `--isolation`, when given: where the host test ran the plugin.
+    var isolation: String?
 
     var passed: Int { lines.filter { $0.result.outcome == "pass" }.count }
     var failed: Int { lines.filter { $0.result.outcome == "fail" }.count }
@@ -160,7 +191,7 @@ struct ValidationReport: Encodable {
         "validate: \(passed) passed, \(failed + problems.count) failed, \(skipped) skipped"
     }
 
-    private enum CodingKeys: String, CodingKey { case lines = "tests", problems, passed, failed, skipped }
+    private enum CodingKeys: String, CodingKey { case lines = "tests", problems, passed, failed, skipped, isolation }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -169,5 +200,6 @@ struct ValidationReport: Encodable {
         try container.encode(passed, forKey: .passed)
         try container.encode(failed, forKey: .failed)
         try container.encode(skipped, forKey: .skipped)
+        try container.encodeIfPresent(isolation, forKey: .isolation)
     }
 }

@@ -65,4 +65,36 @@ struct AdminPageBrowserTests {
         #expect(FileManager.default.fileExists(atPath: screenshot))
         #expect(serve.stop() == 0)
     }
+
+    @Test("the admin page shows where each plugin runs, and with two workers both plugin processes of an isolated one",
+          .enabled(if: chromium != nil, "Chromium is not installed (apt-get install chromium; .ci/run does)"))
+    func rendersIsolation() throws {
+        let folder = PluginFolder()
+        folder.copyFixture("isolated/a/libisolated.so", as: "libisolated.so")
+        folder.manifest("iso.toml", [("iso", "libisolated.so:isolated_entry")])
+        folder.add("noop", library: "libnoop.so", symbol: "noop_entry")
+        folder.write("host.toml", "[host]\nenabled = [\"iso\", \"noop\"]\n\n[isolation.iso]\nmode = \"process\"\n")
+        let serve = try ServeProcess(folder: folder, extraArguments: ["--workers", "2"])
+        ServeHelpers.waitForWorkers(serve, 2)
+        OperationsTests.waitUntilReady(serve)
+        var pids: Set<String> = []
+        ServeHelpers.wait(20) {
+            let json = try? JSONSerialization.jsonObject(with: Data(serve.get("/_plughost/plugins").body.utf8)) as? [String: Any]
+            let iso = (json?["plugins"] as? [[String: Any]])?.first { $0["alias"] as? String == "iso" }
+            let byWorker = iso?["worker_isolation"] as? [String: [String: Any]] ?? [:]
+            pids = Set(byWorker.values.compactMap { ($0["pid"] as? NSNumber)?.stringValue })
+            return pids.count == 2
+        }
+        #expect(pids.count == 2)
+
+        let dom = try Self.chromium(["--dump-dom"], url: "http://127.0.0.1:\(serve.port)/_plughost/")
+        #expect(dom.contains(#"data-status="ok""#), "the page did not load its data:\n\(dom.prefix(2000))")
+        #expect(dom.contains(#"data-isolation-mode="process""#) && dom.contains(#"data-isolation-mode="in-process""#), "\(dom.prefix(4000))")
+        for pid in pids {
+            #expect(dom.contains(#"data-plugin-process="\#(pid)""#), "plugin process \(pid) missing")
+        }
+        #expect(dom.components(separatedBy: "data-plugin-process=").count == 3, "one line per worker's plugin process")
+        #expect(dom.contains(" MiB") && dom.contains("0 restarts"))
+        #expect(serve.stop() == 0 || ServeHelpers.sanitized)
+    }
 }

@@ -33,6 +33,12 @@ public enum MetricNames {
     public static let httpUnrouted = "plughost_http_unrouted_requests_total"
     /// Counter per wrapper `alias`, `wrapper` and `endpoint`: requests a wrapper answered without calling next.
     public static let wrapperShortCircuits = "plughost_wrapper_short_circuits_total"
+    /// Gauge per `alias` (running plugins): 1 when it runs in a plugin process of its own (`[isolation.ALIAS] mode = "process"`), else 0.
+    public static let pluginIsolated = "plughost_plugin_isolated"
+    /// Gauge per isolated `alias`: its plugin process's resident memory in bytes (0 while none runs).
+    public static let pluginProcessResidentBytes = "plughost_plugin_process_resident_bytes"
+    /// Gauge per isolated `alias`: restarts of its plugin process after a death or a hang (in this generation's instance).
+    public static let pluginProcessRestarts = "plughost_plugin_process_restarts"
     /// Gauge: worker processes serving (with a supervisor).
     public static let workers = "plughost_workers"
     /// Counter: workers started to replace one that died or hung.
