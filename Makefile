@@ -3,7 +3,8 @@
 #   make run      build everything and serve the examples (Ctrl-C to stop)
 #   make test     build the test fixtures and run the whole test suite (and the OpenAPI client and docs checks)
 #   make plugins  build the example plugins into plugins/ (next to their manifests)
-#   make bench    performance figures against their baselines (release build)
+#   make bench    performance figures against their baselines (release build), isolated plugins against
+#                 in-process ones, and Benchmarks/lane-alternatives (gcc): round trips between two processes
 #   make fuzz     libFuzzer on the parsers of hostile bytes (FUZZ_SECONDS per target)
 #   make docs     render the Swift SDK's DocC into a static site (fails on an unresolved link)
 
@@ -61,6 +62,7 @@ bench: plugins
 	$(MAKE) -s -C Tests/Fixtures OUT=$(CURDIR)/.build/fixtures
 	$(SWIFT) build -c release --product plughost-bench
 	$(SWIFT) build -c release --product plughost
+	$(SWIFT) build -c release --product plughost-plugin-process
 	$(SWIFT) run -c release --skip-build plughost-bench .build/fixtures plugins plughost.toml BENCHMARKS.md
 
 .PHONY: bench

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int core_placement_allowed(int *cores, int capacity) {
@@ -20,6 +21,10 @@ int core_placement_allowed(int *cores, int capacity) {
 }
 
 int core_placement_pin_process(const int *cores, int count) {
+    return core_placement_pin_pid(0, cores, count);
+}
+
+int core_placement_pin_pid(pid_t pid, const int *cores, int count) {
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int index = 0; index < count; index++) {
@@ -29,7 +34,10 @@ int core_placement_pin_process(const int *cores, int count) {
         }
         CPU_SET(cores[index], &set);
     }
-    DIR *tasks = opendir("/proc/self/task");
+    char path[64];
+    if (pid == 0) snprintf(path, sizeof path, "/proc/self/task");
+    else snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
     if (tasks == NULL) return -1;
     int moved = 0;
     struct dirent *entry;

@@ -29,12 +29,24 @@ struct CorePlacement {
         return try await body()
     }
 
+    /// Runs `body` with every thread of this process and of the processes `others` (isolated
+    /// plugins' processes) on the host's first core; afterwards all of them may use every core again.
+    func withOneCore<T>(others: [Int32], _ body: () throws -> T) throws -> T {
+        try Self.pin(Array(host.prefix(1)))
+        for pid in others { try Self.pin(Array(host.prefix(1)), pid: pid) }
+        defer {
+            try? Self.pin(host + load)
+            for pid in others { try? Self.pin(host + load, pid: pid) }
+        }
+        return try body()
+    }
+
     /// The `taskset` arguments that run a command on the load generators' cores.
     var loadArguments: [String] { ["-c", load.map(String.init).joined(separator: ",")] }
 
-    private static func pin(_ cores: [Int]) throws {
+    private static func pin(_ cores: [Int], pid: Int32 = 0) throws {
         let list = cores.map(Int32.init)
-        if core_placement_pin_process(list, Int32(list.count)) < 0 {
+        if core_placement_pin_pid(pid, list, Int32(list.count)) < 0 {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EINVAL)
         }
     }

@@ -21,7 +21,7 @@ logger.logLevel = .error
 // Metrics as plughost serve has them: a Prometheus backend, bootstrapped before any metric is made.
 let metrics = HostMetrics.bootstrap()
 
-// PLUGHOST_BENCH_ONLY=events,chain,cache,typed,http,engine,blocking,workers,startup,reload runs a subset (for quick iterations).
+// PLUGHOST_BENCH_ONLY=events,chain,cache,typed,http,engine,blocking,isolation,lanes,workers,startup,reload runs a subset (for quick iterations).
 let only = ProcessInfo.processInfo.environment["PLUGHOST_BENCH_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
 func selected(_ name: String) -> Bool { only?.contains(name) ?? true }
 
@@ -47,6 +47,17 @@ if selected("engine") {
 }
 if selected("blocking") {
     figures += try await BlockingBench.run(fixtures: fixtures, examples: arguments[2], seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 9, logger: logger)
+}
+if selected("isolation") {
+    figures += try IsolationBench.run(fixtures: fixtures, examples: arguments[2], plughost: plughostBinary, rounds: smoke ? 2 : 7,
+                                      calls: smoke ? 2_000 : 10_000, seconds: smoke ? 1 : 3, httpRounds: smoke ? 1 : 5, logger: logger)
+}
+// Round trips between two processes over the lanes' transport and its alternatives (a C program
+// built with gcc by its script): whether shared memory would cross faster.
+var laneAlternatives: String?
+if selected("lanes") {
+    laneAlternatives = LaneAlternatives.run(rounds: smoke ? 2 : 5, perRound: smoke ? 5_000 : 40_000)
+    print(laneAlternatives ?? "lane alternatives: not measured (Benchmarks/lane-alternatives/run.sh failed)")
 }
 if selected("workers") {
     figures += try WorkersBench.run(plughost: plughostBinary, fixtures: fixtures, seconds: smoke ? 1 : 3, rounds: smoke ? 1 : 5)
@@ -79,6 +90,8 @@ if arguments.count >= 5 {
         Each figure is the median of several runs; baselines were measured in the same run. The spread
         column gives the lowest and highest value over the rounds (of the ratio, for a figure with a
         baseline); a figure that came out impossible (a negative cost) says "not measured" and is never met.
+        Rows labelled "isolated" run a plugin in a process of its own (`[isolation.ALIAS] mode = "process"`)
+        against the same plugin in-process, in the same run.
 
         \(table)
 
@@ -94,6 +107,14 @@ if arguments.count >= 5 {
         ### Before the event-loop serving path
 
         \(Profile.before)
+
+        ## Round trips between two processes: lanes and the alternatives
+
+        `Benchmarks/lane-alternatives/run.sh` (C, built with gcc): a caller process sends a 64-byte message
+        and waits for a 64-byte answer from a server process, each round trip timed; what an isolated
+        plugin's call crosses (Sources/CIsolation/lane.h) against the other ways it could cross.
+
+        \(laneAlternatives ?? "Not measured in this run.")
 
         """
     try text.write(toFile: arguments[4], atomically: true, encoding: .utf8)
