@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 plugin_process_t process;
@@ -209,6 +210,12 @@ static void usage(const char *why) {
 }
 
 int ph_plugin_process_main(int argc, char **argv) {
+    /* Nothing of the worker's but what it handed over on purpose (0-2, the control socket 3, the
+     * report pipe 4, the library 5): not its listening socket, client connections or epoll
+     * descriptors, which a descriptor without close-on-exec would otherwise leak in here. */
+    if (syscall(SYS_close_range, 6u, ~0u, 0u) != 0) {
+        for (int fd = 6; fd < 65536; fd++) close(fd);
+    }
     /* No PR_SET_PDEATHSIG: it fires when the worker *thread* that started this process ends (a
      * restart is started by the monitor thread of its predecessor). The worker's end closes the
      * control socket instead, and ph_peer_run returns. */

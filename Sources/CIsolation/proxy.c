@@ -106,6 +106,7 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, control[1], 3);
     posix_spawn_file_actions_adddup2(&actions, report[1], 4);
     if (proxy->library_fd >= 0) posix_spawn_file_actions_adddup2(&actions, proxy->library_fd, 5);
