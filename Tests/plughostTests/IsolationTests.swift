@@ -73,6 +73,12 @@ struct IsolationTests {
             while seen.count < 2 && Date() < deadline { seen.formUnion(pluginPids(serve, requests: 4)) }
             #expect(seen.count == 2, "\(seen)")
         }
+        // It holds nothing of its worker's: no listening socket, connection or event loop descriptor.
+        for pid in pids {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            let targets = descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+            #expect(!targets.isEmpty && !targets.contains { $0.contains("eventpoll") } && targets.count <= 8, "\(targets)")
+        }
         let client = ClientLoop(port: serve.port, path: "/version", accepted: ["v1"])
 
         // A NULL write: a 503 naming the plugin, journaled with SIGSEGV, answering again within a second.
