@@ -121,7 +121,7 @@ static int spawn(ph_isolated_t *proxy, char *error, size_t capacity) {
     /* Not the worker's environment (it may hold secrets): only what locale, time and the
      * runtimes read, and no Swift backtracer (it would try to start a program, which the
      * sandbox refuses, and delay the death the worker is waiting to see). */
-    static const char *const passed[] = {"PATH=", "HOME=", "USER=", "LANG=", "LC_ALL=", "LC_CTYPE=", "LC_MESSAGES=", "TZ=", "TMPDIR=", NULL};
+    static const char *const passed[] = {"PLUGHOST_LANE_SPIN_US=", "PATH=", "HOME=", "USER=", "LANG=", "LC_ALL=", "LC_CTYPE=", "LC_MESSAGES=", "TZ=", "TMPDIR=", NULL};
     char *environment[16];
     size_t kept = 0;
     for (size_t i = 0; environ[i] && kept < 12; i++)
