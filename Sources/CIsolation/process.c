@@ -252,6 +252,19 @@ int ph_plugin_process_main(int argc, char **argv) {
     process_host_init();
     process_http_init();
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PH_SANITIZED 1
+#endif
+#endif
+#ifdef PH_SANITIZED
+    /* A sanitizer's shadow memory counts toward RLIMIT_DATA: no memory limit in such a build. */
+    if (memory_mb) fprintf(stderr, "plughost plugin process '%s': built with a sanitizer: memory-mb (%llu) is not applied\n",
+                           process.alias, (unsigned long long)memory_mb);
+    memory_mb = 0;
+#endif
     char error[512];
     if (ph_isolation_sandbox(strict, memory_mb << 20, open_files, read_paths, read_count, state_dir, report, error, sizeof error) != 0) {
         fprintf(stderr, "plughost plugin process '%s': the sandbox could not be applied: %s\n", process.alias, error);
