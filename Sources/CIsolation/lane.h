@@ -50,6 +50,7 @@ struct ph_peer {
     int *open_lanes;           /**< Every lane fd open on this side (shut down when the peer dies). */
     size_t open_count, open_capacity;
     atomic_int serving;        /**< Threads serving the other side's lanes. */
+    ph_peer_t *retired_next;   /**< The owner's list of peers of processes that ended (kept: their threads may still run). */
 };
 
 /** Prepares `peer` on `control_fd`. */

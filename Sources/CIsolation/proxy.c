@@ -19,6 +19,9 @@
 extern char **environ;
 
 static ph_isolation_observer_fn observer;
+/** Every proxy of this process, newest first (see ph_isolated_t.next_proxy). */
+static ph_isolated_t *all_proxies;
+static pthread_mutex_t all_proxies_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *observer_context;
 
 void ph_isolation_set_observer(ph_isolation_observer_fn function, void *context) {
@@ -410,6 +413,7 @@ static void *monitor(void *argument) {
     read_report(proxy->report_fd, detail, sizeof detail);
     close(proxy->report_fd);
     proxy->report_fd = -1;
+    if (peer) { peer->retired_next = proxy->retired_peers; proxy->retired_peers = peer; }
     if (proxy->peer == peer) proxy->peer = NULL;
     if (proxy->ready_peer == peer) proxy->ready_peer = NULL;
     proxy->pid = 0;
@@ -503,7 +507,13 @@ fail:
     if (proxy->report_fd >= 0) close(proxy->report_fd);
     proxy->report_fd = -1;
     pthread_mutex_unlock(&proxy->lock);
-    if (peer) ph_peer_kill(peer);
+    if (peer) {
+        ph_peer_kill(peer);
+        pthread_mutex_lock(&proxy->lock);
+        peer->retired_next = proxy->retired_peers;
+        proxy->retired_peers = peer;
+        pthread_mutex_unlock(&proxy->lock);
+    }
     if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); }
     return -1;
 }
@@ -576,6 +586,10 @@ ph_isolated_t *ph_isolated_open(const ph_isolation_spec_t *spec, char *error, si
     pthread_mutex_init(&proxy->lock, NULL);
     pthread_cond_init(&proxy->changed, NULL);
     ph_wbuf_init(&proxy->config);
+    pthread_mutex_lock(&all_proxies_lock);
+    proxy->next_proxy = all_proxies;
+    all_proxies = proxy;
+    pthread_mutex_unlock(&all_proxies_lock);
     if (open_plugin(proxy, error, capacity) != 0) {
         ph_isolated_close(proxy);
         return NULL;

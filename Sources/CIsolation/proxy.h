@@ -49,6 +49,7 @@ typedef struct proxy_request {
     ph_http_request_t *request;
     int active;
     int pending;
+    void *cancel;                /**< The on_cancel record handed to the host for it (freed when it ends), or NULL. */
 } proxy_request_t;
 
 struct ph_isolated {
@@ -67,6 +68,9 @@ struct ph_isolated {
     pthread_mutex_t lock;
     pthread_cond_t changed;      /**< Signalled when the process is replaced or the proxy closes. */
     ph_peer_t *peer;             /**< NULL while none runs. */
+    ph_peer_t *retired_peers;    /**< Peers of plugin processes that ended: kept for the life of the worker, as their
+                                      threads may still be unwinding (a few hundred bytes per restart). */
+    struct ph_isolated *next_proxy; /**< Every proxy this worker made (never freed: the host may hold their strings and records). */
     ph_peer_t *ready_peer;       /**< The peer other threads call: NULL while a restarted process is being set up. */
     pid_t pid;
     int report_fd;               /**< Read end of what the process reports before dying. */

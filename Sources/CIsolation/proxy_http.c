@@ -23,7 +23,7 @@ static void request_enter(ph_isolated_t *proxy, ph_http_request_t *request) {
         if (bigger) { proxy->requests = bigger; proxy->request_capacity = grown; }
     }
     if (proxy->request_count < proxy->request_capacity)
-        proxy->requests[proxy->request_count++] = (proxy_request_t){request, 1, 0};
+        proxy->requests[proxy->request_count++] = (proxy_request_t){request, 1, 0, NULL};
     pthread_mutex_unlock(&proxy->lock);
 }
 
@@ -35,7 +35,10 @@ static void request_leave(ph_isolated_t *proxy, ph_http_request_t *request, ph_s
         if (entry->request != request) continue;
         entry->active--;
         if (status == PH_PENDING) entry->pending = 1;
-        if (entry->active <= 0 && !entry->pending) proxy->requests[i] = proxy->requests[--proxy->request_count];
+        if (entry->active <= 0 && !entry->pending) {
+            free(entry->cancel);
+            proxy->requests[i] = proxy->requests[--proxy->request_count];
+        }
         break;
     }
     pthread_mutex_unlock(&proxy->lock);
@@ -56,6 +59,9 @@ static void request_resumed(ph_isolated_t *proxy, ph_http_request_t *request) {
         proxy_request_t *entry = &proxy->requests[i];
         if (entry->request != request) continue;
         entry->pending = 0;
+        /* After resume the host never calls the on_cancel callback: its record can go. */
+        free(entry->cancel);
+        entry->cancel = NULL;
         if (entry->active <= 0) proxy->requests[i] = proxy->requests[--proxy->request_count];
         break;
     }
@@ -85,9 +91,11 @@ void proxy_fail_pending(ph_isolated_t *proxy) {
     for (;;) {
         pthread_mutex_lock(&proxy->lock);
         ph_http_request_t *request = NULL;
+        void *cancel = NULL;
         for (size_t i = 0; i < proxy->request_count && !request; i++) {
             if (proxy->requests[i].pending) {
                 request = proxy->requests[i].request;
+                cancel = proxy->requests[i].cancel;
                 proxy->requests[i] = proxy->requests[--proxy->request_count];
             }
         }
@@ -97,6 +105,7 @@ void proxy_fail_pending(ph_isolated_t *proxy) {
         snprintf(message, sizeof message, "plugin process of '%s' ended while the request was deferred", proxy->alias);
         answer_failure(proxy, request, 503, message);
         if (proxy->http && proxy->http->resume) proxy->http->resume(request, PH_OK, NULL);
+        free(cancel);
     }
 }
 
@@ -505,6 +514,11 @@ typedef struct cancel_record { ph_isolated_t *proxy; uint64_t token; } cancel_re
 
 static void proxy_cancelled(void *user_data) {
     cancel_record_t *cancel = user_data;
+    /* It fires once: its request no longer owns the record. */
+    pthread_mutex_lock(&cancel->proxy->lock);
+    for (size_t i = 0; i < cancel->proxy->request_count; i++)
+        if (cancel->proxy->requests[i].cancel == cancel) cancel->proxy->requests[i].cancel = NULL;
+    pthread_mutex_unlock(&cancel->proxy->lock);
     ph_wbuf_t args;
     ph_wbuf_init(&args);
     ph_wbuf_u64(&args, cancel->token);
@@ -618,7 +632,19 @@ void proxy_request_dispatch(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *re
         if (args->failed || !cancel || !http->on_cancel) { free(cancel); ph_wbuf_u32(reply, PH_ERR_INVALID); return; }
         *cancel = (cancel_record_t){proxy, token};
         ph_status_t status = http->on_cancel(request, proxy_cancelled, cancel);
-        if (status != PH_OK) free(cancel);
+        if (status != PH_OK) {
+            free(cancel);
+        } else {
+            /* The request owns it now (a later on_cancel replaces the callback and its record). */
+            pthread_mutex_lock(&proxy->lock);
+            for (size_t i = 0; i < proxy->request_count; i++) {
+                if (proxy->requests[i].request != request) continue;
+                free(proxy->requests[i].cancel);
+                proxy->requests[i].cancel = cancel;
+                break;
+            }
+            pthread_mutex_unlock(&proxy->lock);
+        }
         ph_wbuf_u32(reply, (uint32_t)status);
         return;
     }
