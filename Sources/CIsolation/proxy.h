@@ -38,6 +38,8 @@ typedef struct proxy_record {
     ph_type_t params[16];
     size_t param_count;
     ph_type_t result;
+    /* A provided message service: the table the host holds (as long as the record). */
+    void *service_table;
     /* A wrapper's prepared states (guarded by the proxy's lock). */
     proxy_prepared_t *prepared;
     size_t prepared_count, prepared_capacity;

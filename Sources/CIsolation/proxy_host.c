@@ -147,6 +147,7 @@ static void provide_service(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *re
     proxy_service_table_t *table = calloc(1, sizeof *table);
     if (!record || !table) { free(table); ph_wbuf_u32(reply, PH_ERR_FAILED); return; }
     *table = (proxy_service_table_t){PH_MESSAGE_SERVICE_SIZE, PH_MESSAGE_SERVICE_MAGIC, record, proxy_service_call};
+    record->service_table = table;
     proxy->registered[REG_SERVICE]++;
     ph_wbuf_u32(reply, (uint32_t)proxy->host->provide_service(proxy->host, id, table));
 }

@@ -62,7 +62,9 @@ struct IsolationTests {
         let serve = try ServeProcess(folder: folder, extraArguments: ["--workers", String(workers)])
         OperationsTests.waitUntilReady(serve)
         let journal = folder.path + "/" + CrashJournal.fileName
-        let workersBefore = workerPids(serve, workers: workers)
+        var workersBefore = workerPids(serve, workers: workers)
+        let listed = Date().addingTimeInterval(10)
+        while workersBefore.count < max(workers, 1) && Date() < listed { usleep(50_000); workersBefore = workerPids(serve, workers: workers) }
         #expect(workersBefore.count == max(workers, 1), "\(workersBefore)")
         let pids = pluginPids(serve)
         #expect(!pids.isEmpty && pids.isDisjoint(with: workersBefore), "plugin processes \(pids), workers \(workersBefore)")
