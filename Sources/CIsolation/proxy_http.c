@@ -168,7 +168,10 @@ void proxy_register_endpoint(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *r
 /* A function-form typed endpoint: the host calls a libffi closure with the C arguments it parsed;
  * the closure sends the values across and the plugin process makes the real call. */
 
-static __thread char *typed_text;  /* a STRING/JSON result, valid until this thread's next typed call */
+/* A STRING/JSON result, valid until this thread's next typed call (freed with the thread). */
+static pthread_key_t typed_text_key;
+static pthread_once_t typed_text_once = PTHREAD_ONCE_INIT;
+static void make_typed_text_key(void) { pthread_key_create(&typed_text_key, free); }
 
 static void typed_trampoline(ffi_cif *cif, void *result, void **values, void *user_data) {
     (void)cif;
@@ -198,8 +201,9 @@ static void typed_trampoline(ffi_cif *cif, void *result, void **values, void *us
     ph_call_result_t outcome = proxy_call(record->proxy, PH_OP_TYPED_CALL, &args, &frame, &reply);
     ph_wbuf_free(&args);
     int ok = outcome == PH_CALL_OK && ph_rbuf_u32(&reply) == 1;
-    free(typed_text);
-    typed_text = NULL;
+    pthread_once(&typed_text_once, make_typed_text_key);
+    free(pthread_getspecific(typed_text_key));
+    pthread_setspecific(typed_text_key, NULL);
     switch (record->result) {
     case PH_TYPE_VOID: break;
     case PH_TYPE_BOOL: *(ffi_arg *)result = ok ? (ffi_arg)(ph_rbuf_u32(&reply) != 0) : 0; break;
@@ -208,8 +212,9 @@ static void typed_trampoline(ffi_cif *cif, void *result, void **values, void *us
     case PH_TYPE_DOUBLE: *(double *)result = ok ? ph_rbuf_f64(&reply) : 0; break;
     case PH_TYPE_STRING: case PH_TYPE_JSON: {
         const char *text = ok ? ph_rbuf_string(&reply) : NULL;
-        typed_text = text ? strdup(text) : NULL;
-        *(const char **)result = typed_text;
+        char *kept = text ? strdup(text) : NULL;
+        pthread_setspecific(typed_text_key, kept);
+        *(const char **)result = kept;
         break;
     }
     }
