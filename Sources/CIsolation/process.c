@@ -114,36 +114,21 @@ refuse:
 
 /* ---- Lifecycle ------------------------------------------------------------------------------------------ */
 
-/** Writes a status and the message the plugin wrote. */
-static void answer_status(ph_wbuf_t *reply, ph_status_t status, const char *message) {
-    ph_wbuf_u32(reply, (uint32_t)status);
-    ph_wbuf_string(reply, message);
-}
-
-typedef struct state_sink { ph_wbuf_t bytes; } state_sink_t;
-
-static ph_status_t write_state(void *sink, const void *bytes, size_t length) {
-    if (bytes == NULL && length > 0) return PH_ERR_INVALID;
-    state_sink_t *state = sink;
-    ph_wbuf_raw(&state->bytes, bytes, length);
-    return state->bytes.failed ? PH_ERR_FAILED : PH_OK;
-}
-
 static void lifecycle(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
     char text[1024] = {0};
     ph_message_t message = {text, sizeof text};
     const ph_plugin_t *plugin = process.plugin;
-    if (plugin == NULL) { answer_status(reply, PH_ERR_STATE, "the plugin is not loaded"); return; }
+    if (plugin == NULL) { ph_wbuf_status(reply, PH_ERR_STATE, "the plugin is not loaded"); return; }
     switch (op) {
     case PH_OP_PARSE_CONFIG: {
-        if (!process_read_config(args)) { answer_status(reply, PH_ERR_INVALID, "malformed config from the worker"); return; }
+        if (!process_read_config(args)) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed config from the worker"); return; }
         ph_status_t status = plugin->parse_config ? plugin->parse_config(plugin, &process.config, &message) : PH_OK;
-        answer_status(reply, status, text);
+        ph_wbuf_status(reply, status, text);
         return;
     }
     case PH_OP_CREATE: {
         process.host.abi_minor = ph_rbuf_u32(args);
-        if (!process_read_config(args)) { answer_status(reply, PH_ERR_INVALID, "malformed config from the worker"); return; }
+        if (!process_read_config(args)) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed config from the worker"); return; }
         process.refusal[0] = 0;
         ph_status_t status = plugin->create(plugin, &process.host, &process.instance, &message);
         if (status != PH_OK && process.refusal[0]) {
@@ -153,34 +138,34 @@ static void lifecycle(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
             if (text[0]) strncat(both, ")", sizeof both - strlen(both) - 1);
             snprintf(text, sizeof text, "%s", both);
         }
-        answer_status(reply, status, text);
+        ph_wbuf_status(reply, status, text);
         return;
     }
     case PH_OP_START:
-        answer_status(reply, plugin->start ? plugin->start(process.instance, &message) : PH_OK, text);
+        ph_wbuf_status(reply, plugin->start ? plugin->start(process.instance, &message) : PH_OK, text);
         return;
     case PH_OP_STOP:
-        answer_status(reply, plugin->stop ? plugin->stop(process.instance, &message) : PH_OK, text);
+        ph_wbuf_status(reply, plugin->stop ? plugin->stop(process.instance, &message) : PH_OK, text);
         return;
     case PH_OP_DESTROY:
         plugin->destroy(process.instance);
         process.instance = NULL;
         return;
     case PH_OP_SAVE_STATE: {
-        state_sink_t sink;
-        ph_wbuf_init(&sink.bytes);
-        ph_status_t status = plugin->save_state(process.instance, write_state, &sink, &message);
-        answer_status(reply, sink.bytes.failed ? PH_ERR_FAILED : status, text);
-        ph_wbuf_bytes(reply, sink.bytes.data, sink.bytes.length);
-        ph_wbuf_free(&sink.bytes);
+        ph_wbuf_t state;
+        ph_wbuf_init(&state);
+        ph_status_t status = plugin->save_state(process.instance, ph_wbuf_sink, &state, &message);
+        ph_wbuf_status(reply, state.failed ? PH_ERR_FAILED : status, text);
+        ph_wbuf_bytes(reply, state.data, state.length);
+        ph_wbuf_free(&state);
         return;
     }
     case PH_OP_RESTORE_STATE: {
         const char *from = ph_rbuf_string(args);
         size_t length = 0;
         const uint8_t *bytes = ph_rbuf_bytes(args, &length);
-        if (args->failed) { answer_status(reply, PH_ERR_INVALID, "malformed state from the worker"); return; }
-        answer_status(reply, plugin->restore_state(process.instance, from, bytes, length, &message), text);
+        if (args->failed) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed state from the worker"); return; }
+        ph_wbuf_status(reply, plugin->restore_state(process.instance, from, bytes, length, &message), text);
         return;
     }
     }

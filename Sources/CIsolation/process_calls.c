@@ -6,18 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void answer_status(ph_wbuf_t *reply, ph_status_t status, const char *message) {
-    ph_wbuf_u32(reply, (uint32_t)status);
-    ph_wbuf_string(reply, message);
-}
-
-/** A message service's reply function: collects the answer's pieces. */
-static ph_status_t append_answer(void *sink, const void *bytes, size_t length) {
-    if (bytes == NULL && length) return PH_ERR_INVALID;
-    ph_wbuf_raw(sink, bytes, length);
-    return ((ph_wbuf_t *)sink)->failed ? PH_ERR_FAILED : PH_OK;
-}
-
 /** Reads an event as the worker sent it; its pointers point into the frame. */
 static int read_event(ph_rbuf_t *args, ph_event_t *event) {
     memset(event, 0, sizeof *event);
@@ -101,7 +89,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         ph_event_t event;
         process_subscription_t subscription;
         if (!read_event(args, &event) || !process_table_get(&process.subscriptions, token, &subscription)) {
-            if (op == PH_OP_CHECK) answer_status(reply, PH_DENY, "the plugin process has no such subscription");
+            if (op == PH_OP_CHECK) ph_wbuf_status(reply, PH_DENY, "the plugin process has no such subscription");
             return;
         }
         if (op == PH_OP_EVENT) {
@@ -109,7 +97,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
             return;
         }
         ph_verdict_t verdict = subscription.check ? subscription.check(subscription.user_data, &event, &message) : PH_ABSTAIN;
-        answer_status(reply, verdict, text);
+        ph_wbuf_status(reply, verdict, text);
         return;
     }
     case PH_OP_HANDLER: {
@@ -117,13 +105,13 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         uint64_t request = ph_rbuf_u64(args);
         process_handler_t handler;
         if (args->failed || !process_table_get(&process.handlers, token, &handler)) {
-            answer_status(reply, PH_ERR_FAILED, "the plugin process has no such endpoint");
+            ph_wbuf_status(reply, PH_ERR_FAILED, "the plugin process has no such endpoint");
             return;
         }
         process_request_enter(request);
         ph_status_t status = handler.handler(handler.user_data, (ph_http_request_t *)(uintptr_t)request, &message);
         process_request_leave(request, status);
-        answer_status(reply, status, text);
+        ph_wbuf_status(reply, status, text);
         return;
     }
     case PH_OP_TYPED_CALL:
@@ -136,7 +124,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         ph_wrapper_t wrapper;
         if (!read_endpoint(args, &info, params) || !process_table_get(&process.wrappers, token, &wrapper)) {
             if (op == PH_OP_WRAP_ACCEPTS) ph_wbuf_u32(reply, 0);
-            else { answer_status(reply, PH_ERR_FAILED, "the plugin process has no such wrapper"); ph_wbuf_u64(reply, 0); }
+            else { ph_wbuf_status(reply, PH_ERR_FAILED, "the plugin process has no such wrapper"); ph_wbuf_u64(reply, 0); }
             return;
         }
         if (op == PH_OP_WRAP_ACCEPTS) {
@@ -145,7 +133,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         }
         void *state = NULL;
         ph_status_t status = wrapper.prepare ? wrapper.prepare(wrapper.user_data, &info, &state, &message) : PH_OK;
-        answer_status(reply, status, text);
+        ph_wbuf_status(reply, status, text);
         ph_wbuf_u64(reply, (uint64_t)(uintptr_t)state);
         return;
     }
@@ -155,7 +143,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         uint64_t request = op == PH_OP_WRAP_CALL ? ph_rbuf_u64(args) : 0;
         ph_wrapper_t wrapper;
         if (args->failed || !process_table_get(&process.wrappers, token, &wrapper)) {
-            if (op == PH_OP_WRAP_CALL) answer_status(reply, PH_ERR_FAILED, "the plugin process has no such wrapper");
+            if (op == PH_OP_WRAP_CALL) ph_wbuf_status(reply, PH_ERR_FAILED, "the plugin process has no such wrapper");
             return;
         }
         if (op == PH_OP_WRAP_RELEASE) {
@@ -165,7 +153,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         process_request_enter(request);
         ph_status_t status = wrapper.call(wrapper.user_data, (void *)(uintptr_t)state, (ph_http_request_t *)(uintptr_t)request, &message);
         process_request_leave(request, status);
-        answer_status(reply, status, text);
+        ph_wbuf_status(reply, status, text);
         return;
     }
     case PH_OP_SERVICE_CALL: {
@@ -174,7 +162,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         const uint8_t *request = ph_rbuf_bytes(args, &length);
         process_service_t service;
         if (args->failed || !process_table_get(&process.services, token, &service)) {
-            answer_status(reply, PH_ERR_NOT_FOUND, "the plugin process has no such service");
+            ph_wbuf_status(reply, PH_ERR_NOT_FOUND, "the plugin process has no such service");
             ph_wbuf_bytes(reply, NULL, 0);
             return;
         }
@@ -183,8 +171,8 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
         memcpy(&table, service.table, sizeof table);
         ph_wbuf_t answer;
         ph_wbuf_init(&answer);
-        ph_status_t status = table.call(table.context, request, length, append_answer, &answer, &message);
-        answer_status(reply, answer.failed ? PH_ERR_FAILED : status, text);
+        ph_status_t status = table.call(table.context, request, length, ph_wbuf_sink, &answer, &message);
+        ph_wbuf_status(reply, answer.failed ? PH_ERR_FAILED : status, text);
         ph_wbuf_bytes(reply, answer.data, answer.length);
         ph_wbuf_free(&answer);
         return;

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "process.h"
 
+#include "ffi_types.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,19 +116,6 @@ static ph_status_t register_endpoint(const ph_host_t *host, const ph_endpoint_t 
     return answer(frame, &reply, error);
 }
 
-static ffi_type *ffi_of(ph_type_t type) {
-    switch (type) {
-    case PH_TYPE_VOID: return &ffi_type_void;
-    case PH_TYPE_BOOL: return &ffi_type_uint8;
-    case PH_TYPE_INT32: return &ffi_type_sint32;
-    case PH_TYPE_INT64: return &ffi_type_sint64;
-    case PH_TYPE_UINT64: return &ffi_type_uint64;
-    case PH_TYPE_DOUBLE: return &ffi_type_double;
-    case PH_TYPE_STRING: case PH_TYPE_BYTES: case PH_TYPE_JSON: return &ffi_type_pointer;
-    default: return NULL;
-    }
-}
-
 #define TYPED_HAS(endpoint, member) ((endpoint)->struct_size >= offsetof(ph_typed_endpoint_t, member) + sizeof((endpoint)->member))
 
 static ph_status_t register_typed_endpoint(const ph_host_t *host, const ph_typed_endpoint_t *endpoint, ph_message_t *error) {
@@ -148,17 +137,17 @@ static ph_status_t register_typed_endpoint(const ph_host_t *host, const ph_typed
         typed->function = endpoint->function;
         typed->param_count = endpoint->param_count;
         typed->result = endpoint->result;
-        int ok = ffi_of(endpoint->result) != NULL;
+        int ok = ph_ffi_type(endpoint->result) != NULL;
         for (size_t i = 0; i < endpoint->param_count && ok; i++) {
             ph_type_t type = endpoint->params[i].type;
             typed->params[i] = type;
-            ffi_type *c = ffi_of(type);
+            ffi_type *c = ph_ffi_type(type);
             ok = c != NULL && type != PH_TYPE_VOID;
             if (!ok) break;
             typed->arg_types[typed->arg_count++] = c;
             if (type == PH_TYPE_BYTES || type == PH_TYPE_JSON) typed->arg_types[typed->arg_count++] = &ffi_type_uint64;
         }
-        if (ok) ok = ffi_prep_cif(&typed->cif, FFI_DEFAULT_ABI, (unsigned)typed->arg_count, ffi_of(endpoint->result), typed->arg_types) == FFI_OK;
+        if (ok) ok = ffi_prep_cif(&typed->cif, FFI_DEFAULT_ABI, (unsigned)typed->arg_count, ph_ffi_type(endpoint->result), typed->arg_types) == FFI_OK;
         if (!ok) {
             free(typed);
             if (error) ph_message_printf(error, "a parameter or result type the host cannot call");

@@ -25,11 +25,6 @@ ph_status_t proxy_replay_check(ph_isolated_t *proxy, int kind, uint64_t token) {
     return PH_OK;
 }
 
-static void answer_status(ph_wbuf_t *reply, ph_status_t status, const char *message) {
-    ph_wbuf_u32(reply, (uint32_t)status);
-    ph_wbuf_string(reply, message);
-}
-
 /* ---- Callbacks the host calls, crossing to the plugin process ---------------------------------------------- */
 
 static void write_event(ph_wbuf_t *args, const ph_event_t *event) {
@@ -114,12 +109,6 @@ static ph_status_t proxy_service_call(void *context, const void *request, size_t
 
 /* ---- The host API, called by the plugin process ---------------------------------------------------------------- */
 
-static ph_status_t append_answer(void *sink, const void *bytes, size_t length) {
-    if (bytes == NULL && length) return PH_ERR_INVALID;
-    ph_wbuf_raw(sink, bytes, length);
-    return ((ph_wbuf_t *)sink)->failed ? PH_ERR_FAILED : PH_OK;
-}
-
 static void subscribe(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply) {
     ph_event_id_t id = ph_rbuf_u32(args);
     int32_t priority = (int32_t)ph_rbuf_u32(args);
@@ -192,7 +181,7 @@ static void service_call(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply
     const void *table = !args->failed && handle >= 1 && handle <= proxy->service_count ? proxy->services[handle - 1] : NULL;
     pthread_mutex_unlock(&proxy->lock);
     if (table == NULL) {
-        answer_status(reply, PH_ERR_NOT_FOUND, "no such service handle");
+        ph_wbuf_status(reply, PH_ERR_NOT_FOUND, "no such service handle");
         ph_wbuf_bytes(reply, NULL, 0);
         return;
     }
@@ -202,8 +191,8 @@ static void service_call(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply
     ph_message_t message = {text, sizeof text};
     ph_wbuf_t answer;
     ph_wbuf_init(&answer);
-    ph_status_t status = service.call(service.context, request, length, append_answer, &answer, &message);
-    answer_status(reply, answer.failed ? PH_ERR_FAILED : status, text);
+    ph_status_t status = service.call(service.context, request, length, ph_wbuf_sink, &answer, &message);
+    ph_wbuf_status(reply, answer.failed ? PH_ERR_FAILED : status, text);
     ph_wbuf_bytes(reply, answer.data, answer.length);
     ph_wbuf_free(&answer);
 }
@@ -240,7 +229,7 @@ void proxy_dispatch(ph_peer_t *peer, uint32_t op, ph_rbuf_t *args, ph_wbuf_t *re
         char text[1024] = {0};
         ph_message_t reason = {text, sizeof text};
         ph_verdict_t verdict = !args->failed && host ? host->check(host, id, payload, length, &reason) : PH_DENY;
-        answer_status(reply, verdict, text);
+        ph_wbuf_status(reply, verdict, text);
         return;
     }
     case PH_HOP_PROVIDE_SERVICE: provide_service(proxy, args, reply); return;

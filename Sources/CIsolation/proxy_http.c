@@ -3,13 +3,10 @@
 #include "proxy.h"
 
 #include <stdio.h>
+#include "ffi_types.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-static void answer_status(ph_wbuf_t *reply, ph_status_t status, const char *message) {
-    ph_wbuf_u32(reply, (uint32_t)status);
-    ph_wbuf_string(reply, message);
-}
 
 /* ---- Requests the plugin process may touch ---------------------------------------------------------------- */
 
@@ -118,17 +115,21 @@ static ph_status_t failed(ph_isolated_t *proxy, ph_call_result_t result, ph_mess
 
 /* ---- Endpoints ------------------------------------------------------------------------------------------------ */
 
-static ph_status_t proxy_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
-    proxy_record_t *record = user_data;
+/** A call about `request` (an endpoint's handler, a wrapper's call with its `state`): the plugin
+ *  process may touch the request while it runs (and after, when it answers PH_PENDING). A failed
+ *  call fails closed: nothing behind a wrapper that could not run runs either. */
+static ph_status_t call_about_request(proxy_record_t *record, uint32_t op, const uint64_t *state, ph_http_request_t *request,
+                                      ph_message_t *error) {
     ph_isolated_t *proxy = record->proxy;
     request_enter(proxy, request);
     ph_wbuf_t args;
     ph_wbuf_init(&args);
     ph_wbuf_u64(&args, record->token);
+    if (state) ph_wbuf_u64(&args, *state);
     ph_wbuf_u64(&args, (uint64_t)(uintptr_t)request);
     uint8_t *frame;
     ph_rbuf_t reply;
-    ph_call_result_t result = proxy_call(proxy, PH_OP_HANDLER, &args, &frame, &reply);
+    ph_call_result_t result = proxy_call(proxy, op, &args, &frame, &reply);
     ph_wbuf_free(&args);
     if (result != PH_CALL_OK) {
         request_leave(proxy, request, PH_OK);
@@ -143,18 +144,22 @@ static ph_status_t proxy_handler(void *user_data, ph_http_request_t *request, ph
     return status;
 }
 
+static ph_status_t proxy_handler(void *user_data, ph_http_request_t *request, ph_message_t *error) {
+    return call_about_request(user_data, PH_OP_HANDLER, NULL, request, error);
+}
+
 void proxy_register_endpoint(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply) {
     const char *method = ph_rbuf_string(args);
     const char *path = ph_rbuf_string(args);
     uint64_t token = ph_rbuf_u64(args);
     uint32_t flags = ph_rbuf_u32(args);
     uint32_t size = ph_rbuf_u32(args);
-    if (args->failed || !proxy->http) { answer_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
-    if (proxy->replaying) { answer_status(reply, proxy_replay_check(proxy, REG_HANDLER, token), NULL); return; }
-    if (token != proxy->registered[REG_HANDLER]) { answer_status(reply, PH_ERR_INVALID, "out of order"); return; }
+    if (args->failed || !proxy->http) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
+    if (proxy->replaying) { ph_wbuf_status(reply, proxy_replay_check(proxy, REG_HANDLER, token), NULL); return; }
+    if (token != proxy->registered[REG_HANDLER]) { ph_wbuf_status(reply, PH_ERR_INVALID, "out of order"); return; }
     proxy->registered[REG_HANDLER]++;
     proxy_record_t *record = proxy_record(proxy, token);
-    if (!record) { answer_status(reply, PH_ERR_FAILED, "out of memory"); return; }
+    if (!record) { ph_wbuf_status(reply, PH_ERR_FAILED, "out of memory"); return; }
     ph_endpoint_t endpoint = {
         .struct_size = size < sizeof endpoint ? size : (uint32_t)sizeof endpoint, .method = method, .path = path,
         .handler = proxy_handler, .user_data = record, .flags = flags,
@@ -162,7 +167,7 @@ void proxy_register_endpoint(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *r
     char text[1024] = {0};
     ph_message_t error = {text, sizeof text};
     ph_status_t status = proxy->http->register_endpoint(proxy->host, &endpoint, &error);
-    answer_status(reply, status, text);
+    ph_wbuf_status(reply, status, text);
 }
 
 /* A function-form typed endpoint: the host calls a libffi closure with the C arguments it parsed;
@@ -225,29 +230,16 @@ static void typed_trampoline(ffi_cif *cif, void *result, void **values, void *us
     free(frame);
 }
 
-static ffi_type *ffi_of(ph_type_t type) {
-    switch (type) {
-    case PH_TYPE_VOID: return &ffi_type_void;
-    case PH_TYPE_BOOL: return &ffi_type_uint8;
-    case PH_TYPE_INT32: return &ffi_type_sint32;
-    case PH_TYPE_INT64: return &ffi_type_sint64;
-    case PH_TYPE_UINT64: return &ffi_type_uint64;
-    case PH_TYPE_DOUBLE: return &ffi_type_double;
-    case PH_TYPE_STRING: case PH_TYPE_BYTES: case PH_TYPE_JSON: return &ffi_type_pointer;
-    default: return NULL;
-    }
-}
-
 /** Builds the closure the host will call for a function-form typed endpoint. */
 static int make_closure(proxy_record_t *record) {
     size_t count = 0;
     for (size_t i = 0; i < record->param_count; i++) {
-        ffi_type *type = ffi_of(record->params[i]);
+        ffi_type *type = ph_ffi_type(record->params[i]);
         if (!type || record->params[i] == PH_TYPE_VOID) return 0;
         record->arg_types[count++] = type;
         if (record->params[i] == PH_TYPE_BYTES || record->params[i] == PH_TYPE_JSON) record->arg_types[count++] = &ffi_type_uint64;
     }
-    ffi_type *result = ffi_of(record->result);
+    ffi_type *result = ph_ffi_type(record->result);
     if (!result) return 0;
     if (ffi_prep_cif(&record->cif, FFI_DEFAULT_ABI, (unsigned)count, result, record->arg_types) != FFI_OK) return 0;
     record->closure = ffi_closure_alloc(sizeof(ffi_closure), &record->code);
@@ -267,7 +259,7 @@ void proxy_register_typed(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *repl
     uint64_t token = ph_rbuf_u64(args);
     uint32_t count = ph_rbuf_u32(args);
     ph_param_t params[16];
-    if (count > 16) { answer_status(reply, PH_ERR_UNSUPPORTED, "a typed endpoint takes at most 16 parameters"); return; }
+    if (count > 16) { ph_wbuf_status(reply, PH_ERR_UNSUPPORTED, "a typed endpoint takes at most 16 parameters"); return; }
     for (uint32_t i = 0; i < count; i++) {
         params[i].name = ph_rbuf_string(args);
         params[i].source = ph_rbuf_u32(args);
@@ -282,25 +274,25 @@ void proxy_register_typed(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *repl
     endpoint.body_schema = ph_rbuf_string(args);
     endpoint.result_schema = ph_rbuf_string(args);
     endpoint.summary = ph_rbuf_string(args);
-    if (args->failed || !proxy->http) { answer_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
+    if (args->failed || !proxy->http) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
     /* Which table the token indexes: typed functions or handlers. */
     int kind = has_function ? REG_TYPED : REG_HANDLER;
     if (has_function || has_handler) {
-        if (proxy->replaying) { answer_status(reply, proxy_replay_check(proxy, kind, token), NULL); return; }
-        if (token != proxy->registered[kind]) { answer_status(reply, PH_ERR_INVALID, "out of order"); return; }
+        if (proxy->replaying) { ph_wbuf_status(reply, proxy_replay_check(proxy, kind, token), NULL); return; }
+        if (token != proxy->registered[kind]) { ph_wbuf_status(reply, PH_ERR_INVALID, "out of order"); return; }
         proxy->registered[kind]++;
     } else if (proxy->replaying) {
-        answer_status(reply, PH_OK, NULL);
+        ph_wbuf_status(reply, PH_OK, NULL);
         return;
     }
     proxy_record_t *record = proxy_record(proxy, token);
-    if (!record) { answer_status(reply, PH_ERR_FAILED, "out of memory"); return; }
+    if (!record) { ph_wbuf_status(reply, PH_ERR_FAILED, "out of memory"); return; }
     if (has_function) {
         record->param_count = count;
         for (uint32_t i = 0; i < count; i++) record->params[i] = params[i].type;
         record->result = endpoint.result;
         if (!make_closure(record)) {
-            answer_status(reply, PH_ERR_UNSUPPORTED, "a parameter or result type the host cannot call");
+            ph_wbuf_status(reply, PH_ERR_UNSUPPORTED, "a parameter or result type the host cannot call");
             return;
         }
         endpoint.function = (void (*)(void))record->code;
@@ -311,7 +303,7 @@ void proxy_register_typed(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *repl
     char text[1024] = {0};
     ph_message_t error = {text, sizeof text};
     ph_status_t status = proxy->http->register_typed_endpoint(proxy->host, &endpoint, &error);
-    answer_status(reply, status, text);
+    ph_wbuf_status(reply, status, text);
 }
 
 /* ---- Wrappers ------------------------------------------------------------------------------------------------- */
@@ -443,30 +435,8 @@ int proxy_replay_prepares(ph_isolated_t *proxy, char *error, size_t capacity) {
 }
 
 static ph_status_t proxy_wrapper_call(void *user_data, void *state, ph_http_request_t *request, ph_message_t *error) {
-    proxy_record_t *record = user_data;
-    ph_isolated_t *proxy = record->proxy;
-    request_enter(proxy, request);
-    ph_wbuf_t args;
-    ph_wbuf_init(&args);
-    ph_wbuf_u64(&args, record->token);
-    ph_wbuf_u64(&args, current_state(record, state));
-    ph_wbuf_u64(&args, (uint64_t)(uintptr_t)request);
-    uint8_t *frame;
-    ph_rbuf_t reply;
-    ph_call_result_t result = proxy_call(proxy, PH_OP_WRAP_CALL, &args, &frame, &reply);
-    ph_wbuf_free(&args);
-    if (result != PH_CALL_OK) {
-        request_leave(proxy, request, PH_OK);
-        /* Fail closed: the wrapper could not run, so nothing behind it runs either. */
-        return failed(proxy, result, error);
-    }
-    ph_status_t status = (ph_status_t)ph_rbuf_u32(&reply);
-    const char *message = ph_rbuf_string(&reply);
-    if (reply.failed) status = PH_ERR_FAILED;
-    if (message && *message && error) ph_message_copy(error, message, strlen(message));
-    free(frame);
-    request_leave(proxy, request, status);
-    return status;
+    uint64_t current = current_state(user_data, state);
+    return call_about_request(user_data, PH_OP_WRAP_CALL, &current, request, error);
 }
 
 static void proxy_release(void *user_data, void *state) {
@@ -493,12 +463,12 @@ void proxy_register_wrapper(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *re
     uint64_t token = ph_rbuf_u64(args);
     uint32_t members = ph_rbuf_u32(args);
     wrapper.flags = ph_rbuf_u32(args);
-    if (args->failed || !proxy->http) { answer_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
-    if (proxy->replaying) { answer_status(reply, proxy_replay_check(proxy, REG_WRAPPER, token), NULL); return; }
-    if (token != proxy->registered[REG_WRAPPER]) { answer_status(reply, PH_ERR_INVALID, "out of order"); return; }
+    if (args->failed || !proxy->http) { ph_wbuf_status(reply, PH_ERR_INVALID, "malformed registration"); return; }
+    if (proxy->replaying) { ph_wbuf_status(reply, proxy_replay_check(proxy, REG_WRAPPER, token), NULL); return; }
+    if (token != proxy->registered[REG_WRAPPER]) { ph_wbuf_status(reply, PH_ERR_INVALID, "out of order"); return; }
     proxy->registered[REG_WRAPPER]++;
     proxy_record_t *record = proxy_record(proxy, token);
-    if (!record) { answer_status(reply, PH_ERR_FAILED, "out of memory"); return; }
+    if (!record) { ph_wbuf_status(reply, PH_ERR_FAILED, "out of memory"); return; }
     record->members = members;
     wrapper.user_data = record;
     wrapper.accepts = members & PH_WRAP_HAS_ACCEPTS ? proxy_accepts : NULL;
@@ -508,7 +478,7 @@ void proxy_register_wrapper(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *re
     char text[1024] = {0};
     ph_message_t error = {text, sizeof text};
     ph_status_t status = proxy->http->register_wrapper(proxy->host, &wrapper, &error);
-    answer_status(reply, status, text);
+    ph_wbuf_status(reply, status, text);
 }
 
 /* ---- Request functions, called by the plugin process ----------------------------------------------------------- */

@@ -87,3 +87,14 @@ const char *ph_rbuf_string(ph_rbuf_t *buffer) {
     if (text && memchr(text, 0, length)) { buffer->failed = 1; return NULL; }
     return text;
 }
+
+void ph_wbuf_status(ph_wbuf_t *buffer, int32_t status, const char *message) {
+    ph_wbuf_u32(buffer, (uint32_t)status);
+    ph_wbuf_string(buffer, message);
+}
+
+int32_t ph_wbuf_sink(void *sink, const void *bytes, size_t length) {
+    if (bytes == NULL && length) return 1;
+    ph_wbuf_raw(sink, bytes, length);
+    return ((ph_wbuf_t *)sink)->failed ? 2 : 0;
+}

@@ -55,3 +55,10 @@ double ph_rbuf_f64(ph_rbuf_t *buffer);
 const uint8_t *ph_rbuf_bytes(ph_rbuf_t *buffer, size_t *length);
 /** A C string or NULL as ph_wbuf_string wrote it; NULL also on failure (check `failed`). */
 const char *ph_rbuf_string(ph_rbuf_t *buffer);
+
+/** An answer's status and message (the plugin's or the host's text; NULL for none). */
+void ph_wbuf_status(ph_wbuf_t *buffer, int32_t status, const char *message);
+/** A ph_state_write_fn that appends the bytes to the ph_wbuf_t `sink` (a reply, a state, a
+ *  service's answer collected piece by piece). 0, or 1 (PH_ERR_INVALID) for NULL bytes with a
+ *  length, 2 (PH_ERR_FAILED) when memory ran out. */
+int32_t ph_wbuf_sink(void *sink, const void *bytes, size_t length);
