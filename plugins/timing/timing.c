@@ -1,6 +1,7 @@
 /*
  * timing — a wrapper around every endpoint: measures the rest of the chain
- * and adds the response header `X-Response-Time-Us`.
+ * and adds the response header `X-Response-Time-Us` (not to a deferred answer,
+ * which the step inside finishes later, on its own thread).
  */
 #include <plughost/http.h>
 
