@@ -50,10 +50,9 @@ struct ph_peer {
     int *open_lanes;           /**< Every lane fd open on this side (shut down when the peer dies). */
     size_t open_count, open_capacity;
     atomic_int serving;        /**< Threads serving the other side's lanes. */
-    pthread_mutex_t order;     /**< Taken and dropped before every frame sent and after every frame read: what one
-                                    thread did before its call crossed is ordered before what the thread that reads
-                                    the next frame does (the real order runs through the other process, where no
-                                    sanitizer can follow it; a mutex is what ThreadSanitizer sees for certain). */
+    pthread_mutex_t order;     /**< Under ThreadSanitizer only, taken and dropped before every frame sent and after
+                                    every frame read: the real order runs through the other process and the kernel,
+                                    where the sanitizer cannot follow it. */
     ph_peer_t *retired_next;   /**< The owner's list of peers of processes that ended (kept: their threads may still run). */
 };
 
