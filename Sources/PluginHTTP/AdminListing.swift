@@ -14,35 +14,8 @@ struct AdminListing: Encodable {
         var unavailable: String?
     }
 
-    /// Where a plugin runs: `mode` ("in-process" or "process"), and for an isolated plugin its
-    /// plugin process as it is now (pid and resident memory absent while none runs).
-    struct Isolation: Codable, Equatable {
-        var mode: String
-        var pid: Int32?
-        var residentBytes: Int?
-        var restarts: Int?
-
-        private enum CodingKeys: String, CodingKey { case mode, pid, residentBytes = "resident_bytes", restarts }
-
-        /// What `status` says, else the mode `[isolation.ALIAS]` in `config` gives `alias`
-        /// (a plugin that does not run now); nil for a file that yielded no alias.
-        init?(_ status: PluginStatus, config: HostConfig) {
-            if let isolation = status.isolation {
-                self.init(mode: isolation.mode, pid: isolation.pid, residentBytes: isolation.residentBytes, restarts: isolation.restarts)
-            } else if let alias = status.alias {
-                self.init(mode: config.isolation(of: alias).mode.rawValue)
-            } else {
-                return nil
-            }
-        }
-
-        init(mode: String, pid: Int32? = nil, residentBytes: Int? = nil, restarts: Int? = nil) {
-            self.mode = mode
-            self.pid = pid
-            self.residentBytes = residentBytes
-            self.restarts = restarts
-        }
-    }
+    /// Where a plugin runs, as the runtime reports it (``IsolationStatus``).
+    typealias Isolation = IsolationStatus
 
     /// One alias, or one file that yielded none.
     struct Plugin: Encodable {
@@ -190,7 +163,7 @@ struct AdminListing: Encodable {
                 wrappers: status.alias.flatMap { wrappers[$0] } ?? [],
                 warnings: status.warnings.map(\.description),
                 lastError: (status.error ?? status.warnings.last)?.description,
-                isolation: Isolation(status, config: config))
+                isolation: IsolationStatus.listed(status, config: config))
         }
     }
 

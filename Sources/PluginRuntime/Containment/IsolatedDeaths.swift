@@ -45,18 +45,20 @@ enum IsolatedDeaths {
         let version = death.version.map { String(cString: $0) } ?? ""
         let detail = death.detail.map { String(cString: $0) } ?? ""
         let build = builds.withLock { $0[key] }
-        let signal = death.hang != 0 ? "HANG" : death.signal != 0 ? signalName(death.signal) : "EXIT"
+        let signal = death.hang != 0 ? "HANG" : death.signal != 0 ? SignalNames.name(death.signal) : "EXIT"
         var note = death.hang != 0 ? "a call into \(alias) \(version) got no answer within its call-timeout-ms: its plugin process was killed"
-            : death.signal != 0 ? "plugin process of \(alias) \(version) died of \(signalName(death.signal))"
+            : death.signal != 0 ? "plugin process of \(alias) \(version) died of \(signal)"
             : "plugin process of \(alias) \(version) exited with status \(death.exit_status)"
-        var syscall = ""
-        if detail.hasPrefix("SIGSYS syscall ") {
-            let parts = detail.split(separator: " ")
-            if parts.count >= 4 { syscall = " syscall=\(parts[3])"; note += " in syscall \(parts[3]) (\(parts[2])), which its seccomp allow-list refuses" }
-        }
+        // The sandbox's report: "SIGSYS syscall NUMBER NAME".
+        let report = detail.split(separator: " ")
+        let syscall = report.count >= 4 && detail.hasPrefix("SIGSYS syscall ") ? String(report[3]) : nil
+        if let syscall { note += " in syscall \(syscall) (\(report[2])), which its seccomp allow-list refuses" }
         logger.error("[\(alias)] \(note) (pid \(death.pid)); the worker and other plugins carry on")
         guard let build else { return true }
-        let line = "\(CrashRecord.timestamp(time(nil))) pid=\(death.pid) signal=\(signal) alias=\(build.alias) version=\(build.manifestVersion) plugin_version=\(version.isEmpty ? "-" : version) sha256=\(build.sha256) state=loaded\(syscall) source=isolation note=\"\(note.filter { $0 != "\"" && $0 != "\n" })\"\n"
+        let line = CrashJournal.supervisorLine(pid: death.pid, signal: signal,
+                                               build: JournaledBuild(alias: build.alias, manifestVersion: build.manifestVersion,
+                                                                     pluginVersion: version, sha256: build.sha256),
+                                               call: nil, inFlight: [], note: note, syscall: syscall, source: "isolation")
         guard let journal = CrashJournal.installedPath else { return true }
         do {
             try CrashJournal.append(line: line, path: journal)
@@ -70,22 +72,5 @@ enum IsolatedDeaths {
         }
         logger.info("[\(alias)] restarting its plugin process (restart \(death.restarts + 1))")
         return true
-    }
-
-    /// "SIGSEGV" for 11, and so on.
-    static func signalName(_ number: Int32) -> String {
-        switch number {
-        case SIGSEGV: "SIGSEGV"
-        case SIGABRT: "SIGABRT"
-        case SIGBUS: "SIGBUS"
-        case SIGILL: "SIGILL"
-        case SIGFPE: "SIGFPE"
-        case SIGKILL: "SIGKILL"
-        case SIGSYS: "SIGSYS"
-        case SIGTERM: "SIGTERM"
-        case SIGTRAP: "SIGTRAP"
-        case SIGXCPU: "SIGXCPU"
-        default: "SIG\(number)"
-        }
     }
 }

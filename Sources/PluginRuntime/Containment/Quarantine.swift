@@ -116,8 +116,11 @@ extension CrashJournal {
     /// A journal line the supervisor writes for worker `pid`, which could not write its own:
     /// `signal` ("SIGKILL", "EXIT", "HANG", …) charged to `build` in `call`, or to no plugin
     /// with every call `inFlight` listed; `note` says what the evidence was (quotes are dropped).
+    /// `syscall` names the call a seccomp kill refused; `source` says who wrote the line
+    /// ("supervisor", or "isolation" for a worker about a plugin process).
     public static func supervisorLine(pid: Int32, signal: String, build: JournaledBuild?, call: String?,
-                                      inFlight: [(build: JournaledBuild, call: String)], note: String, now: Int? = nil) -> String {
+                                      inFlight: [(build: JournaledBuild, call: String)], note: String, now: Int? = nil,
+                                      syscall: String? = nil, source: String = "supervisor") -> String {
         func field(_ text: String) -> String {
             let cleaned = text.filter { !$0.isWhitespace && $0 != "\"" && $0 != "," && $0 != "=" }
             return cleaned.isEmpty ? "-" : cleaned
@@ -132,7 +135,8 @@ extension CrashJournal {
         if build == nil && !inFlight.isEmpty {
             line += " inflight=" + inFlight.map { "\(field($0.build.alias))@\(field($0.build.sha256)):\(field($0.call))" }.joined(separator: ",")
         }
-        line += " source=supervisor note=\"\(note.filter { $0 != "\"" && $0 != "\n" })\""
+        if let syscall { line += " syscall=\(field(syscall))" }
+        line += " source=\(field(source)) note=\"\(note.filter { $0 != "\"" && $0 != "\n" })\""
         return line + "\n"
     }
 

@@ -16,23 +16,12 @@ enum IsolatedLibrary {
     static func open(_ entry: EntryPoint, settings: IsolationSettings, policy: LoadPolicy) throws(PluginError) -> PluginLibrary {
         let path = entry.libraryPath
         let alias = entry.alias
-        try policy.checkPermissions(path, alias: alias)
-        let shadow: ShadowCopy
-        do {
-            shadow = try ShadowCopy.make(of: path, stateDirectory: policy.stateDirectory, inMemory: true)
-        } catch {
-            throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a copy of the library: \(error.description)")
-        }
+        // The plugin process loads these checked bytes (as a file copy, below); the sealed
+        // in-memory copy is kept, like a loaded library's, for the supervisor's committed builds.
+        let (shadow, _) = try PluginLibrary.checkedCopy(path: path, alias: alias, policy: policy, inMemory: true)
         var keepDescriptor = false
         defer { if let descriptor = shadow.descriptor, !keepDescriptor { close(descriptor) } }
         defer { if shadow.descriptor == nil { shadow.removeFile() } }
-        try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
-        try policy.checkPin(alias: alias, digest: shadow.digest, file: path)
-        do {
-            _ = try ELFImage.inspect(path: shadow.path)
-        } catch {
-            throw PluginError(.notASharedLibrary, file: path, alias: alias, reason: error.description)
-        }
         let executable = try PluginProcessProgram.path(alias: alias, file: path)
         let stateFolder = try privateFolder(named: "isolated-" + alias, alias: alias, policy: policy, file: path)
         // Landlock cannot grant an in-memory file, so the plugin process loads a file copy of the

@@ -64,27 +64,10 @@ final class PluginLibrary: @unchecked Sendable {
     /// The image's address range is recorded for the crash journal under its aliases and `version`.
     static func open(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = [],
                      version: String = "") throws(PluginError) -> PluginLibrary {
-        try policy.checkPermissions(path, alias: alias)
-        let shadow: ShadowCopy
-        do {
-            shadow = try ShadowCopy.make(of: path, stateDirectory: policy.stateDirectory)
-        } catch {
-            throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a shadow copy: \(error.description)")
-        }
+        let (shadow, image) = try checkedCopy(path: path, alias: alias, policy: policy, sharedWith: others)
         defer { shadow.removeFile() }
         var keepDescriptor = false
         defer { if let descriptor = shadow.descriptor, !keepDescriptor { close(descriptor) } }
-        if let folder = shadow.folder { try policy.checkPermissions(folder, alias: alias) }
-        try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
-        for pinned in ([alias].compactMap { $0 } + others) {
-            try policy.checkPin(alias: pinned, digest: shadow.digest, file: path)
-        }
-        let image: ELFImage
-        do {
-            image = try ELFImage.inspect(path: shadow.path)
-        } catch {
-            throw PluginError(.notASharedLibrary, file: path, alias: alias, reason: error.description)
-        }
         var flags = RTLD_NOW | RTLD_LOCAL
         if image.needsSwiftRuntime { flags |= RTLD_NODELETE }
         _ = dlerror()
@@ -97,6 +80,43 @@ final class PluginLibrary: @unchecked Sendable {
         let crashIndex = ph_crash_register(handle, aliases.isEmpty ? FileSystem.fileName(of: path) : aliases, version, shadow.digest.hex)
         return PluginLibrary(path: path, digest: shadow.digest, needsSwiftRuntime: image.needsSwiftRuntime, handle: handle,
                              shadowDescriptor: shadow.descriptor, crashIndex: crashIndex)
+    }
+
+    /// Checks `path`'s permissions, makes its shadow copy (sealed, in memory where possible;
+    /// `inMemory` as ``ShadowCopy/make(of:stateDirectory:inMemory:)`` takes it, nil for its
+    /// default), and checks the copy: its folder's permissions, its signature, the pins of
+    /// `alias` and of the `others` that will use the same bytes, and its ELF headers. The bytes
+    /// checked are the bytes that will be loaded, here or in a plugin process. On failure the
+    /// copy is gone; on success the caller removes its file and closes its descriptor.
+    static func checkedCopy(path: String, alias: String?, policy: LoadPolicy, sharedWith others: [String] = [],
+                            inMemory: Bool? = nil) throws(PluginError) -> (ShadowCopy, ELFImage) {
+        try policy.checkPermissions(path, alias: alias)
+        let shadow: ShadowCopy
+        do throws(FileSystem.Failure) {
+            if let inMemory {
+                shadow = try ShadowCopy.make(of: path, stateDirectory: policy.stateDirectory, inMemory: inMemory)
+            } else {
+                shadow = try ShadowCopy.make(of: path, stateDirectory: policy.stateDirectory)
+            }
+        } catch {
+            throw PluginError(.loadFailed, file: path, alias: alias, reason: "cannot make a shadow copy: \(error.description)")
+        }
+        do throws(PluginError) {
+            if let folder = shadow.folder { try policy.checkPermissions(folder, alias: alias) }
+            try policy.checkSignature(file: path, digest: shadow.digest, alias: alias)
+            for pinned in ([alias].compactMap { $0 } + others) {
+                try policy.checkPin(alias: pinned, digest: shadow.digest, file: path)
+            }
+            do {
+                return (shadow, try ELFImage.inspect(path: shadow.path))
+            } catch {
+                throw PluginError(.notASharedLibrary, file: path, alias: alias, reason: error.description)
+            }
+        } catch {
+            shadow.removeFile()
+            if let descriptor = shadow.descriptor { close(descriptor) }
+            throw error
+        }
     }
 
     /// The address of an exported symbol, or nil.

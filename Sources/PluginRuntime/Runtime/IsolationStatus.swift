@@ -5,6 +5,11 @@ import CIsolation
 
 /// Where a plugin runs, and for an isolated one its plugin process as it is now.
 public struct IsolationStatus: Sendable, Codable, Equatable {
+    /// Equal when what is reported is (the proxy handle behind it does not count).
+    public static func == (lhs: IsolationStatus, rhs: IsolationStatus) -> Bool {
+        lhs.mode == rhs.mode && lhs.pid == rhs.pid && lhs.residentBytes == rhs.residentBytes && lhs.restarts == rhs.restarts
+    }
+
     /// "in-process" or "process" (`[isolation.ALIAS] mode`).
     public var mode: String
     /// The plugin process's pid; nil in-process, or while no plugin process runs (between a death and its restart, or quarantined).
@@ -18,6 +23,21 @@ public struct IsolationStatus: Sendable, Codable, Equatable {
     var handle: UInt = 0
 
     private enum CodingKeys: String, CodingKey { case mode, pid, residentBytes = "resident_bytes", restarts }
+
+    /// A status as reported (a worker's listing read back, say).
+    public init(mode: String, pid: Int32? = nil, residentBytes: Int? = nil, restarts: Int? = nil) {
+        self.mode = mode
+        self.pid = pid
+        self.residentBytes = residentBytes
+        self.restarts = restarts
+    }
+
+    /// What `status` says, else the mode `[isolation.ALIAS]` in `config` gives its alias (a
+    /// plugin that does not run now); nil for a file that yielded no alias.
+    public static func listed(_ status: PluginStatus, config: HostConfig) -> IsolationStatus? {
+        if let isolation = status.isolation { return isolation }
+        return status.alias.map { IsolationStatus(mode: config.isolation(of: $0).mode.rawValue) }
+    }
 
     /// In the host's own process.
     static let inProcess = IsolationStatus(mode: IsolationSettings.Mode.inProcess.rawValue)
