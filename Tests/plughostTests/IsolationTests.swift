@@ -254,6 +254,23 @@ struct IsolationTests {
         #expect(serve.get("/hello/later?name=ann&ms=10").body.contains("Hello, ann"))
         // later (C): deferred completion from a thread of the plugin process.
         #expect(serve.get("/later").body.hasPrefix("waited"))
+
+        // greeter's plugin process dies (SIGSEGV from outside): the restarted one runs its
+        // wrapper's prepare again, so the state the host holds for each endpoint still works.
+        func greeterPid() -> Int32? {
+            guard let json = try? JSONSerialization.jsonObject(with: Data(serve.get("/_plughost/plugins").body.utf8)) as? [String: Any],
+                  let plugins = json["plugins"] as? [[String: Any]],
+                  let isolation = plugins.first(where: { $0["alias"] as? String == "greeter" })?["isolation"] as? [String: Any] else { return nil }
+            return (isolation["pid"] as? NSNumber)?.int32Value
+        }
+        let before = try #require(greeterPid())
+        #expect(kill(before, SIGSEGV) == 0)
+        let restarted = Date().addingTimeInterval(5)
+        while (greeterPid() ?? before) == before && Date() < restarted { usleep(20_000) }
+        #expect(greeterPid().map { $0 != before } == true, "\(serve.log)")
+        let again = send("GET", "/greet/ada/2")
+        #expect(again.hasSuffix(#""Hello, ada! Hello, ada!""#) && again.contains("X-Greeter-Endpoint: typed GET /greet/:name/:times"), "\(again)")
+        #expect(serve.log.contains("plugin process of greeter 1.0.0 died of SIGSEGV"), "\(serve.log)")
         #expect(serve.stop() == 0)
     }
 
