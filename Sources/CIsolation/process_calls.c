@@ -166,8 +166,7 @@ void process_dispatch_callback(uint32_t op, ph_rbuf_t *args, ph_wbuf_t *reply) {
             ph_wbuf_bytes(reply, NULL, 0);
             return;
         }
-        struct { uint32_t size, magic; void *context;
-                 ph_status_t (*call)(void *, const void *, size_t, ph_state_write_fn, void *, ph_message_t *); } table;
+        ph_message_service_t table;
         memcpy(&table, service.table, sizeof table);
         ph_wbuf_t answer;
         ph_wbuf_init(&answer);

@@ -202,15 +202,9 @@ static ph_verdict_t host_check(const ph_host_t *host, ph_event_id_t id, const vo
 
 /* ---- Services: message services cross, tables of function pointers cannot --------------------------------- */
 
-static int is_message_service(const void *table) {
-    uint32_t head[2];
-    memcpy(head, table, sizeof head);
-    return head[0] >= PH_MESSAGE_SERVICE_SIZE && head[1] == PH_MESSAGE_SERVICE_MAGIC;
-}
-
 static ph_status_t host_provide_service(const ph_host_t *host, const char *id, const void *service) {
     if (id == NULL || service == NULL) return PH_ERR_INVALID;
-    if (!is_message_service(service)) {
+    if (!ph_is_message_service(service)) {
         char line[512];
         snprintf(line, sizeof line,
                  "service '%s' is a table of function pointers, which cannot cross the plugin process's boundary: "
@@ -236,10 +230,7 @@ static ph_status_t host_provide_service(const ph_host_t *host, const char *id, c
 
 /** A message service the worker found for this plugin: a local table whose call crosses. */
 typedef struct remote_service {
-    uint32_t struct_size;
-    uint32_t magic;
-    void *context;
-    ph_status_t (*call)(void *context, const void *request, size_t length, ph_state_write_fn reply, void *sink, ph_message_t *error);
+    ph_message_service_t table;  /**< First: what get_service hands the plugin. */
     uint64_t handle;
     char *id;
     struct remote_service *next;
@@ -257,13 +248,7 @@ static ph_status_t call_remote_service(void *context, const void *request, size_
     ph_wbuf_bytes(&args, request, length);
     ph_rbuf_t reply;
     uint8_t *frame = process_call(PH_HOP_SERVICE_CALL, &args, &reply);
-    ph_status_t status = (ph_status_t)ph_rbuf_u32(&reply);
-    const char *message = ph_rbuf_string(&reply);
-    size_t answer_length = 0;
-    const uint8_t *answer = ph_rbuf_bytes(&reply, &answer_length);
-    if (reply.failed) status = PH_ERR_FAILED;
-    else if (status == PH_OK && write && answer_length) status = write(sink, answer, answer_length);
-    if (message && *message && error) ph_message_copy(error, message, strlen(message));
+    ph_status_t status = ph_read_service_answer(&reply, write, sink, error);
     free(frame);
     ph_wbuf_free(&args);
     return status;
@@ -287,10 +272,7 @@ static const void *host_get_service(const ph_host_t *host, const char *id) {
     if (handle == 0) return NULL;
     remote_service_t *service = calloc(1, sizeof *service);
     if (!service || !(service->id = strdup(id))) { free(service); return NULL; }
-    service->struct_size = PH_MESSAGE_SERVICE_SIZE;
-    service->magic = PH_MESSAGE_SERVICE_MAGIC;
-    service->context = service;
-    service->call = call_remote_service;
+    service->table = (ph_message_service_t){PH_MESSAGE_SERVICE_SIZE, PH_MESSAGE_SERVICE_MAGIC, service, call_remote_service};
     service->handle = handle;
     pthread_mutex_lock(&process.lock);
     service->next = remote_services;

@@ -12,6 +12,10 @@
  */
 #pragma once
 
+#include "wire.h"
+
+#include <plughost/plugin.h>
+
 /* Worker → plugin process: the descriptor, and the plugin's callbacks. */
 enum {
     PH_OP_OPEN = 1,          /* symbol → ok, error | id, version, description, flags, abi_minor, struct_size, members */
@@ -73,6 +77,24 @@ enum {
 
 /* PH_HOP_REGISTER_WRAPPER's member bits. */
 enum { PH_WRAP_HAS_ACCEPTS = 1 << 0, PH_WRAP_HAS_PREPARE = 1 << 1, PH_WRAP_HAS_RELEASE = 1 << 2 };
+
+/** A message service's table as PluginSDK's Services article lays it out (the SDK defines it in
+ *  Swift only): what crosses for a service is its call, request bytes in and answer bytes out. */
+typedef struct ph_message_service {
+    uint32_t struct_size;   /**< PH_MESSAGE_SERVICE_SIZE or more. */
+    uint32_t magic;         /**< PH_MESSAGE_SERVICE_MAGIC. */
+    void *context;          /**< Passed to `call`. */
+    /** Answers `request` through `reply(sink, …)`; may write `error`. */
+    ph_status_t (*call)(void *context, const void *request, size_t length, ph_state_write_fn reply, void *sink, ph_message_t *error);
+} ph_message_service_t;
+
+/** Reads a service call's answer as the other side wrote it (status, message, bytes): hands the
+ *  bytes to `write(sink, …)` and the message to `error`. PH_ERR_FAILED for a malformed answer. */
+ph_status_t ph_read_service_answer(ph_rbuf_t *reply, ph_state_write_fn write, void *sink, ph_message_t *error);
+
+/** Whether the service table at `table` is a message service (its size and magic), read without
+ *  reading past them. */
+int ph_is_message_service(const void *table);
 
 /** The magic of a message service table (PluginSDK's Services article). */
 #define PH_MESSAGE_SERVICE_MAGIC 0x50484D53u

@@ -71,14 +71,6 @@ static ph_verdict_t proxy_check(void *user_data, const ph_event_t *event, ph_mes
     return verdict;
 }
 
-/** The message service table the worker offers for a service the plugin process provides. */
-typedef struct proxy_service_table {
-    uint32_t struct_size;
-    uint32_t magic;
-    void *context;
-    ph_status_t (*call)(void *context, const void *request, size_t length, ph_state_write_fn reply, void *sink, ph_message_t *error);
-} proxy_service_table_t;
-
 static ph_status_t proxy_service_call(void *context, const void *request, size_t length, ph_state_write_fn write, void *sink,
                                       ph_message_t *error) {
     proxy_record_t *record = context;
@@ -96,13 +88,7 @@ static ph_status_t proxy_service_call(void *context, const void *request, size_t
         if (error) ph_message_printf(error, "plugin process of '%s' failed: %s", record->proxy->alias, ph_call_result_name(result));
         return PH_ERR_FAILED;
     }
-    ph_status_t status = (ph_status_t)ph_rbuf_u32(&reply);
-    const char *message = ph_rbuf_string(&reply);
-    size_t answer_length = 0;
-    const uint8_t *answer = ph_rbuf_bytes(&reply, &answer_length);
-    if (reply.failed) status = PH_ERR_FAILED;
-    else if (status == PH_OK && write && answer_length) status = write(sink, answer, answer_length);
-    if (message && *message && error) ph_message_copy(error, message, strlen(message));
+    ph_status_t status = ph_read_service_answer(&reply, write, sink, error);
     free(frame);
     return status;
 }
@@ -133,9 +119,9 @@ static void provide_service(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *re
     if (proxy->replaying) { ph_wbuf_u32(reply, (uint32_t)proxy_replay_check(proxy, REG_SERVICE, token)); return; }
     if (token != proxy->registered[REG_SERVICE]) { ph_wbuf_u32(reply, PH_ERR_INVALID); return; }
     proxy_record_t *record = proxy_record(proxy, token);
-    proxy_service_table_t *table = calloc(1, sizeof *table);
+    ph_message_service_t *table = calloc(1, sizeof *table);
     if (!record || !table) { free(table); ph_wbuf_u32(reply, PH_ERR_FAILED); return; }
-    *table = (proxy_service_table_t){PH_MESSAGE_SERVICE_SIZE, PH_MESSAGE_SERVICE_MAGIC, record, proxy_service_call};
+    *table = (ph_message_service_t){PH_MESSAGE_SERVICE_SIZE, PH_MESSAGE_SERVICE_MAGIC, record, proxy_service_call};
     record->service_table = table;
     proxy->registered[REG_SERVICE]++;
     ph_wbuf_u32(reply, (uint32_t)proxy->host->provide_service(proxy->host, id, table));
@@ -145,9 +131,7 @@ static void get_service(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply)
     const char *id = ph_rbuf_string(args);
     const void *table = !args->failed && id && proxy->host ? proxy->host->get_service(proxy->host, id) : NULL;
     if (table == NULL) { ph_wbuf_u64(reply, 0); return; }
-    uint32_t head[2];
-    memcpy(head, table, sizeof head);
-    if (head[0] < PH_MESSAGE_SERVICE_SIZE || head[1] != PH_MESSAGE_SERVICE_MAGIC) {
+    if (!ph_is_message_service(table)) {
         proxy_log(proxy, PH_LOG_WARNING,
                   "service '%s' is a table of function pointers, which cannot cross to an isolated plugin's process: "
                   "this plugin sees no '%s' (run it in-process to use it)", id, id);
@@ -185,7 +169,7 @@ static void service_call(ph_isolated_t *proxy, ph_rbuf_t *args, ph_wbuf_t *reply
         ph_wbuf_bytes(reply, NULL, 0);
         return;
     }
-    proxy_service_table_t service;
+    ph_message_service_t service;
     memcpy(&service, table, sizeof service);
     char text[1024] = {0};
     ph_message_t message = {text, sizeof text};
